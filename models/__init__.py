@@ -1,0 +1,51 @@
+"""SQLAlchemy 2.x typed models. No business rules live here."""
+
+from models.audit import AuditEntry
+from models.auth import ApiToken, User
+from models.base import Base
+from models.directory import Conflict, Department, Enterprise, Inspector, Item, Leave, Unit
+from models.history import AnnualReport, Complaint, Inspection, ListMembership, Penalty
+from models.planning import (
+    AssignmentRun,
+    Draw,
+    Frame,
+    Plan,
+    Publication,
+    Result,
+    Selection,
+    Task,
+    TeamMember,
+    Visit,
+)
+from models.risk import ModelVersion, RiskScore
+
+__all__ = [
+    "AnnualReport",
+    "ApiToken",
+    "AssignmentRun",
+    "AuditEntry",
+    "Base",
+    "Complaint",
+    "Conflict",
+    "Department",
+    "Draw",
+    "Enterprise",
+    "Frame",
+    "Inspection",
+    "Inspector",
+    "Item",
+    "Leave",
+    "ListMembership",
+    "ModelVersion",
+    "Penalty",
+    "Plan",
+    "Publication",
+    "Result",
+    "RiskScore",
+    "Selection",
+    "Task",
+    "TeamMember",
+    "Unit",
+    "User",
+    "Visit",
+]

@@ -1,0 +1,204 @@
+"""Field parsers. Each takes the raw cell text and returns a value or raises ValueError
+with a reason a person can act on."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from inspect_engine import uscc
+
+Parser = Callable[[str], Any]
+
+_TOKEN = re.compile(r"^[a-z][a-z0-9_]*$")
+_INDUSTRY = re.compile(r"^[A-T][0-9]{2}$")
+_INDUSTRY_PREFIX = re.compile(r"^[A-T]([0-9]{1,2})?$")
+_DISTRICT = re.compile(r"^[1-9][0-9]{5}$")
+_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-/]*$")
+
+
+def text(max_len: int) -> Parser:
+    def parse(raw: str) -> str:
+        if len(raw) > max_len:
+            raise ValueError(f"longer than {max_len} characters ({len(raw)})")
+        if raw != raw.strip():
+            raise ValueError("has leading or trailing spaces")
+        return raw
+
+    return parse
+
+
+def code(max_len: int = 32) -> Parser:
+    """An identifier such as an item code, an office code or a certificate number."""
+
+    def parse(raw: str) -> str:
+        if len(raw) > max_len:
+            raise ValueError(f"longer than {max_len} characters ({len(raw)})")
+        if not _CODE.match(raw):
+            raise ValueError(f"{raw!r} is not a code (letters, digits, '-', '_', '.', '/')")
+        return raw
+
+    return parse
+
+
+def enum(*values: str) -> Parser:
+    allowed = frozenset(values)
+
+    def parse(raw: str) -> str:
+        if raw not in allowed:
+            raise ValueError(f"{raw!r} is not one of {', '.join(values)}")
+        return raw
+
+    return parse
+
+
+def credit_code(raw: str) -> str:
+    why = uscc.problem(raw)
+    if why is not None:
+        raise ValueError(f"{raw!r} is not a valid 统一社会信用代码: {why}")
+    return raw
+
+
+def iso_date(raw: str) -> date:
+    if len(raw) != 10:
+        raise ValueError(f"{raw!r} is not a date YYYY-MM-DD")
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise ValueError(f"{raw!r} is not a date YYYY-MM-DD") from None
+
+
+def decimal_at_least(minimum: Decimal) -> Parser:
+    def parse(raw: str) -> Decimal:
+        try:
+            value = Decimal(raw)
+        except InvalidOperation:
+            raise ValueError(f"{raw!r} is not a decimal number") from None
+        if not value.is_finite() or value < minimum:
+            raise ValueError(f"{raw!r} must be a number not below {minimum}")
+        if abs(value) >= Decimal("1e18"):
+            raise ValueError(f"{raw!r} is too large")
+        return value
+
+    return parse
+
+
+def integer(minimum: int, maximum: int) -> Parser:
+    def parse(raw: str) -> int:
+        if not re.fullmatch(r"-?[0-9]{1,9}", raw):
+            raise ValueError(f"{raw!r} is not a whole number")
+        value = int(raw)
+        if not minimum <= value <= maximum:
+            raise ValueError(f"{value} is outside {minimum}..{maximum}")
+        return value
+
+    return parse
+
+
+def number_between(low: float, high: float) -> Parser:
+    def parse(raw: str) -> float:
+        try:
+            value = float(raw)
+        except ValueError:
+            raise ValueError(f"{raw!r} is not a number") from None
+        if not low <= value <= high:
+            raise ValueError(f"{raw!r} is outside {low}..{high}")
+        return value
+
+    return parse
+
+
+def probability(raw: str) -> float:
+    """An inclusion probability: 0 < π ≤ 1."""
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"{raw!r} is not a number") from None
+    if not 0.0 < value <= 1.0:
+        raise ValueError(f"{raw!r} must be above 0 and at most 1")
+    return value
+
+
+def boolean(raw: str) -> bool:
+    lowered = raw.lower()
+    if lowered == "true":
+        return True
+    if lowered == "false":
+        return False
+    raise ValueError(f"{raw!r} is not true or false")
+
+
+def district(raw: str) -> str:
+    if not _DISTRICT.match(raw):
+        raise ValueError(f"{raw!r} is not a GB/T 2260 county-level code (6 digits)")
+    return raw
+
+
+def industry(raw: str) -> str:
+    if not _INDUSTRY.match(raw):
+        raise ValueError(f"{raw!r} is not a GB/T 4754 division (section letter + 2 digits)")
+    return raw
+
+
+def _list_of(raw: str, check: Callable[[str], str | None], what: str) -> str:
+    """A ';'-list, kept in its text form; empty entries are refused."""
+    parts = raw.split(";")
+    for part in parts:
+        why = check(part)
+        if why is not None:
+            raise ValueError(f"{what} {part!r}: {why}")
+    if len(set(parts)) != len(parts):
+        raise ValueError(f"{what} listed twice")
+    return ";".join(parts)
+
+
+def token_list(raw: str) -> str:
+    return _list_of(
+        raw, lambda p: None if _TOKEN.match(p) else "use lower-case letters, digits, '_'", "tag"
+    )
+
+
+def enum_list(*values: str) -> Parser:
+    allowed = frozenset(values)
+
+    def parse(raw: str) -> str:
+        return _list_of(
+            raw, lambda p: None if p in allowed else f"not one of {', '.join(values)}", "value"
+        )
+
+    return parse
+
+
+def industry_prefix_list(raw: str) -> str:
+    return _list_of(
+        raw,
+        lambda p: None if _INDUSTRY_PREFIX.match(p) else "not a section letter or division",
+        "industry",
+    )
+
+
+def district_list(raw: str) -> str:
+    return _list_of(raw, lambda p: None if _DISTRICT.match(p) else "not a 6-digit code", "district")
+
+
+def code_list(raw: str) -> str:
+    def check(part: str) -> str | None:
+        try:
+            code()(part)
+        except ValueError as exc:
+            return str(exc)
+        return None
+
+    return _list_of(raw, check, "code")
+
+
+def split_list(value: str | None) -> list[str]:
+    return value.split(";") if value else []
+
+
+def join_list(values: Iterable[str]) -> str | None:
+    joined = ";".join(values)
+    return joined or None

@@ -1,0 +1,43 @@
+"""Runtime settings, read from the environment (prefix INSPECT_) or a .env file."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Self
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_SECRET = "development-secret-change-me"
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="INSPECT_", env_file=".env", extra="ignore")
+
+    environment: Environment = Environment.DEVELOPMENT
+    # An embedded SQLite file by default; production uses
+    # postgresql+psycopg://user@host:5432/dbname
+    database_url: str = "sqlite:///var/inspect-engine.db"
+    secret_key: str = DEFAULT_SECRET
+    # Import: rows written per statement batch.
+    import_batch_rows: int = Field(default=5000, ge=100)
+
+    @model_validator(mode="after")
+    def _refuse_default_secrets(self) -> Self:
+        if self.environment is Environment.PRODUCTION and self.secret_key == DEFAULT_SECRET:
+            raise ValueError("INSPECT_SECRET_KEY must be set to a private value in production")
+        return self
+
+    def sqlite_path(self) -> Path | None:
+        """The SQLite file behind database_url, if it is a file database."""
+        prefix = "sqlite:///"
+        if self.database_url.startswith(prefix) and ":memory:" not in self.database_url:
+            return Path(self.database_url[len(prefix) :])
+        return None

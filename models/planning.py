@@ -1,0 +1,166 @@
+"""A month's plan: tasks, frozen frames, the draw, visits and teams."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Float, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models.base import Base, utcnow
+
+
+class Plan(Base):
+    """抽查计划: one month's tasks, drawn together under one seed (ie-draw-v1)."""
+
+    __tablename__ = "plans"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    month: Mapped[str] = mapped_column(String(7), unique=True)  # YYYY-MM
+    status: Mapped[str] = mapped_column(String(16), default="planned")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    group_hash: Mapped[str | None] = mapped_column(String(64))
+    # The nonce stays secret until the draw reveals it; only its commitment is shown.
+    nonce: Mapped[str | None] = mapped_column(String(64))
+    commitment: Mapped[str | None] = mapped_column(String(64))
+    committed_at: Mapped[datetime | None]
+    contribution: Mapped[str | None] = mapped_column(Text)
+    seed: Mapped[str | None] = mapped_column(String(64))
+    drawn_at: Mapped[datetime | None]
+    published_at: Mapped[datetime | None]
+    model_version_id: Mapped[int | None] = mapped_column(ForeignKey("model_versions.id"))
+
+
+class Task(Base):
+    """抽查任务: items + scope + ratios; one frame and one draw record."""
+
+    __tablename__ = "tasks"
+    task_code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"), index=True)
+    title: Mapped[str] = mapped_column(String(300))
+    items: Mapped[list[str]] = mapped_column(JSON)
+    targeted: Mapped[bool] = mapped_column(default=False)
+    filters: Mapped[dict[str, list[str]]] = mapped_column(JSON, default=dict)
+    ratios: Mapped[dict[str, str]] = mapped_column(JSON)  # class -> decimal string
+    floor: Mapped[str] = mapped_column(String(16), default="0.002")
+    mode: Mapped[str] = mapped_column(String(16), default="cross_office")
+    team_size: Mapped[int] = mapped_column(default=2)
+
+
+class Frame(Base):
+    """抽取范围: a task's frozen frame. The canonical frame text (the bytes hashed by
+    ie-draw-v1) is kept compressed rather than as millions of rows."""
+
+    __tablename__ = "frames"
+    task_code: Mapped[str] = mapped_column(ForeignKey("tasks.task_code"), primary_key=True)
+    frame_hash: Mapped[str] = mapped_column(String(64))
+    units: Mapped[int]
+    frame_text_gz: Mapped[bytes] = mapped_column(LargeBinary)
+    classes: Mapped[dict[str, Any]] = mapped_column(JSON)
+    lambda_provenance: Mapped[dict[str, Any]] = mapped_column(JSON)
+    exclusions: Mapped[dict[str, int]] = mapped_column(JSON)  # reason -> count
+    exclusions_text_gz: Mapped[bytes] = mapped_column(LargeBinary)  # credit_code,reason lines
+    frozen_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Draw(Base):
+    """The public draw record of one task (ie-draw-v1), without its frame."""
+
+    __tablename__ = "draws"
+    task_code: Mapped[str] = mapped_column(ForeignKey("tasks.task_code"), primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"), index=True)
+    record: Mapped[dict[str, Any]] = mapped_column(JSON)
+    drawn_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Selection(Base):
+    """One enterprise drawn by one task, with its inclusion probability."""
+
+    __tablename__ = "selections"
+    task_code: Mapped[str] = mapped_column(ForeignKey("tasks.task_code"), primary_key=True)
+    credit_code: Mapped[str] = mapped_column(
+        ForeignKey("enterprises.credit_code"), primary_key=True
+    )
+    lam: Mapped[str] = mapped_column("lambda", String(16))
+    risk_class: Mapped[str | None] = mapped_column(String(1))
+    prn: Mapped[float] = mapped_column(Float)
+
+
+class Visit(Base):
+    """检查（户次）: one enterprise, one month, all its selected items."""
+
+    __tablename__ = "visits"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    visit_code: Mapped[str] = mapped_column(String(32), unique=True)  # e.g. 2026-12-000123
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"))
+    credit_code: Mapped[str] = mapped_column(ForeignKey("enterprises.credit_code"))
+    task_codes: Mapped[list[str]] = mapped_column(JSON)
+    item_codes: Mapped[list[str]] = mapped_column(JSON)
+    departments: Mapped[list[str]] = mapped_column(JSON)
+    mode: Mapped[str] = mapped_column(String(16))
+    team_size: Mapped[int]
+    status: Mapped[str] = mapped_column(String(16), default="planned")
+    verify_token: Mapped[str | None] = mapped_column(String(64), unique=True)
+
+    __table_args__ = (
+        UniqueConstraint("plan_id", "credit_code"),
+        Index("ix_visits_credit_code", "credit_code"),
+    )
+
+
+class TeamMember(Base):
+    """检查组: one inspector's place on a visit; replaced places are kept, not deleted."""
+
+    __tablename__ = "team_members"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id"), index=True)
+    inspector_id: Mapped[str] = mapped_column(ForeignKey("inspectors.inspector_id"), index=True)
+    role: Mapped[str] = mapped_column(String(8), default="member")  # lead | member
+    assigned_at: Mapped[datetime] = mapped_column(default=utcnow)
+    replaced_at: Mapped[datetime | None]
+    replaced_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class AssignmentRun(Base):
+    """The record of one team draw: partial or complete, its diagnosis and fairness."""
+
+    __tablename__ = "assignment_runs"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"), index=True)
+    label: Mapped[str] = mapped_column(String(64))
+    partial: Mapped[bool]
+    unstaffed: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    fairness: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Result(Base):
+    """检查结果: per visit and item; corrections add a new version, nothing is deleted."""
+
+    __tablename__ = "results"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id"))
+    item_code: Mapped[str] = mapped_column(ForeignKey("items.item_code"))
+    version: Mapped[int] = mapped_column(default=1)
+    result: Mapped[str] = mapped_column(String(24))
+    inspected_on: Mapped[date]
+    note: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="submitted")
+    submitted_by: Mapped[str | None] = mapped_column(String(64))
+    submitted_at: Mapped[datetime] = mapped_column(default=utcnow)
+    reviewed_by: Mapped[str | None] = mapped_column(String(64))
+    reviewed_at: Mapped[datetime | None]
+
+    __table_args__ = (UniqueConstraint("visit_id", "item_code", "version"),)
+
+
+class Publication(Base):
+    """公示: a result made public, due within 20 working days of the inspection."""
+
+    __tablename__ = "publications"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    result_id: Mapped[int] = mapped_column(ForeignKey("results.id"), unique=True)
+    due_on: Mapped[date]
+    published_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    state: Mapped[str] = mapped_column(String(16), default="current")  # current|corrected|withdrawn
+    reason: Mapped[str | None] = mapped_column(Text)

@@ -1,0 +1,64 @@
+"""Data access helpers shared by the workflows. No business rules, no commits."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import Table, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from models.base import Base
+
+
+def _insert(session: Session, table: Table) -> Any:
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        return postgresql.insert(table)
+    if dialect == "sqlite":
+        return sqlite.insert(table)
+    raise NotImplementedError(f"database {dialect} is not supported")
+
+
+def upsert(session: Session, model: type[Base], rows: Sequence[dict[str, Any]], key: str) -> None:
+    """Insert rows, or update every other column where the natural key exists."""
+    if not rows:
+        return
+    table: Table = model.__table__  # type: ignore[assignment]
+    stmt = _insert(session, table)
+    columns = [c for c in rows[0] if c != key]
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[key], set_={c: getattr(stmt.excluded, c) for c in columns}
+    )
+    session.execute(stmt, list(rows))
+
+
+def insert_new(
+    session: Session, model: type[Base], rows: Sequence[dict[str, Any]], key: str
+) -> None:
+    """Insert rows whose key is not yet stored; leave existing rows alone."""
+    if not rows:
+        return
+    table: Table = model.__table__  # type: ignore[assignment]
+    stmt = _insert(session, table).on_conflict_do_nothing(index_elements=[key])
+    session.execute(stmt, list(rows))
+
+
+def existing_keys(
+    session: Session, model: type[Base], key: str, candidates: Iterable[str]
+) -> set[str]:
+    """Which of the candidate keys are stored (one query per call; keep batches modest)."""
+    wanted = list(set(candidates))
+    if not wanted:
+        return set()
+    column = getattr(model, key)
+    return set(session.scalars(select(column).where(column.in_(wanted))))
+
+
+def all_keys(session: Session, model: type[Base], key: str) -> set[str]:
+    return set(session.scalars(select(getattr(model, key))))
+
+
+def count(session: Session, model: type[Base]) -> int:
+    return int(session.scalar(select(func.count()).select_from(model)) or 0)
