@@ -26,6 +26,9 @@ def upsert(session: Session, model: type[Base], rows: Sequence[dict[str, Any]], 
     if not rows:
         return
     table: Table = model.__table__  # type: ignore[assignment]
+    if _use_copy(session, rows):
+        _copy_then_insert(session, table, rows, key, update=True)
+        return
     stmt = _insert(session, table)
     columns = [c for c in rows[0] if c != key]
     stmt = stmt.on_conflict_do_update(
@@ -41,8 +44,48 @@ def insert_new(
     if not rows:
         return
     table: Table = model.__table__  # type: ignore[assignment]
+    if _use_copy(session, rows):
+        _copy_then_insert(session, table, rows, key, update=False)
+        return
     stmt = _insert(session, table).on_conflict_do_nothing(index_elements=[key])
     session.execute(stmt, list(rows))
+
+
+COPY_THRESHOLD = 500
+
+
+def _use_copy(session: Session, rows: Sequence[dict[str, Any]]) -> bool:
+    return len(rows) >= COPY_THRESHOLD and session.get_bind().dialect.name == "postgresql"
+
+
+def _copy_then_insert(
+    session: Session, table: Table, rows: Sequence[dict[str, Any]], key: str, *, update: bool
+) -> None:
+    """PostgreSQL bulk path: COPY into a temporary table, then one INSERT ... ON CONFLICT.
+    Several times faster than row-by-row parameters for directory-sized files."""
+    columns = list(rows[0])
+    names = ", ".join(f'"{c}"' for c in columns)
+    staging = f"staging_{table.name}"
+    if update:
+        updates = ", ".join(f'"{c}" = EXCLUDED."{c}"' for c in columns if c != key)
+        conflict = f"DO UPDATE SET {updates}"
+    else:
+        conflict = "DO NOTHING"
+    raw = session.connection().connection.driver_connection
+    assert raw is not None
+    with raw.cursor() as cursor:
+        cursor.execute(
+            f'CREATE TEMP TABLE IF NOT EXISTS "{staging}" '
+            f'(LIKE "{table.name}" INCLUDING DEFAULTS) ON COMMIT DROP'
+        )
+        with cursor.copy(f'COPY "{staging}" ({names}) FROM STDIN') as copy:
+            for row in rows:
+                copy.write_row([row[c] for c in columns])
+        cursor.execute(
+            f'INSERT INTO "{table.name}" ({names}) SELECT {names} FROM "{staging}" '
+            f'ON CONFLICT ("{key}") {conflict}'
+        )
+        cursor.execute(f'TRUNCATE "{staging}"')
 
 
 def existing_keys(

@@ -7,11 +7,10 @@ transaction, so a failure in the second pass rolls back the whole file too."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -88,44 +87,36 @@ class _Errors:
 
 
 class _ReferenceCheck:
-    """Checks that referenced keys exist; enterprise codes in batches, small tables once."""
+    """Checks that referenced keys exist: enterprise codes a batch at a time, the small
+    tables (items, inspectors) loaded once."""
 
     def __init__(self, session: Session, fmt: FileFormat, errors: _Errors):
         self.session = session
         self.fmt = fmt
         self.errors = errors
         self.known: dict[str, set[str]] = {}
-        self.pending: list[tuple[int, str, str, str]] = []  # row, column, target, value
         for ref in fmt.references:
             if ref.target != "enterprise":
                 model, key = REFERENCE_TABLES[ref.target]
                 self.known[ref.target] = repo.all_keys(session, model, key)
 
-    def add(self, row: ParsedRow) -> None:
-        for ref in self.fmt.references:
-            value = row.values.get(ref.column)
-            if value is None:
-                continue
-            if ref.target in self.known:
-                if value not in self.known[ref.target]:
-                    self._missing(row.row, ref.column, ref.target, value)
-            else:
-                self.pending.append((row.row, ref.column, ref.target, value))
-        if len(self.pending) >= LOOKUP_BATCH:
-            self.flush()
-
-    def flush(self) -> None:
-        if not self.pending:
-            return
-        model, key = REFERENCE_TABLES["enterprise"]
-        found = repo.existing_keys(self.session, model, key, (p[3] for p in self.pending))
-        for row_no, column, target, value in self.pending:
-            if value not in found:
-                self._missing(row_no, column, target, value)
-        self.pending.clear()
-
-    def _missing(self, row_no: int, column: str, target: str, value: str) -> None:
-        self.errors.add(RowError(row_no, column, f"unknown {target} {value!r}"))
+    def check(self, rows: list[ParsedRow]) -> None:
+        lookups = [r for r in self.fmt.references if r.target == "enterprise"]
+        found: set[str] = set()
+        if lookups:
+            model, key = REFERENCE_TABLES["enterprise"]
+            wanted = (row.values[r.column] for row in rows for r in lookups)
+            found = repo.existing_keys(self.session, model, key, wanted)
+        for row in rows:
+            for ref in self.fmt.references:
+                value = row.values.get(ref.column)
+                if value is None:
+                    continue
+                known = self.known.get(ref.target, found)
+                if value not in known:
+                    self.errors.add(
+                        RowError(row.row, ref.column, f"unknown {ref.target} {value!r}")
+                    )
 
 
 def import_file(
@@ -137,19 +128,47 @@ def import_file(
     batch_rows: int = 5000,
     progress: PhaseProgress | None = None,
 ) -> ImportReport:
+    """One streaming pass: rows are validated a batch at a time and written while the file
+    is clean; after the first error nothing more is written and the whole file is
+    rejected at the end, when the caller rolls the transaction back."""
     fmt = FORMATS.get(kind)
     if fmt is None:
-        raise ValueError(f"unknown file kind {kind!r}; one of {', '.join(FORMATS)}")
+        raise InvalidInput(f"unknown file kind {kind!r}; one of {', '.join(FORMATS)}")
     report = ImportReport(kind)
-    owners = _validate(session, fmt, path, report, progress)
-    _ensure_departments_and_units(session, owners)
     model = TABLES[kind]
+    errors = _Errors()
+    refs = _ReferenceCheck(session, fmt, errors)
+    seen_keys: set[str] = set()
+    owners = _Owners()
     before = repo.count(session, model)
-    for batch in _batches(_rows_to_store(fmt, path, progress), batch_rows):
-        if fmt.key is not None:
-            repo.upsert(session, model, batch, fmt.key)
-        else:
-            repo.insert_new(session, model, batch, "row_hash")
+    batch: list[ParsedRow] = []
+
+    def flush() -> None:
+        refs.check(batch)
+        if errors.total == 0:
+            _write(session, fmt, model, batch, owners)
+        batch.clear()
+
+    try:
+        for row in iter_rows(fmt, path, report.warnings, _phase(progress, "importing")):
+            report.rows += 1
+            for error in row.errors:
+                errors.add(error)
+            if row.errors:
+                continue
+            if fmt.key is not None:
+                key = row.values[fmt.key]
+                if key in seen_keys:
+                    errors.add(RowError(row.row, fmt.key, f"{key!r} appears earlier in this file"))
+                seen_keys.add(key)
+            batch.append(row)
+            if len(batch) >= batch_rows:
+                flush()
+        flush()
+    except FileRejected as exc:
+        raise ImportRejected(fmt.kind, exc.errors, len(exc.errors), report.warnings) from None
+    if errors.total:
+        raise ImportRejected(fmt.kind, errors.first, errors.total, report.warnings)
     session.flush()
     report.new_rows = repo.count(session, model) - before
     audit.record(
@@ -167,70 +186,35 @@ class _Owners:
     """Departments and supervision units named by the file (created if unknown)."""
 
     departments: set[str] = field(default_factory=set)
-    units: dict[str, str | None] = field(default_factory=dict)
+    units: set[str] = field(default_factory=set)
 
 
-def _validate(
-    session: Session,
-    fmt: FileFormat,
-    path: Path,
-    report: ImportReport,
-    progress: PhaseProgress | None,
-) -> _Owners:
-    errors = _Errors()
-    refs = _ReferenceCheck(session, fmt, errors)
-    seen_keys: set[str] = set()
-    owners = _Owners()
-    tick = _phase(progress, "validating")
-    try:
-        for row in iter_rows(fmt, path, report.warnings, tick):
-            report.rows += 1
-            for error in row.errors:
-                errors.add(error)
-            if row.errors:
-                continue
-            if fmt.key is not None:
-                key = row.values[fmt.key]
-                if key in seen_keys:
-                    errors.add(RowError(row.row, fmt.key, f"{key!r} appears earlier in this file"))
-                seen_keys.add(key)
-            refs.add(row)
-            _note_owners(fmt, row.values, owners)
-        refs.flush()
-    except FileRejected as exc:
-        raise ImportRejected(fmt.kind, exc.errors, len(exc.errors), report.warnings) from None
-    if errors.total:
-        raise ImportRejected(fmt.kind, errors.first, errors.total, report.warnings)
-    return owners
+def _write(
+    session: Session, fmt: FileFormat, model: type[Base], rows: list[ParsedRow], owners: _Owners
+) -> None:
+    _ensure_departments_and_units(session, fmt, rows, owners)
+    values = [row.values for row in rows]
+    if fmt.key is not None:
+        repo.upsert(session, model, values, fmt.key)
+    else:
+        repo.insert_new(
+            session, model, [{"row_hash": event_hash(fmt, v), **v} for v in values], "row_hash"
+        )
 
 
-def _note_owners(fmt: FileFormat, values: dict[str, Any], owners: _Owners) -> None:
-    if "department" in values and fmt.kind in ("inspectors", "items", "inspections"):
-        owners.departments.add(values["department"])
+def _ensure_departments_and_units(
+    session: Session, fmt: FileFormat, rows: list[ParsedRow], owners: _Owners
+) -> None:
+    if "department" in fmt.names:
+        new = {r.values["department"] for r in rows} - owners.departments
+        repo.insert_new(session, models.Department, [{"code": d} for d in sorted(new)], "code")
+        owners.departments |= new
     if fmt.kind in ("enterprises", "inspectors"):
-        owners.units.setdefault(values["unit"], values["district"])
-
-
-def _ensure_departments_and_units(session: Session, owners: _Owners) -> None:
-    repo.insert_new(
-        session, models.Department, [{"code": d} for d in sorted(owners.departments)], "code"
-    )
-    repo.insert_new(
-        session,
-        models.Unit,
-        [{"code": u, "district": d} for u, d in sorted(owners.units.items())],
-        "code",
-    )
-
-
-def _rows_to_store(
-    fmt: FileFormat, path: Path, progress: PhaseProgress | None
-) -> Iterator[dict[str, Any]]:
-    for row in iter_rows(fmt, path, [], _phase(progress, "writing")):
-        values = row.values
-        if fmt.key is None:
-            values = {"row_hash": event_hash(fmt, values), **values}
-        yield values
+        units = {r.values["unit"]: r.values["district"] for r in rows}
+        new_units = sorted(set(units) - owners.units)
+        rows_to_add = [{"code": u, "district": units[u]} for u in new_units]
+        repo.insert_new(session, models.Unit, rows_to_add, "code")
+        owners.units |= set(new_units)
 
 
 def event_hash(fmt: FileFormat, values: dict[str, Any]) -> str:
@@ -249,11 +233,6 @@ def canonical_text(value: Any) -> str:
     if isinstance(value, date):
         return value.isoformat()
     return str(value)
-
-
-def _batches(rows: Iterator[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
-    while batch := list(islice(rows, size)):
-        yield batch
 
 
 def _phase(progress: PhaseProgress | None, name: str) -> Callable[[int, int], None] | None:

@@ -101,8 +101,8 @@ def test_history_references_and_event_deduplication(session: Session, tmp_path: 
         import_file(session, "inspections", write(tmp_path, "i3.csv", header, unknown))
     reasons = [str(e) for e in caught.value.errors]
     assert reasons == [
-        "row 2, column item_code: unknown item 'ITEM-X'",
         f"row 2, column credit_code: unknown enterprise '{code(99)}'",
+        "row 2, column item_code: unknown item 'ITEM-X'",
     ]
     assert set(session.scalars(select(models.Department.code))) == {"SAMR"}
 
@@ -119,3 +119,19 @@ def test_export_gives_back_the_import_format(session: Session, tmp_path: Path) -
     assert report.new_rows == 0
     after = session.scalars(select(models.Enterprise).order_by(models.Enterprise.credit_code))
     assert [(e.credit_code, e.name, e.licences, e.registered_on) for e in after] == snapshot
+
+
+def test_bulk_path_upserts_and_skips_like_the_small_one(session: Session, tmp_path: Path) -> None:
+    """600 rows take the bulk path on PostgreSQL (COPY); the outcome must not differ."""
+    lines = enterprise_lines(600)
+    import_file(session, "enterprises", write(tmp_path, "a.csv", HEADER, lines))
+    lines[599] = lines[599].replace("企业599", "改名企业")
+    report = import_file(session, "enterprises", write(tmp_path, "b.csv", HEADER, lines))
+    assert (report.rows, report.new_rows) == (600, 0)
+    renamed = session.get(models.Enterprise, code(599))
+    assert renamed is not None and renamed.name == "改名企业"
+    header = "credit_code,received_on,category,substantiated"
+    events = [f"{code(i)},2025-01-01,food,{'true' if i % 2 else 'false'}" for i in range(600)]
+    path = write(tmp_path, "c.csv", header, events)
+    assert import_file(session, "complaints", path).new_rows == 600
+    assert import_file(session, "complaints", path).new_rows == 0
