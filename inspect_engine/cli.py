@@ -23,7 +23,13 @@ app = typer.Typer(
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 simulate_app = typer.Typer(help="The synthetic city and experiments.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+month_app = typer.Typer(
+    help="A month's plan: plan, freeze, draw, assign, export.", no_args_is_help=True
+)
 app.add_typer(simulate_app, name="simulate")
+app.add_typer(month_app, name="month")
+
+MonthOption = Annotated[str, typer.Option("--month", help="YYYY-MM")]
 
 console = Console(stderr=True)
 T = TypeVar("T")
@@ -132,6 +138,135 @@ def export_command(
         with transaction() as session:
             rows = export_directory(session, kind, file)
         console.print(f"{kind}: {rows} rows written to {file}")
+
+    run(body)
+
+
+def _policy() -> Any:
+    from inspect_engine.sampling.frames import ExclusionPolicy
+
+    settings = _settings()
+    return ExclusionPolicy(
+        recent_window_days=settings.recent_window_days,
+        yearly_cap=settings.yearly_cap,
+        grace_days=settings.grace_days,
+    )
+
+
+@month_app.command("plan")
+def month_plan(
+    month: MonthOption,
+    tasks: Annotated[Path, typer.Option("--tasks", exists=True, dir_okay=False)],
+) -> None:
+    """Create the month's plan from tasks.csv (or replace its tasks until it is frozen)."""
+    from inspect_engine.workflows.planning import plan_month
+
+    def body() -> None:
+        with transaction() as session:
+            summary = plan_month(session, month, tasks)
+        console.print(
+            f"plan {summary.month}: {len(summary.tasks)} task(s): " + ", ".join(summary.tasks)
+        )
+
+    run(body)
+
+
+@month_app.command("freeze")
+def month_freeze(month: MonthOption) -> None:
+    """Freeze every task's frame and publish the commitment (no contribution here)."""
+    from inspect_engine.workflows.planning import freeze_month
+
+    def body() -> None:
+        with transaction() as session:
+            result = freeze_month(session, month, _policy())
+        print_commitment(result)
+
+    run(body)
+
+
+def print_commitment(result: Any) -> None:
+    from rich.table import Table
+
+    table = Table("task", "units", "expected n", "excluded", "frame hash")
+    for frame in result.frames:
+        table.add_row(
+            frame.task_code,
+            f"{frame.units:,}",
+            f"{frame.expected_size:.1f}",
+            f"{sum(frame.exclusions.values()):,}",
+            frame.frame_hash,
+        )
+    console.print(table)
+    console.print(f"group hash : {result.group_hash}")
+    console.print(f"commitment : {result.commitment}")
+    console.print(f"committed  : {result.committed_at}")
+    console.print(
+        "Publish the commitment now. Only after it is public, fix the contribution in a "
+        "public act and run: inspect-engine month draw --month "
+        f'{result.month} --contribution "..."',
+        soft_wrap=True,
+    )
+
+
+@month_app.command("draw")
+def month_draw(
+    month: MonthOption,
+    contribution: Annotated[
+        str, typer.Option("--contribution", help="the public random value, used as entered")
+    ],
+) -> None:
+    """The plan's one draw (a second call shows the first draw's result)."""
+    from inspect_engine.workflows.planning import draw_month
+
+    def body() -> None:
+        with transaction() as session:
+            result = draw_month(session, month, contribution)
+        print_draw(result)
+
+    run(body)
+
+
+def print_draw(result: Any) -> None:
+    from rich.table import Table
+
+    if not result.first_request:
+        console.print(
+            f"[yellow]the plan for {result.month} was already drawn; these are its records[/yellow]"
+        )
+    table = Table("task", "frame units", "n", "selected")
+    for record in result.records:
+        units = sum(c["units"] for c in record.get("classes", []))
+        table.add_row(
+            record["task_code"], f"{units:,}", str(record["n"]), str(len(record["selected"]))
+        )
+    console.print(table)
+    console.print(f"seed   : {result.seed}")
+    summary = result.summary
+    console.print(
+        f"visits : {summary.get('visits')} (one per enterprise) from "
+        f"{summary.get('selections')} selections; independent seeds per task would need "
+        f"{summary.get('visits_with_independent_seeds')} "
+        f"(saved by coordination: {summary.get('visits_saved_by_coordination')})"
+    )
+
+
+@month_app.command("export")
+def month_export(
+    month: MonthOption,
+    out: Annotated[Path, typer.Option("--dir", file_okay=False)],
+) -> None:
+    """Write OUT/draws/<task_code>.json (records with frames) and OUT/visits.csv."""
+    from inspect_engine.workflows.month_export import export_month
+
+    def body() -> None:
+        with transaction() as session:
+            result = export_month(session, month, out)
+        console.print(
+            f"{len(result.records)} draw record(s) in {out / 'draws'}; "
+            f"{result.visits} visits in {result.visits_csv}"
+        )
+        if result.records:
+            console.print(f"verify: python -m inspect_engine.verify {result.records[0]}")
 
     run(body)
 

@@ -29,6 +29,11 @@ class Settings(BaseSettings):
     # Import: rows written per statement batch.
     import_batch_rows: int = Field(default=5000, ge=100)
 
+    # Exclusions applied before a frame is frozen (configuration, never constants).
+    recent_window_days: int = Field(default=180, ge=0)
+    yearly_cap: int | None = Field(default=2, ge=1)
+    grace_days: int = Field(default=180, ge=0)
+
     @model_validator(mode="after")
     def _refuse_default_secrets(self) -> Self:
         if self.environment is Environment.PRODUCTION and self.secret_key == DEFAULT_SECRET:

@@ -28,6 +28,8 @@ class Plan(Base):
     seed: Mapped[str | None] = mapped_column(String(64))
     drawn_at: Mapped[datetime | None]
     published_at: Mapped[datetime | None]
+    # What the draw produced: visits, coordination saving (independent seeds vs shared).
+    summary: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     model_version_id: Mapped[int | None] = mapped_column(ForeignKey("model_versions.id"))
 
 
@@ -56,6 +58,8 @@ class Frame(Base):
     frame_hash: Mapped[str] = mapped_column(String(64))
     units: Mapped[int]
     frame_text_gz: Mapped[bytes] = mapped_column(LargeBinary)
+    # One risk-class letter per unit, in frame order (for the record's class summary).
+    risk_classes_gz: Mapped[bytes] = mapped_column(LargeBinary)
     classes: Mapped[dict[str, Any]] = mapped_column(JSON)
     lambda_provenance: Mapped[dict[str, Any]] = mapped_column(JSON)
     exclusions: Mapped[dict[str, int]] = mapped_column(JSON)  # reason -> count

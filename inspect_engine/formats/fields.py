@@ -122,6 +122,17 @@ def probability(raw: str) -> float:
     return value
 
 
+def ratio(raw: str) -> Decimal:
+    """A sampling ratio or floor: a decimal above 0 and at most 1 (kept exact)."""
+    try:
+        value = Decimal(raw)
+    except InvalidOperation:
+        raise ValueError(f"{raw!r} is not a decimal number") from None
+    if not value.is_finite() or not Decimal(0) < value <= Decimal(1):
+        raise ValueError(f"{raw!r} must be above 0 and at most 1")
+    return value
+
+
 def boolean(raw: str) -> bool:
     lowered = raw.lower()
     if lowered == "true":

@@ -200,6 +200,29 @@ CONFLICTS = FileFormat(
     references=(Reference("inspector_id", "inspector"), Reference("credit_code", "enterprise")),
 )
 
+TASKS = FileFormat(
+    "tasks",
+    (
+        Column("task_code", f.code(64)),
+        Column("title", f.text(300)),
+        Column("items", f.code_list),
+        Column("targeted", f.boolean, required=False, default=False),
+        Column("entity_types", f.enum_list(*ENTITY_TYPES), required=False),
+        Column("industries", f.industry_prefix_list, required=False),
+        Column("districts", f.district_list, required=False),
+        Column("licences", f.token_list, required=False),
+        Column("ratio_A", f.ratio),
+        Column("ratio_B", f.ratio),
+        Column("ratio_C", f.ratio),
+        Column("ratio_D", f.ratio),
+        Column("floor", f.ratio, required=False, default=Decimal("0.002")),
+        Column("mode", f.enum(*MODES), required=False, default="cross_office"),
+        Column("team_size", f.integer(2, 20), required=False, default=2),
+    ),
+    key="task_code",
+    references=(),
+)
+
 FORMATS: dict[str, FileFormat] = {
     fmt.kind: fmt
     for fmt in (

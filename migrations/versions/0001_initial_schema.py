@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 03:03:59.359875
+Create Date: 2026-11-28 03:12:25.733184
 """
 
 from collections.abc import Sequence
@@ -125,6 +125,7 @@ def upgrade() -> None:
     sa.Column('seed', sa.String(length=64), nullable=True),
     sa.Column('drawn_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('published_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('summary', sa.JSON(), nullable=False),
     sa.Column('model_version_id', sa.Integer(), nullable=True),
     sa.ForeignKeyConstraint(['model_version_id'], ['model_versions.id'], name=op.f('fk_plans_model_version_id_model_versions')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_plans')),
@@ -348,6 +349,7 @@ def upgrade() -> None:
     sa.Column('frame_hash', sa.String(length=64), nullable=False),
     sa.Column('units', sa.Integer(), nullable=False),
     sa.Column('frame_text_gz', sa.LargeBinary(), nullable=False),
+    sa.Column('risk_classes_gz', sa.LargeBinary(), nullable=False),
     sa.Column('classes', sa.JSON(), nullable=False),
     sa.Column('lambda_provenance', sa.JSON(), nullable=False),
     sa.Column('exclusions', sa.JSON(), nullable=False),

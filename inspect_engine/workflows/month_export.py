@@ -1,0 +1,89 @@
+"""`month export`: the auditors' draw records (with frames) and the month's visits."""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from inspect_engine.errors import Conflict
+from inspect_engine.workflows.planning import DRAWN_STATES, auditor_record, get_plan
+from models import Draw, TeamMember, Visit
+
+VISIT_COLUMNS = (
+    "visit_id",
+    "credit_code",
+    "task_codes",
+    "item_codes",
+    "departments",
+    "inspector_ids",
+)
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    records: tuple[Path, ...]
+    visits_csv: Path
+    visits: int
+
+
+def export_month(session: Session, month: str, out_dir: Path) -> ExportResult:
+    plan = get_plan(session, month)
+    if plan.status not in DRAWN_STATES:
+        raise Conflict(f"the plan for {month} is {plan.status}: nothing to export before the draw")
+    draws_dir = out_dir / "draws"
+    draws_dir.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for task_code in session.scalars(
+        select(Draw.task_code).where(Draw.plan_id == plan.id).order_by(Draw.task_code)
+    ):
+        path = draws_dir / f"{task_code}.json"
+        record = auditor_record(session, task_code)
+        _write_atomically(path, json.dumps(record, ensure_ascii=False, indent=1) + "\n")
+        paths.append(path)
+    visits_csv = out_dir / "visits.csv"
+    count = _write_visits(session, plan.id, visits_csv)
+    return ExportResult(tuple(paths), visits_csv, count)
+
+
+def _write_visits(session: Session, plan_id: int, path: Path) -> int:
+    teams: dict[int, list[str]] = {}
+    members = (
+        select(TeamMember.visit_id, TeamMember.inspector_id)
+        .join(Visit, Visit.id == TeamMember.visit_id)
+        .where(Visit.plan_id == plan_id, TeamMember.replaced_at.is_(None))
+        .order_by(TeamMember.visit_id, TeamMember.inspector_id)
+    )
+    for visit_id, inspector_id in session.execute(members):
+        teams.setdefault(visit_id, []).append(inspector_id)
+    tmp = path.with_suffix(".csv.tmp")
+    count = 0
+    with tmp.open("w", encoding="utf-8", newline="") as out:
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(VISIT_COLUMNS)
+        visits = select(Visit).where(Visit.plan_id == plan_id).order_by(Visit.visit_code)
+        for visit in session.scalars(visits):
+            writer.writerow(
+                [
+                    visit.visit_code,
+                    visit.credit_code,
+                    ";".join(visit.task_codes),
+                    ";".join(visit.item_codes),
+                    ";".join(visit.departments),
+                    ";".join(teams.get(visit.id, [])),
+                ]
+            )
+            count += 1
+    tmp.replace(path)
+    return count
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """A crash never leaves a half-written record behind."""
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)

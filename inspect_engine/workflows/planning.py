@@ -1,0 +1,490 @@
+"""A month's plan: tasks → frozen frames and commitment → the one draw → visits.
+
+ie-draw-v1 (docs/draw-protocol.md): all the month's frames are frozen together and the
+nonce's commitment is published before any draw; the public contribution comes later, in
+another command or request; a plan has exactly one draw."""
+
+from __future__ import annotations
+
+import gzip
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sqlalchemy import CursorResult, delete, select, update
+from sqlalchemy.orm import Session
+
+from inspect_engine.errors import Conflict, InvalidInput, NotFound
+from inspect_engine.formats.fields import split_list
+from inspect_engine.formats.reader import FileRejected, RowError, iter_rows
+from inspect_engine.formats.spec import TASKS
+from inspect_engine.sampling import protocol
+from inspect_engine.sampling.frames import (
+    ExclusionPolicy,
+    ItemScope,
+    TaskFilters,
+    TaskSpec,
+    build_frame,
+)
+from inspect_engine.sampling.visits import count_visits, merge_into_visits, task_seed
+from inspect_engine.workflows import audit
+from inspect_engine.workflows.columns import load_enterprise_columns
+from inspect_engine.workflows.imports import ImportRejected
+from models import Draw, Frame, Item, Plan, Selection, Task, Visit
+
+MONTH = re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])$")
+MAX_CONTRIBUTION = 1000
+DRAWN_STATES = ("drawn", "assigned", "published")
+
+
+def month_start(month: str) -> date:
+    if not MONTH.match(month):
+        raise InvalidInput(f"month {month!r} is not YYYY-MM")
+    return date(int(month[:4]), int(month[5:]), 1)
+
+
+def get_plan(session: Session, month: str) -> Plan:
+    month_start(month)
+    plan = session.scalars(select(Plan).where(Plan.month == month)).first()
+    if plan is None:
+        raise NotFound(f"there is no plan for {month}; run `month plan` first")
+    return plan
+
+
+# --------------------------------------------------------------------------- plan
+
+
+@dataclass(frozen=True)
+class PlanSummary:
+    month: str
+    tasks: tuple[str, ...]
+
+
+def plan_month(session: Session, month: str, tasks_path: Path, actor: str = "cli") -> PlanSummary:
+    """Create the month's plan from tasks.csv, or replace its tasks while not yet frozen."""
+    month_start(month)
+    rows = _read_tasks(session, tasks_path)
+    plan = session.scalars(select(Plan).where(Plan.month == month)).first()
+    if plan is not None and plan.status != "planned":
+        raise Conflict(f"the plan for {month} is {plan.status}; its tasks can no longer change")
+    taken = session.scalars(
+        select(Task.task_code)
+        .where(Task.task_code.in_([r["task_code"] for r in rows]))
+        .where(Task.plan_id != (plan.id if plan else -1))
+    ).all()
+    if taken:
+        raise Conflict(f"task codes already used by another month's plan: {', '.join(taken)}")
+    if plan is None:
+        plan = Plan(month=month, status="planned")
+        session.add(plan)
+        session.flush()
+    session.execute(delete(Task).where(Task.plan_id == plan.id))
+    for row in rows:
+        session.add(_task_row(plan.id, row))
+    session.flush()
+    codes = tuple(r["task_code"] for r in rows)
+    audit.record(session, actor, "plan.tasks", month, {"tasks": list(codes)})
+    return PlanSummary(month, codes)
+
+
+def _read_tasks(session: Session, path: Path) -> list[dict[str, Any]]:
+    """tasks.csv, validated like every import: row-numbered errors, nothing half-read."""
+    items = {i.item_code: i for i in session.scalars(select(Item))}
+    errors: list[RowError] = []
+    rows: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    warnings: list[str] = []
+    try:
+        for parsed in iter_rows(TASKS, path, warnings):
+            errors.extend(parsed.errors)
+            if parsed.errors:
+                continue
+            values = parsed.values
+            problem = _task_problem(values, items, seen)
+            if problem is not None:
+                errors.append(RowError(parsed.row, problem[0], problem[1]))
+            seen.add(values["task_code"])
+            rows.append(values)
+    except FileRejected as exc:
+        raise ImportRejected("tasks", exc.errors, len(exc.errors), warnings) from None
+    if not errors and not rows:
+        errors.append(RowError(1, None, "the file has no tasks"))
+    if errors:
+        raise ImportRejected("tasks", errors[:100], len(errors), warnings)
+    return rows
+
+
+def _task_problem(
+    values: dict[str, Any], items: dict[str, Item], seen: set[str]
+) -> tuple[str, str] | None:
+    if values["task_code"] in seen:
+        return "task_code", f"{values['task_code']!r} appears earlier in this file"
+    unknown = [code for code in split_list(values["items"]) if code not in items]
+    if unknown:
+        return "items", f"unknown item(s): {', '.join(unknown)}"
+    try:
+        task_spec(_task_row(0, values), items)
+    except ValueError as exc:
+        return "task", str(exc)
+    return None
+
+
+def _task_row(plan_id: int, values: dict[str, Any]) -> Task:
+    filters = {
+        name: split_list(values[name])
+        for name in ("entity_types", "industries", "districts", "licences")
+        if values[name]
+    }
+    return Task(
+        task_code=values["task_code"],
+        plan_id=plan_id,
+        title=values["title"],
+        items=split_list(values["items"]),
+        targeted=values["targeted"],
+        filters=filters,
+        ratios={c: _decimal_text(values[f"ratio_{c}"]) for c in "ABCD"},
+        floor=_decimal_text(values["floor"]),
+        mode=values["mode"],
+        team_size=values["team_size"],
+    )
+
+
+def _decimal_text(value: Decimal) -> str:
+    return format(value.normalize(), "f")
+
+
+def task_spec(task: Task, items: dict[str, Item]) -> TaskSpec:
+    """The kernel's view of a stored task (raises ValueError with the kernel's reason)."""
+    scopes = [
+        ItemScope(
+            item_code=i.item_code,
+            department=i.department,
+            kind=i.kind,
+            entity_types=split_list(i.entity_types),
+            industries=split_list(i.industries),
+            licences=split_list(i.licences),
+            qualification=i.qualification,
+            min_inspectors=i.min_inspectors,
+        )
+        for i in (items[code] for code in task.items)
+    ]
+    return TaskSpec(
+        task_code=task.task_code,
+        title=task.title,
+        items=scopes,
+        ratios=dict(task.ratios),  # type: ignore[arg-type]  # decimal strings accepted
+        floor=task.floor,  # type: ignore[arg-type]
+        targeted=task.targeted,
+        filters=TaskFilters(**task.filters),
+        mode=task.mode,
+        team_size=task.team_size,
+    )
+
+
+def task_specs(session: Session, plan: Plan) -> dict[str, TaskSpec]:
+    items = {i.item_code: i for i in session.scalars(select(Item))}
+    tasks = session.scalars(select(Task).where(Task.plan_id == plan.id).order_by(Task.task_code))
+    return {t.task_code: task_spec(t, items) for t in tasks}
+
+
+# --------------------------------------------------------------------------- freeze
+
+
+@dataclass(frozen=True)
+class FrozenFrame:
+    task_code: str
+    frame_hash: str
+    units: int
+    expected_size: float
+    exclusions: dict[str, int]
+
+
+@dataclass(frozen=True)
+class FreezeResult:
+    month: str
+    group_hash: str
+    commitment: str
+    committed_at: str
+    frames: tuple[FrozenFrame, ...]
+
+
+def freeze_month(
+    session: Session, month: str, policy: ExclusionPolicy, actor: str = "cli"
+) -> FreezeResult:
+    """Build and freeze every task's frame, then commit to a fresh secret nonce."""
+    first_day = month_start(month)
+    plan = get_plan(session, month)
+    if plan.status != "planned":
+        return _frozen_result(session, plan)  # already frozen: show the same commitment
+    specs = task_specs(session, plan)
+    if not specs:
+        raise Conflict(f"the plan for {month} has no tasks")
+    departments = {item.department for spec in specs.values() for item in spec.items}
+    columns = load_enterprise_columns(
+        session, as_of=first_day, year=first_day.year, departments=departments
+    )
+    pairs = []
+    for code, spec in specs.items():
+        frame = build_frame(columns, spec, policy, first_day)
+        codes, texts = frame.codes(), frame.lambda_texts()
+        frame_hash = protocol.frame_hash(codes, texts)
+        pairs.append((code, frame_hash))
+        session.add(
+            Frame(
+                task_code=code,
+                frame_hash=frame_hash,
+                units=len(frame),
+                frame_text_gz=_gzip(
+                    "".join(f"{c},{t}\n" for c, t in zip(codes, texts, strict=True))
+                ),
+                risk_classes_gz=_gzip("".join(frame.risk_class.tolist())),
+                classes=frame.summary().as_dict()["classes"],
+                lambda_provenance=dict(frame.lambda_provenance),
+                exclusions=frame.exclusions.counts(),
+                exclusions_text_gz=_gzip(frame.exclusions.text()),
+            )
+        )
+    nonce = protocol.new_nonce()
+    now = datetime.now(UTC).replace(microsecond=0)
+    commitment = protocol.commit_plan(pairs, now, nonce)
+    plan.status = "frozen"
+    plan.group_hash = commitment.group_hash
+    plan.nonce = nonce
+    plan.commitment = commitment.commitment
+    plan.committed_at = now
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        "plan.freeze",
+        month,
+        {
+            "group_hash": commitment.group_hash,
+            "commitment": commitment.commitment,
+            "committed_at": commitment.committed_at,
+            "frames": dict(pairs),
+        },
+    )
+    return _frozen_result(session, plan)
+
+
+def _frozen_result(session: Session, plan: Plan) -> FreezeResult:
+    frames = _frames(session, plan)
+    assert plan.group_hash and plan.commitment and plan.committed_at
+    return FreezeResult(
+        month=plan.month,
+        group_hash=plan.group_hash,
+        commitment=plan.commitment,
+        committed_at=protocol.utc_timestamp(_aware(plan.committed_at)),
+        frames=tuple(
+            FrozenFrame(
+                f.task_code,
+                f.frame_hash,
+                f.units,
+                sum(c["expected"] for c in f.classes.values()),
+                dict(f.exclusions),
+            )
+            for f in frames
+        ),
+    )
+
+
+def _frames(session: Session, plan: Plan) -> list[Frame]:
+    query = (
+        select(Frame)
+        .join(Task, Task.task_code == Frame.task_code)
+        .where(Task.plan_id == plan.id)
+        .order_by(Frame.task_code)
+    )
+    return list(session.scalars(query))
+
+
+def _gzip(text: str) -> bytes:
+    return gzip.compress(text.encode("utf-8"), compresslevel=6, mtime=0)
+
+
+def frame_lines(frame: Frame) -> tuple[list[str], list[str]]:
+    """The frozen frame back: credit codes and λ texts, in frame order."""
+    text = gzip.decompress(frame.frame_text_gz).decode("utf-8")
+    codes, lambdas = [], []
+    for line in text.splitlines():
+        code, lam = line.split(",")
+        codes.append(code)
+        lambdas.append(lam)
+    return codes, lambdas
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite returns naive datetimes; stored times are UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+# --------------------------------------------------------------------------- draw
+
+
+@dataclass(frozen=True)
+class DrawResult:
+    month: str
+    seed: str
+    records: tuple[dict[str, Any], ...]
+    visits: int
+    summary: dict[str, Any] = field(default_factory=dict)
+    first_request: bool = True  # False: the plan had been drawn; these are its records
+
+
+def draw_month(session: Session, month: str, contribution: str, actor: str = "cli") -> DrawResult:
+    """The plan's one draw. The claim on the plan is the transaction's first statement, so
+    that concurrent requests queue on it and all but one find the plan already drawn."""
+    _check_contribution(contribution)
+    month_start(month)
+    now = datetime.now(UTC).replace(microsecond=0)
+    outcome: CursorResult[Any] = session.execute(  # type: ignore[assignment]
+        update(Plan)
+        .where(Plan.month == month, Plan.status == "frozen")
+        .values(status="drawn", contribution=contribution, drawn_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    claimed = outcome.rowcount
+    plan = get_plan(session, month)
+    if not claimed:
+        session.refresh(plan)
+        if plan.status in DRAWN_STATES:
+            return _existing_draw(session, plan)
+        raise Conflict(f"the plan for {month} is {plan.status}: freeze it before the draw")
+    session.refresh(plan)
+    return _draw(session, plan, contribution, now, actor)
+
+
+def _check_contribution(contribution: str) -> None:
+    if not contribution:
+        raise InvalidInput("the public contribution is empty")
+    if len(contribution) > MAX_CONTRIBUTION:
+        raise InvalidInput(f"the public contribution is longer than {MAX_CONTRIBUTION} characters")
+
+
+def _draw(session: Session, plan: Plan, contribution: str, now: datetime, actor: str) -> DrawResult:
+    frames = _frames(session, plan)
+    assert plan.nonce and plan.group_hash and plan.commitment and plan.committed_at
+    commitment = protocol.PlanCommitment(
+        group=tuple(sorted((f.task_code, f.frame_hash) for f in frames)),
+        group_hash=plan.group_hash,
+        commitment=plan.commitment,
+        committed_at=protocol.utc_timestamp(_aware(plan.committed_at)),
+    )
+    reveal = protocol.reveal_plan(commitment, plan.nonce, contribution, now)
+    plan.seed = reveal.seed
+    query = select(Task.task_code, Task.title).where(Task.plan_id == plan.id)
+    titles: dict[str, str] = {code: title for code, title in session.execute(query)}
+    records: list[dict[str, Any]] = []
+    selections: dict[str, list[str]] = {}
+    independent: dict[str, list[str]] = {}
+    for frame in frames:
+        codes, lambdas = frame_lines(frame)
+        classes = list(gzip.decompress(frame.risk_classes_gz).decode("ascii"))
+        drawn = protocol.draw_frame(codes, lambdas, reveal.seed)
+        record = protocol.draw_record(
+            frame.task_code,
+            titles[frame.task_code],
+            drawn,
+            commitment,
+            reveal,
+            risk_classes=classes,
+        )
+        records.append(record)
+        session.add(Draw(task_code=frame.task_code, plan_id=plan.id, record=record, drawn_at=now))
+        _store_selections(session, frame.task_code, drawn, classes)
+        selections[frame.task_code] = list(drawn.selected)
+        alone = protocol.draw_frame(codes, lambdas, task_seed(reveal.seed, frame.task_code))
+        independent[frame.task_code] = list(alone.selected)
+    visits = _store_visits(session, plan, selections)
+    plan.summary = {
+        "selections": sum(len(s) for s in selections.values()),
+        "visits": visits,
+        "visits_with_independent_seeds": count_visits(independent),
+        "visits_saved_by_coordination": count_visits(independent) - visits,
+    }
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        "plan.draw",
+        plan.month,
+        {"contribution": contribution, "seed": reveal.seed, **plan.summary},
+    )
+    return DrawResult(plan.month, reveal.seed, tuple(records), visits, dict(plan.summary))
+
+
+def _store_selections(
+    session: Session, task_code: str, drawn: protocol.FrameDraw, classes: Sequence[str]
+) -> None:
+    for position in np.flatnonzero(drawn.mask).tolist():
+        session.add(
+            Selection(
+                task_code=task_code,
+                credit_code=drawn.codes[position],
+                lam=drawn.lambda_texts[position],
+                risk_class=classes[position],
+                prn=float(drawn.u[position]),
+            )
+        )
+
+
+def _store_visits(session: Session, plan: Plan, selections: dict[str, list[str]]) -> int:
+    """One visit per enterprise: every task that drew it, every item that applies."""
+    specs = task_specs(session, plan)
+    chosen = sorted({code for codes in selections.values() for code in codes})
+    first_day = month_start(plan.month)
+    departments = {item.department for spec in specs.values() for item in spec.items}
+    columns = load_enterprise_columns(
+        session, as_of=first_day, year=first_day.year, departments=departments, only=chosen
+    )
+    visits = merge_into_visits(selections, specs, columns)
+    for number, visit in enumerate(visits, start=1):
+        session.add(
+            Visit(
+                visit_code=f"{plan.month}-{number:06d}",
+                plan_id=plan.id,
+                credit_code=visit.credit_code,
+                task_codes=list(visit.task_codes),
+                item_codes=list(visit.item_codes),
+                departments=list(visit.departments),
+                mode=str(visit.mode),
+                team_size=visit.team_size,
+            )
+        )
+    return len(visits)
+
+
+def _existing_draw(session: Session, plan: Plan) -> DrawResult:
+    draws = session.scalars(select(Draw).where(Draw.plan_id == plan.id).order_by(Draw.task_code))
+    records = tuple(d.record for d in draws)
+    return DrawResult(
+        plan.month,
+        plan.seed or "",
+        records,
+        int(plan.summary.get("visits", 0)),
+        dict(plan.summary),
+        first_request=False,
+    )
+
+
+# --------------------------------------------------------------------------- export
+
+
+def auditor_record(session: Session, task_code: str) -> dict[str, Any]:
+    """The draw record with its frame (for auditors; the public record has no frame)."""
+    draw = session.get(Draw, task_code)
+    frame = session.get(Frame, task_code)
+    if draw is None or frame is None:
+        raise NotFound(f"task {task_code} has not been drawn")
+    codes, lambdas = frame_lines(frame)
+    record = dict(draw.record)
+    record["frame"] = [
+        {"credit_code": c, "lambda": lam} for c, lam in zip(codes, lambdas, strict=True)
+    ]
+    return record

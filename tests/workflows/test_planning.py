@@ -1,0 +1,103 @@
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+import models
+from inspect_engine.errors import Conflict
+from inspect_engine.sampling.frames import ExclusionPolicy
+from inspect_engine.verify import exit_status, verify_record
+from inspect_engine.workflows.imports import ImportRejected
+from inspect_engine.workflows.month_export import export_month
+from inspect_engine.workflows.planning import draw_month, freeze_month, plan_month
+from models import repositories as repo
+from tests.workflows import tinycity
+
+POLICY = ExclusionPolicy()
+MONTH = "2026-12"
+
+
+def planned(session: Session, tmp_path: Path) -> None:
+    tinycity.build(session)
+    plan_month(session, MONTH, tinycity.tasks_file(tmp_path))
+
+
+def test_freeze_commits_before_any_draw(session: Session, tmp_path: Path) -> None:
+    planned(session, tmp_path)
+    with pytest.raises(Conflict, match="freeze it before the draw"):
+        draw_month(session, MONTH, "dice:1-2-3")
+    frozen = freeze_month(session, MONTH, POLICY)
+    assert [f.task_code for f in frozen.frames] == ["2026-12-FOOD", "2026-12-INFO"]
+    plan = session.scalars(select(models.Plan)).one()
+    assert plan.status == "frozen" and plan.seed is None and plan.contribution is None
+    assert plan.commitment == frozen.commitment
+    # revoked enterprises are excluded with their reason, not put in the frame
+    info = next(f for f in frozen.frames if f.task_code == "2026-12-INFO")
+    assert info.exclusions["status_not_active"] > 0
+    again = freeze_month(session, MONTH, POLICY)
+    assert again.commitment == frozen.commitment
+    with pytest.raises(Conflict, match="can no longer change"):
+        plan_month(session, MONTH, tinycity.tasks_file(tmp_path))
+    actions = session.scalars(select(models.AuditEntry.action).order_by(models.AuditEntry.id)).all()
+    assert actions == ["plan.tasks", "plan.freeze"]
+
+
+def test_the_draw_verifies_and_merges_visits(session: Session, tmp_path: Path) -> None:
+    planned(session, tmp_path)
+    freeze_month(session, MONTH, POLICY)
+    result = draw_month(session, MONTH, "31415926535897932384")
+    assert result.first_request
+    selected = {code for r in result.records for code in r["selected"]}
+    assert result.visits == len(selected) == repo.count(session, models.Visit)
+    for record in result.records:
+        assert "frame" not in record  # the public record never carries λ
+        assert len(record["selected"]) == record["n"]
+    out = tmp_path / "out"
+    exported = export_month(session, MONTH, out)
+    for path in exported.records:
+        record = json.loads(path.read_text(encoding="utf-8"))
+        assert exit_status(verify_record(record)) == 0
+    both = [v for v in session.scalars(select(models.Visit)) if len(v.task_codes) == 2]
+    for visit in both:  # one visit carries both tasks: the strictest mode, the largest team
+        assert visit.mode == "cross_office" and visit.team_size == 3
+        assert visit.departments == ["FIRE", "SAMR"]
+    lines = (out / "visits.csv").read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "visit_id,credit_code,task_codes,item_codes,departments,inspector_ids"
+    assert len(lines) == 1 + result.visits
+    verified = subprocess.run(
+        [sys.executable, "-m", "inspect_engine.verify", str(exported.records[0])],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+
+
+def test_a_second_draw_returns_the_first(session: Session, tmp_path: Path) -> None:
+    planned(session, tmp_path)
+    freeze_month(session, MONTH, POLICY)
+    first = draw_month(session, MONTH, "first")
+    second = draw_month(session, MONTH, "a preferred value")
+    assert not second.first_request
+    assert second.seed == first.seed
+    assert second.records == first.records
+    assert repo.count(session, models.Draw) == 2  # one per task, once
+
+
+def test_tasks_file_errors_name_the_row(session: Session, tmp_path: Path) -> None:
+    tinycity.build(session)
+    lines = (
+        tinycity.TASK_LINES[0],
+        tinycity.TASK_LINES[1].replace("SAMR-FOOD", "NO-SUCH-ITEM"),
+        tinycity.TASK_LINES[0].replace("0.4,0.01", "1.5,0.01"),
+    )
+    with pytest.raises(ImportRejected) as caught:
+        plan_month(session, MONTH, tinycity.tasks_file(tmp_path, lines))
+    reasons = [str(e) for e in caught.value.errors]
+    assert reasons[0] == "row 3, column items: unknown item(s): NO-SUCH-ITEM"
+    assert reasons[1].startswith("row 4, column ratio_D: '1.5' must be above 0")
+    assert repo.count(session, models.Plan) == 0
