@@ -142,6 +142,31 @@ def export_command(
     run(body)
 
 
+@simulate_app.command("city")
+def simulate_city(
+    scale: Annotated[
+        str, typer.Option("--scale", help="small | city | guangzhou | a number of entities")
+    ] = "small",
+    seed: Annotated[int, typer.Option("--seed")] = 2026,
+    out: Annotated[Path, typer.Option("--out", file_okay=False)] = Path("var/city"),
+) -> None:
+    """Write a synthetic city in the import formats (plus its hidden truth, for evaluation)."""
+    from simulations.city import SCALES, generate_city
+
+    if scale not in SCALES and not scale.isdigit():
+        console.print(
+            f"[red]error:[/red] unknown scale {scale!r}; one of {', '.join(SCALES)} "
+            "or a number of entities"
+        )
+        raise typer.Exit(2)
+    with phase_progress() as progress:
+        summary = generate_city(scale, seed, out, progress=progress)
+    rows = ", ".join(f"{name} {count:,}" for name, count in summary.rows.items())
+    console.print(
+        f"city {scale} (seed {seed}) in {out} in {summary.seconds:.1f} s: {rows}", soft_wrap=True
+    )
+
+
 def _policy() -> Any:
     from inspect_engine.sampling.frames import ExclusionPolicy
 
@@ -248,6 +273,79 @@ def print_draw(result: Any) -> None:
         f"{summary.get('visits_with_independent_seeds')} "
         f"(saved by coordination: {summary.get('visits_saved_by_coordination')})"
     )
+
+
+PARTIAL_PLAN_EXIT = 3  # some visits could not be staffed lawfully; the partial plan is saved
+
+
+@month_app.command("assign")
+def month_assign(month: MonthOption) -> None:
+    """Draw lawful random teams for the month's visits (exit 3: partial plan, see diagnosis)."""
+    from inspect_engine.workflows.assignment import assign_month
+
+    def body() -> Any:
+        with transaction() as session:
+            outcome = assign_month(
+                session, month, recusal_window_days=_settings().recusal_window_days
+            )
+        return print_assignment(outcome)
+
+    if run(body):
+        raise typer.Exit(PARTIAL_PLAN_EXIT)
+
+
+@month_app.command("reassign")
+def month_reassign(
+    month: MonthOption,
+    inspector: Annotated[str, typer.Option("--inspector", help="certificate number")],
+    reason: Annotated[str, typer.Option("--reason")],
+) -> None:
+    """Replace an unavailable inspector's places after publication; keep all others."""
+    from inspect_engine.workflows.assignment import reassign_inspector
+
+    def body() -> Any:
+        with transaction() as session:
+            outcome = reassign_inspector(
+                session,
+                month,
+                inspector,
+                reason,
+                recusal_window_days=_settings().recusal_window_days,
+            )
+        return print_assignment(outcome)
+
+    if run(body):
+        raise typer.Exit(PARTIAL_PLAN_EXIT)
+
+
+def print_assignment(outcome: Any) -> bool:
+    """Prints teams, fairness and the diagnosis; returns True for a partial plan."""
+    fair = outcome.fairness
+    if not outcome.first_request:
+        console.print(
+            f"[yellow]the plan for {outcome.month} already has teams; "
+            "this is the stored result[/yellow]"
+        )
+    console.print(f"teams  : {outcome.staffed} of {outcome.visits} visits staffed")
+    if fair.get("places"):
+        console.print(
+            f"load   : min {fair['load_min']} / median {fair['load_median']} / max "
+            f"{fair['load_max']} visits per inspector (capacity min {fair['capacity_min']} / "
+            f"median {fair['capacity_median']} / max {fair['capacity_max']})"
+        )
+        console.print(
+            f"used   : {fair['inspectors_used']} of {fair['eligible_inspectors']} eligible "
+            f"inspectors ({fair['share_used']:.0%})"
+        )
+    if outcome.partial:
+        console.print(
+            f"[red]partial plan: {len(outcome.unstaffed)} visit(s) cannot be staffed lawfully[/red]"
+        )
+        for visit, reason in outcome.unstaffed[:50]:
+            console.print(f"  {visit}: {reason}", soft_wrap=True)
+        if len(outcome.unstaffed) > 50:
+            console.print(f"  ... and {len(outcome.unstaffed) - 50} more")
+    return bool(outcome.partial)
 
 
 @month_app.command("export")

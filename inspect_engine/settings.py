@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     recent_window_days: int = Field(default=180, ge=0)
     yearly_cap: int | None = Field(default=2, ge=1)
     grace_days: int = Field(default=180, ge=0)
+    # 回避: an inspector does not return to an enterprise he inspected within this window.
+    recusal_window_days: int = Field(default=365, ge=0)
 
     @model_validator(mode="after")
     def _refuse_default_secrets(self) -> Self:

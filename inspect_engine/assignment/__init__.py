@@ -1,0 +1,74 @@
+"""Assignment kernel: lawful random inspector teams for a month's visits (the second 随机).
+
+Pure: standard library, numpy and OR-Tools only. The workflow layer maps directory rows
+onto `Inspector`, `Visit`, `Recusals`, calls `assign` (or `reassign` after publication) with
+the plan's published seed, and stores `AssignmentResult.teams`.
+"""
+
+from inspect_engine.assignment.merge import department_needs, merge_office_mode, merge_team_size
+from inspect_engine.assignment.optimiser import assign, generator, reassign
+from inspect_engine.assignment.rules import (
+    available_in_month,
+    capacity_in_month,
+    certificate_valid,
+    eligible,
+    free_working_days,
+    has_capacity_left,
+    is_active,
+    not_recused,
+    office_mode_allows,
+    over_capacity,
+    qualified_for,
+    team_violations,
+)
+from inspect_engine.assignment.types import (
+    DEFAULT_RECUSAL_WINDOW_DAYS,
+    MIN_TEAM_SIZE,
+    AssignmentResult,
+    DateRange,
+    DepartmentNeed,
+    FairnessReport,
+    Inspector,
+    Month,
+    OfficeMode,
+    PastInspection,
+    Recusals,
+    SolverStats,
+    Unstaffed,
+    Visit,
+)
+
+__all__ = [
+    "DEFAULT_RECUSAL_WINDOW_DAYS",
+    "MIN_TEAM_SIZE",
+    "AssignmentResult",
+    "DateRange",
+    "DepartmentNeed",
+    "FairnessReport",
+    "Inspector",
+    "Month",
+    "OfficeMode",
+    "PastInspection",
+    "Recusals",
+    "SolverStats",
+    "Unstaffed",
+    "Visit",
+    "assign",
+    "available_in_month",
+    "capacity_in_month",
+    "certificate_valid",
+    "department_needs",
+    "eligible",
+    "free_working_days",
+    "generator",
+    "has_capacity_left",
+    "is_active",
+    "merge_office_mode",
+    "merge_team_size",
+    "not_recused",
+    "office_mode_allows",
+    "over_capacity",
+    "qualified_for",
+    "reassign",
+    "team_violations",
+]

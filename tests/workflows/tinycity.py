@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import models
@@ -90,3 +91,28 @@ def tasks_file(tmp_path: Path, lines: tuple[str, ...] = TASK_LINES) -> Path:
     path = tmp_path / "tasks.csv"
     path.write_text("\n".join([TASKS_HEADER, *lines]) + "\n", encoding="utf-8")
     return path
+
+
+def add_inspectors(session: Session, per_unit: int = 3, capacity: int = 20) -> list[str]:
+    """SAMR inspectors (qualified for food) and FIRE inspectors in every office."""
+    ids = []
+    for unit in session.scalars(select(models.Unit.code).order_by(models.Unit.code)).all():
+        for department, qualifications in (("SAMR", "food"), ("FIRE", "fire")):
+            for k in range(per_unit):
+                inspector_id = f"{department[0]}{unit.replace('-', '')}{k:02d}"
+                ids.append(inspector_id)
+                session.add(
+                    models.Inspector(
+                        inspector_id=inspector_id,
+                        name=f"检查员{inspector_id}",
+                        department=department,
+                        unit=unit,
+                        district=unit[:6],
+                        qualifications=qualifications,
+                        certificate_expires=date(2028, 12, 31),
+                        lead=k == 0,
+                        monthly_capacity=capacity,
+                    )
+                )
+    session.flush()
+    return ids

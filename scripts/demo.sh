@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# `make demo`: one whole month on a small synthetic city, on an embedded SQLite database.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export INSPECT_DATABASE_URL="${INSPECT_DATABASE_URL:-sqlite:///var/demo/inspect-engine.db}"
+IE=.venv/bin/inspect-engine
+CITY=var/demo/city
+OUT=var/demo/out
+MONTH=2026-12
+
+rm -rf var/demo && mkdir -p var/demo
+echo "== 1. schema"
+$IE db upgrade
+echo "== 2. a small synthetic city (20,000 market entities) in the import formats"
+$IE simulate city --scale small --seed 2026 --out "$CITY"
+echo "== 3. import the two directories, the one list and the history"
+for kind in enterprises inspectors items inspections penalties complaints annual-reports lists leave conflicts; do
+  $IE import "$kind" "$CITY/${kind//-/_}.csv"
+done
+if $IE score --help >/dev/null 2>&1; then
+  echo "== 4. credit-risk classes (A/B/C/D) for every enterprise"
+  $IE score --as-of 2026-12-01
+fi
+echo "== 5. the month's plan, frozen frames and the published commitment"
+$IE month plan --month $MONTH --tasks "$CITY/tasks.csv"
+$IE month freeze --month $MONTH
+echo "== 6. the public contribution (entered after the commitment) and the draw"
+$IE month draw --month $MONTH --contribution "demo dice: 3-1-4-1-5-9-2-6-5-3"
+echo "== 7. lawful random teams"
+$IE month assign --month $MONTH
+echo "== 8. export and verify"
+$IE month export --month $MONTH --dir "$OUT"
+first=$(ls "$OUT"/draws/*.json | head -n 1)
+.venv/bin/python -m inspect_engine.verify "$first"
+echo
+echo "Anyone can check a draw with the single file inspect_engine/verify.py:"
+echo "  python inspect_engine/verify.py $first"
+echo "Database: $INSPECT_DATABASE_URL"

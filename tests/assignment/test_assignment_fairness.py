@@ -1,0 +1,84 @@
+"""Equal chances: over many seeds, interchangeable inspectors are drawn equally often.
+
+Why the chi-square bound is right here. In each seed a fixed number k of the n
+interchangeable inspectors is drawn (loads are balanced, so nobody takes two places while
+someone else takes none), uniformly at random if the kernel is fair. For one seed the
+indicator vector X has Var(X_i) = p(1-p), p = k/n, and Cov(X_i, X_j) = -p(1-p)/(n-1): the
+covariance is p(1-p) * n/(n-1) * (I - J/n), a scaled projection of rank n-1. Summing T
+independent seeds, the counts c_i satisfy, by the central limit theorem,
+    S = (n-1)/n * sum_i (c_i - T p)^2 / (T p (1-p))  ~  chi-square with n-1 degrees of freedom.
+We reject at the 0.1% level; the seeds are fixed, so the test is deterministic, and a biased
+kernel (ties broken by index, costs not random, load ignored) fails it by a wide margin.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+from scipy.stats import chi2, norm
+
+from inspect_engine.assignment import Inspector, Month, OfficeMode, Visit, assign
+
+InspectorFactory = Callable[..., Inspector]
+VisitFactory = Callable[..., Visit]
+SEEDS = [f"{k:04x}-fairness" for k in range(300)]
+ALPHA = 0.001
+
+
+def equal_chance_statistic(counts: np.ndarray, draws: int, picked: int) -> float:
+    """S above, for counts of n inspectors over `draws` seeds with `picked` drawn per seed."""
+    n = counts.size
+    p = picked / n
+    return float((n - 1) / n * np.sum((counts - draws * p) ** 2) / (draws * p * (1 - p)))
+
+
+def test_interchangeable_inspectors_are_drawn_equally_often(
+    make_inspector: InspectorFactory, make_visit: VisitFactory, month: Month
+) -> None:
+    # 10 inspectors, 4 visits of 2: 8 places, and the balance gives 8 different inspectors
+    # one place each, so p = 0.8 per seed overall and 0.2 per visit.
+    directory = [make_inspector(f"I{k}", unit="440115-01", capacity=2) for k in range(10)]
+    visits = [make_visit(f"V{k}", mode=OfficeMode.ANY) for k in range(4)]
+    ids = [i.inspector_id for i in directory]
+    drawn = np.zeros(len(ids))
+    per_visit = np.zeros((len(ids), len(visits)))
+    for seed in SEEDS:
+        result = assign(visits, directory, month, seed)
+        members = [m for team in result.teams.values() for m in team]
+        assert len(members) == len(set(members)) == 8  # balanced: nobody takes two places
+        for member in members:
+            drawn[ids.index(member)] += 1
+        for col, visit in enumerate(visits):
+            for member in result.teams[visit.visit_id]:
+                per_visit[ids.index(member), col] += 1
+
+    critical = chi2.ppf(1 - ALPHA, df=len(ids) - 1)
+    assert equal_chance_statistic(drawn, len(SEEDS), picked=8) < critical
+    for col in range(len(visits)):
+        assert equal_chance_statistic(per_visit[:, col], len(SEEDS), picked=2) < critical
+
+
+def test_cross_office_draw_is_equal_across_offices(
+    make_inspector: InspectorFactory, make_visit: VisitFactory, month: Month
+) -> None:
+    # Three offices of four inspectors, one visit in each office: every inspector may serve
+    # the two visits outside his office. The setting is symmetric, so each of the 12 must be
+    # drawn with probability 6/12 per seed.
+    offices = ["440106-01", "440111-01", "440115-01"]
+    directory = [make_inspector(f"{o}-{k}", unit=o, capacity=1) for o in offices for k in range(4)]
+    visits = [make_visit(f"V-{o}", unit=o) for o in offices]
+    ids = [i.inspector_id for i in directory]
+    drawn = np.zeros(len(ids))
+    for seed in SEEDS:
+        result = assign(visits, directory, month, seed)
+        for visit in visits:
+            team = result.teams[visit.visit_id]
+            assert all(not m.startswith(visit.unit) for m in team)
+            for member in team:
+                drawn[ids.index(member)] += 1
+    # Offices make the draws of different inspectors dependent in a way the chi-square above
+    # does not model, so bound each inspector alone: his count is exactly Binomial(T, 1/2)
+    # whatever the dependence, and a Bonferroni union bound over the 12 keeps the level.
+    z = (drawn - len(SEEDS) / 2) / np.sqrt(len(SEEDS) / 4)
+    assert np.abs(z).max() < norm.ppf(1 - ALPHA / (2 * len(ids)))
