@@ -140,7 +140,7 @@ def parse_lambdas(texts: Sequence[str]) -> FloatArray:
 # --------------------------------------------------------------------------- hashes
 
 
-def _sha256_hex(text: str) -> str:
+def sha256_hex(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
@@ -168,10 +168,11 @@ def check_codes(codes: Sequence[str]) -> None:
         raise InvalidFrameError(f"credit code {duplicate} appears more than once in the frame")
 
 
-def frame_hash(codes: Sequence[str], lambda_texts: Sequence[str]) -> str:
-    """SHA-256 of the lines ``<credit_code>,<lambda>\\n`` sorted by credit code (byte order).
+def frame_text(codes: Sequence[str], lambda_texts: Sequence[str]) -> str:
+    """The text a frame hash covers: ``<credit_code>,<lambda>\n`` sorted by credit code.
 
-    The λ texts must already be canonical (use `format_lambda`); a bad one raises.
+    The λ texts must already be canonical (use `format_lambda`); a bad one raises. This is
+    also the form in which a frozen frame is stored, so what is kept is what was hashed.
     """
     if len(codes) != len(lambda_texts):
         raise InvalidFrameError(f"{len(codes)} credit codes but {len(lambda_texts)} λ values")
@@ -182,11 +183,12 @@ def frame_hash(codes: Sequence[str], lambda_texts: Sequence[str]) -> str:
     # Python compares str by code point, which for UTF-8 is byte order.
     lines = [f"{code},{text}\n" for code, text in zip(codes, lambda_texts, strict=True)]
     lines.sort()
-    digest = hashlib.sha256()
-    chunk = 1 << 16  # hash in slices to avoid one huge string at city scale
-    for start in range(0, len(lines), chunk):
-        digest.update("".join(lines[start : start + chunk]).encode("utf-8"))
-    return digest.hexdigest()
+    return "".join(lines)
+
+
+def frame_hash(codes: Sequence[str], lambda_texts: Sequence[str]) -> str:
+    """SHA-256 (hex) of the frame's text (`frame_text`)."""
+    return sha256_hex(frame_text(codes, lambda_texts))
 
 
 def group_hash(pairs: Iterable[tuple[str, str]]) -> str:
@@ -201,7 +203,7 @@ def group_hash(pairs: Iterable[tuple[str, str]]) -> str:
         if not task or any(ch in task for ch in ",\n\r"):
             raise ValueError(f"task code {task!r} is empty or holds a comma or line break")
         _check_hex64(fh, f"frame hash of {task}")
-    return _sha256_hex("".join(f"{task},{fh}\n" for task, fh in items))
+    return sha256_hex("".join(f"{task},{fh}\n" for task, fh in items))
 
 
 def new_nonce() -> str:
@@ -212,7 +214,7 @@ def new_nonce() -> str:
 def commitment(nonce: str) -> str:
     """SHA-256 of the nonce's hex text (not of its raw bytes)."""
     _check_hex64(nonce, "nonce")
-    return _sha256_hex(nonce)
+    return sha256_hex(nonce)
 
 
 def derive_seed(nonce: str, contribution: str, group_hash: str) -> str:
@@ -221,7 +223,7 @@ def derive_seed(nonce: str, contribution: str, group_hash: str) -> str:
     _check_hex64(group_hash, "group hash")
     if not isinstance(contribution, str) or contribution == "":
         raise ValueError("the public contribution is required and must be a string")
-    return _sha256_hex(f"{nonce}|{contribution}|{group_hash}")
+    return sha256_hex(f"{nonce}|{contribution}|{group_hash}")
 
 
 # --------------------------------------------------------------------------- PRN and selection

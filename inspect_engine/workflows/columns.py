@@ -9,9 +9,8 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select, text
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.elements import ColumnElement
 
 from inspect_engine.sampling.frames import (
     Coded,
@@ -20,17 +19,10 @@ from inspect_engine.sampling.frames import (
     TagSet,
     rows_of,
 )
-from models import Enterprise, Inspection, RiskScore
+from models import Inspection, RiskScore
 
 CHUNK = 100_000
 IN_BATCH = 5_000
-
-
-def byte_order(session: Session, column: Any) -> ColumnElement[Any]:
-    """ORDER BY in byte order (ie-draw-v1 sorts credit codes by bytes)."""
-    if session.get_bind().dialect.name == "postgresql":
-        return column.collate("C")  # type: ignore[no-any-return]
-    return column  # type: ignore[no-any-return]
 
 
 class _Encoder:
@@ -54,6 +46,15 @@ def latest_model_version(session: Session) -> int | None:
     return session.scalar(select(func.max(RiskScore.model_version_id)))
 
 
+PROFILE_SEPARATOR = "|"
+# One text per enterprise for everything categorical: a city has far fewer distinct
+# profiles than enterprises, so each is split and encoded once, not once per row.
+_PROFILE = (
+    "e.status || '|' || e.entity_type || '|' || e.industry || '|' || e.district || '|' || "
+    "e.unit || '|' || COALESCE(e.licences, '')"
+)
+
+
 def load_enterprise_columns(
     session: Session,
     *,
@@ -66,56 +67,40 @@ def load_enterprise_columns(
     (from the latest scores; '' where unclassed) and the history the exclusions need:
     inspections in `year` before `as_of` and the last inspection per department.
 
-    `only` restricts the load to some enterprises (e.g. the month's selections); their
-    history is then left empty, as only frames need it."""
+    Read through the driver's cursor in chunks: at 2.7 million rows the ORM's row objects
+    would cost more than the whole draw. `only` restricts the load to some enterprises
+    (e.g. the month's selections); their history is then left empty, as only frames use it.
+    """
     version = latest_model_version(session)
-    risk = (
-        select(RiskScore.credit_code, RiskScore.risk_class)
-        .where(RiskScore.model_version_id == version)
-        .subquery()
+    order = ' COLLATE "C"' if session.get_bind().dialect.name == "postgresql" else ""
+    sql = (
+        f"SELECT e.credit_code, {_PROFILE}, CAST(e.registered_on AS TEXT), r.risk_class "
+        "FROM enterprises e LEFT OUTER JOIN risk_scores r "
+        "ON r.credit_code = e.credit_code AND r.model_version_id = :version"
     )
-    query = (
-        select(
-            Enterprise.credit_code,
-            Enterprise.status,
-            Enterprise.entity_type,
-            Enterprise.industry,
-            Enterprise.district,
-            Enterprise.unit,
-            Enterprise.registered_on,
-            Enterprise.licences,
-            risk.c.risk_class,
-        )
-        .outerjoin(risk, risk.c.credit_code == Enterprise.credit_code)
-        .order_by(byte_order(session, Enterprise.credit_code))
-        .execution_options(yield_per=CHUNK)
-    )
-    encoders = {
-        name: _Encoder() for name in ("status", "entity_type", "industry", "district", "unit")
-    }
-    parts: dict[str, list[Any]] = {name: [] for name in encoders}
+    profiles = _Encoder()
     codes: list[NDArray[np.str_]] = []
+    profile_parts: list[NDArray[np.int32]] = []
     registered: list[NDArray[np.datetime64]] = []
     risk_classes: list[NDArray[np.str_]] = []
-    licences: list[str | None] = []
-    for chunk in _chunks(session, query, only):
+    for chunk in _raw_chunks(session, sql, order, version, only):
         columns = list(zip(*chunk, strict=True))
         codes.append(np.array(columns[0], dtype="<U18"))
-        for position, name in enumerate(encoders, start=1):
-            parts[name].append(encoders[name].encode(columns[position]))
-        registered.append(np.array(columns[6], dtype="datetime64[D]"))
-        licences.extend(columns[7])
-        risk_classes.append(np.array([c or "" for c in columns[8]], dtype="<U1"))
+        profile_parts.append(profiles.encode(columns[1]))
+        registered.append(np.array(columns[2], dtype="datetime64[D]"))
+        risk_classes.append(np.array([c or "" for c in columns[3]], dtype="<U1"))
     credit_code = np.concatenate(codes) if codes else np.zeros(0, "<U18")
+    profile = np.concatenate(profile_parts) if profile_parts else np.zeros(0, np.int32)
+    split = [p.split(PROFILE_SEPARATOR) for p in profiles.vocabulary]
     return EnterpriseColumns(
         credit_code=credit_code,
-        status=encoders["status"].coded(parts["status"]),
-        entity_type=encoders["entity_type"].coded(parts["entity_type"]),
-        industry=encoders["industry"].coded(parts["industry"]),
-        district=encoders["district"].coded(parts["district"]),
-        unit=encoders["unit"].coded(parts["unit"]),
+        status=_column(split, 0, profile),
+        entity_type=_column(split, 1, profile),
+        industry=_column(split, 2, profile),
+        district=_column(split, 3, profile),
+        unit=_column(split, 4, profile),
         registered_on=np.concatenate(registered) if registered else np.zeros(0, "datetime64[D]"),
-        licences=TagSet.from_cells(licences),
+        licences=_licences(split, profile),
         risk_class=np.concatenate(risk_classes) if risk_classes else np.zeros(0, "<U1"),
         history=(
             load_inspection_history(session, credit_code, as_of, year, departments)
@@ -129,14 +114,35 @@ def load_enterprise_columns(
     )
 
 
-def _chunks(session: Session, query: Any, only: Sequence[str] | None) -> Iterator[Sequence[Any]]:
+def _column(split: list[list[str]], position: int, profile: NDArray[np.int32]) -> Coded:
+    """One categorical column from the profile codes, by a lookup table per profile."""
+    encoder = _Encoder()
+    per_profile = encoder.encode([parts[position] for parts in split])
+    return Coded(per_profile[profile] if profile.size else profile, tuple(encoder.vocabulary))
+
+
+def _licences(split: list[list[str]], profile: NDArray[np.int32]) -> TagSet:
+    per_profile = TagSet.from_cells([parts[5] or None for parts in split])
+    bits = per_profile.bits[profile] if profile.size else np.zeros(0, np.uint64)
+    return TagSet(bits, per_profile.vocabulary)
+
+
+def _raw_chunks(
+    session: Session, sql: str, order: str, version: int | None, only: Sequence[str] | None
+) -> Iterator[Sequence[Any]]:
+    connection = session.connection()
     if only is None:
-        yield from session.execute(query).partitions(CHUNK)
+        statement = text(f"{sql} ORDER BY e.credit_code{order}")
+        result = connection.execute(statement, {"version": version})
+        while rows := result.fetchmany(CHUNK):
+            yield rows
         return
     wanted = sorted(set(only))
     for start in range(0, len(wanted), IN_BATCH):
         batch = wanted[start : start + IN_BATCH]
-        rows = session.execute(query.where(Enterprise.credit_code.in_(batch))).all()
+        statement = text(f"{sql} WHERE e.credit_code IN :codes ORDER BY e.credit_code{order}")
+        statement = statement.bindparams(bindparam("codes", expanding=True))
+        rows = connection.execute(statement, {"version": version, "codes": batch}).all()
         if rows:
             yield rows
 

@@ -231,17 +231,15 @@ def freeze_month(
     pairs = []
     for code, spec in specs.items():
         frame = build_frame(columns, spec, policy, first_day)
-        codes, texts = frame.codes(), frame.lambda_texts()
-        frame_hash = protocol.frame_hash(codes, texts)
+        text = protocol.frame_text(frame.codes(), frame.lambda_texts())
+        frame_hash = protocol.sha256_hex(text)
         pairs.append((code, frame_hash))
         session.add(
             Frame(
                 task_code=code,
                 frame_hash=frame_hash,
                 units=len(frame),
-                frame_text_gz=_gzip(
-                    "".join(f"{c},{t}\n" for c, t in zip(codes, texts, strict=True))
-                ),
+                frame_text_gz=_gzip(text),
                 risk_classes_gz=_gzip("".join(frame.risk_class.tolist())),
                 classes=frame.summary().as_dict()["classes"],
                 lambda_provenance=dict(frame.lambda_provenance),
