@@ -1,12 +1,13 @@
 """Assignment kernel: lawful random inspector teams for a month's visits (the second 随机).
 
-Pure: standard library, numpy and OR-Tools only. The workflow layer maps directory rows
-onto `Inspector`, `Visit`, `Recusals`, calls `assign` (or `reassign` after publication) with
-the plan's published seed, and stores `AssignmentResult.teams`.
+Pure: standard library, numpy and OR-Tools (plus the `chinese_calendar` data package, imported
+lazily by `Month.of` for working days). The workflow layer maps directory rows onto
+`Inspector`, `Visit`, `Recusals`, calls `assign` (or `reassign` after publication) with the
+plan's published seed, and stores `AssignmentResult.teams`. See docs/assignment.md.
 """
 
 from inspect_engine.assignment.merge import department_needs, merge_office_mode, merge_team_size
-from inspect_engine.assignment.optimiser import assign, generator, reassign
+from inspect_engine.assignment.optimiser import THINNING, assign, generator, reassign
 from inspect_engine.assignment.rules import (
     available_in_month,
     capacity_in_month,
@@ -41,6 +42,7 @@ from inspect_engine.assignment.types import (
 __all__ = [
     "DEFAULT_RECUSAL_WINDOW_DAYS",
     "MIN_TEAM_SIZE",
+    "THINNING",
     "AssignmentResult",
     "DateRange",
     "DepartmentNeed",

@@ -1,27 +1,18 @@
-"""Random lawful teams for a month's visits: a seeded min-cost flow (the second 随机).
+"""Random lawful teams for a month's visits (the second 随机): `assign` and `reassign`.
 
-Formulation (details and measurements in docs/assignment.md)::
+The draw itself is the min-cost flow of `flow.py`. Around it:
 
-    source ──(1 arc per unit of capacity, convex cost)──► inspector i
-    inspector i ──(cap 1, random cost)──► slot (v, dept(i))        one arc per eligible pair
-    slot (v, d)   demand 1 if department d's place on v is still to fill
-    slot (v, d) ──(cap g_v)──► general (v)   demand g_v = places - required department places
-
-Each inspector belongs to one department, so his only way into visit v is the single
-capacity-1 arc to slot (v, dept(i)): nobody takes two places on one team, and every
-department slot's demand of 1 is met by a qualified inspector of that department. The
-network is an ordinary flow, so the solution is integral without side constraints.
-
-A soft team lead (组长) is a lower bound "at least one lead" nested inside one department
-of the visit (drawn at random among required departments with eligible leads, weighted by
-their number): that department's non-leads enter through a node whose arc into the slot
-costs a large penalty, while its leads enter the slot directly.
-
-Randomness: every eligible arc gets an independent uniform integer cost from a generator
-seeded by SHA-256(seed | purpose). Balance: the k-th unit of an inspector's capacity costs
-R * K * k / capacity (K = largest capacity), a convex cost in his utilisation whose steps
-outweigh any random cost, so loads end proportional to capacity (within one visit) and,
-among the equally balanced solutions, the random costs pick the teams.
+1. eligibility (`eligibility.py`): every lawful (visit, inspector) pair; visits whose pool
+   cannot form a team whatever the others do are set aside with their reason;
+2. one random cost per pair from SHA-256(seed | purpose); a first solve uses, per visit and
+   department, each pair with probability min(1, THINNING / pool size) - the pairs kept are
+   those with the lowest random costs, which the optimum prefers anyway, so the teams keep
+   the same distribution and the solve is several times faster;
+3. visits the first solve left short get a second solve over all their pairs with the
+   capacity left; visits still short are completed one by one where possible (greedy, in
+   random order), so that no unstaffed visit could still be staffed: the plan is maximal;
+4. teams that wanted a lead and got none get one swapped in where a department allows it;
+5. every visit left without a team gets a reason (`diagnostics.py`).
 """
 
 from __future__ import annotations
@@ -35,16 +26,11 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from ortools.graph.python import min_cost_flow
 
+from inspect_engine.assignment import flow
 from inspect_engine.assignment.diagnostics import PoolState, explain, explain_missing_lead
-from inspect_engine.assignment.eligibility import (
-    BoolArray,
-    CandidateTable,
-    InspectorTable,
-    IntArray,
-    candidates,
-)
+from inspect_engine.assignment.eligibility import BoolArray, InspectorTable, IntArray, candidates
+from inspect_engine.assignment.flow import RANDOM_COST_RANGE, StaffingProblem
 from inspect_engine.assignment.types import (
     AssignmentResult,
     FairnessReport,
@@ -56,8 +42,8 @@ from inspect_engine.assignment.types import (
     Visit,
 )
 
-RANDOM_COST_RANGE = 1 << 16
-"""Random arc costs are uniform on [0, R): wide enough that ties between arcs are rare."""
+THINNING = 64
+"""Candidates per department slot kept (on average) for the first solve; None: keep all."""
 
 
 def generator(seed: str, purpose: str) -> np.random.Generator:
@@ -66,42 +52,15 @@ def generator(seed: str, purpose: str) -> np.random.Generator:
     return np.random.default_rng(int.from_bytes(digest, "big"))
 
 
-@dataclass(frozen=True, eq=False)
-class _Problem:
-    """Places to fill: one row per visit, in canonical (visit_id) order."""
-
-    visits: tuple[Visit, ...]
-    positions: IntArray  # index of each visit in the caller's list
-    places: IntArray  # members still to find
-    required: BoolArray  # (visits, departments): department place still empty
-    participating: BoolArray  # (visits, departments)
-    want_lead: BoolArray  # asked for a lead and has none yet
-    cands: CandidateTable
-
-    def subset(self, keep: BoolArray) -> _Problem:
-        counts = np.diff(self.cands.ptr)
-        ptr = np.zeros(int(keep.sum()) + 1, dtype=np.int64)
-        np.cumsum(counts[keep], out=ptr[1:])
-        inspector = self.cands.inspector[np.repeat(keep, counts)]
-        return _Problem(
-            visits=tuple(v for v, k in zip(self.visits, keep, strict=True) if k),
-            positions=self.positions[keep],
-            places=self.places[keep],
-            required=self.required[keep],
-            participating=self.participating[keep],
-            want_lead=self.want_lead[keep],
-            cands=CandidateTable.from_ptr(ptr, inspector),
-        )
-
-
 @dataclass
 class _Work:
-    """Mutable state while staffing one problem."""
+    """Mutable state while staffing one problem; `members` is keyed by problem row."""
 
     load: IntArray  # places held per inspector, all visits of the month
-    members: dict[int, list[int]] = field(default_factory=dict)  # problem row -> new members
+    members: dict[int, list[int]] = field(default_factory=dict)
     nodes: int = 0
     arcs: int = 0
+    solver_pairs: int = 0
     solves: int = 0
     status: str = "NOT_RUN"
     cost: int = 0
@@ -110,190 +69,49 @@ class _Work:
     solve_seconds: float = 0.0
 
 
-def _department_counts(problem: _Problem, table: InspectorTable) -> IntArray:
+def _thin(
+    problem: StaffingProblem, table: InspectorTable, pair_costs: IntArray, thinning: int
+) -> BoolArray:
+    """Keep each pair with probability min(1, thinning / its slot's pool), by its random cost.
+
+    A pair is kept when its uniform cost is below R * thinning / pool, so every candidate of
+    a slot is equally likely to be kept, and the kept ones are the cheapest.
+    """
     n_dept = len(table.departments)
-    key = problem.cands.visit * n_dept
-    key += table.department[problem.cands.inspector]
-    counts = np.bincount(key, minlength=len(problem.visits) * n_dept)
-    return counts.reshape(len(problem.visits), n_dept).astype(np.int64)
+    key = problem.cands.visit * n_dept + table.department[problem.cands.inspector]
+    pool = np.bincount(key, minlength=len(problem.visits) * n_dept)
+    return np.asarray(pair_costs < (RANDOM_COST_RANGE * thinning) // pool[key])
 
 
-def _statically_feasible(problem: _Problem, table: InspectorTable) -> BoolArray:
-    """Enough candidates overall and one per department place still to fill."""
-    covered = (_department_counts(problem, table) > 0) | ~problem.required
-    return np.asarray(covered.all(axis=1) & (np.diff(problem.cands.ptr) >= problem.places))
-
-
-def _lead_departments(
-    problem: _Problem, table: InspectorTable, rng: np.random.Generator
-) -> IntArray:
-    """Per visit, the department whose slot must hold the lead (-1: no lead structure).
-
-    Drawn among required departments with eligible leads, weighted by their number of
-    eligible leads, so every eligible lead has the same chance to be the one wanted.
-    """
-    n_visits, n_dept = problem.required.shape
-    arc_visit = problem.cands.visit
-    is_lead = table.lead[problem.cands.inspector]
-    key = arc_visit[is_lead].astype(np.int64) * n_dept
-    key += table.department[problem.cands.inspector[is_lead]]
-    leads = np.bincount(key, minlength=n_visits * n_dept).reshape(n_visits, n_dept)
-    leads[~problem.required | ~problem.want_lead[:, None]] = 0
-    total = leads.sum(axis=1)
-    target = rng.random(n_visits) * total
-    choice = (np.cumsum(leads, axis=1) <= target[:, None]).sum(axis=1)
-    return np.where(total > 0, choice, -1).astype(np.int64)
-
-
-@dataclass(frozen=True, eq=False)
-class _Layout:
-    """Node numbers of the flow network (source 0, inspector i at 1 + i, then the visits').
-
-    A one-department visit needs a single node taking all its places; a joint visit has a
-    slot per department plus a node for its general places (if any); a visit that wants a
-    lead has a node for its lead department's non-leads.
-    """
-
-    slot: IntArray  # (visits, departments): node of each department slot, -1 if none
-    general: IntArray  # (visits,): node taking the general places
-    general_places: IntArray  # (visits,)
-    nonlead: IntArray  # (visits,): node of the lead department's non-leads, -1 if none
-    lead_dept: IntArray  # (visits,)
-    nodes: int
-
-    @classmethod
-    def build(cls, problem: _Problem, n_insp: int, lead_dept: IntArray) -> _Layout:
-        participating = problem.participating
-        n_visits = len(problem.visits)
-        slot = np.full(participating.shape, -1, dtype=np.int64)
-        n_slots = int(participating.sum())
-        slot[participating] = 1 + n_insp + np.arange(n_slots)
-        general_places = problem.places - problem.required.sum(axis=1)
-        general = slot.max(axis=1, initial=-1)  # one-department visits: the slot itself
-        split = (participating.sum(axis=1) > 1) & (general_places > 0)
-        nodes = 1 + n_insp + n_slots
-        general[split] = nodes + np.arange(int(split.sum()))
-        nodes += int(split.sum())
-        nonlead = np.full(n_visits, -1, dtype=np.int64)
-        led = lead_dept >= 0
-        nonlead[led] = nodes + np.arange(int(led.sum()))
-        nodes += int(led.sum())
-        return cls(slot, general, general_places, nonlead, lead_dept, nodes)
-
-    def demands(self, problem: _Problem) -> IntArray:
-        demand = np.zeros(self.nodes, dtype=np.int64)
-        np.add.at(demand, self.slot[problem.participating], problem.required[problem.participating])
-        np.add.at(demand, self.general, self.general_places)
-        return demand
-
-
-def _network(
-    problem: _Problem,
-    table: InspectorTable,
-    capacity: IntArray,
-    load: IntArray,
-    layout: _Layout,
-    rng: np.random.Generator,
-) -> tuple[npt.NDArray[Any], npt.NDArray[Any], IntArray, IntArray]:
-    """(tails, heads, capacities, costs); the first arcs are the candidate pairs, in order."""
-    # Candidate pairs: inspector -> his department's slot (or the non-lead node).
-    arc_visit = problem.cands.visit
-    arc_insp = problem.cands.inspector
-    arc_dept = table.department[arc_insp]
-    pair_heads = layout.slot[arc_visit, arc_dept]
-    via_penalty = (layout.lead_dept[arc_visit] == arc_dept) & ~table.lead[arc_insp]
-    pair_heads[via_penalty] = layout.nonlead[arc_visit[via_penalty]]
-    pair_costs = rng.integers(0, RANDOM_COST_RANGE, size=arc_insp.size, dtype=np.int64)
-
-    # Capacity: one arc per free unit, the k-th costing R*K*k/capacity (convex in k/capacity).
-    room = np.clip(capacity - load, 0, None)
-    owner = np.repeat(np.arange(table.size, dtype=np.int64), room)
-    unit = load[owner] + 1 + np.arange(owner.size, dtype=np.int64) - (np.cumsum(room) - room)[owner]
-    scale = RANDOM_COST_RANGE * max(1, int(capacity.max(initial=1)))
-    load_costs = (scale * unit) // capacity[owner]
-    penalty = 8 * (scale + RANDOM_COST_RANGE)
-
-    # Joint visits: department slots overflow into the general places.
-    gen = layout.general_places
-    sv, sd = np.nonzero(problem.participating & (gen > 0)[:, None])
-    split = layout.slot[sv, sd] != layout.general[sv]
-    sv, sd = sv[split], sd[split]
-    # Lead department's non-leads: into the lead slot at a penalty, or into general places.
-    led = np.flatnonzero(layout.nonlead >= 0)
-    led_open = led[gen[led] > 0]
-
-    # Five segments, in this order: pairs, capacity units, slot overflow, lead penalty, lead
-    # department overflow.
-    sizes = (arc_insp.size, owner.size, sv.size, led.size, led_open.size)
-    tails = _segments(np.int32, sizes, 1 + arc_insp, 0, layout.slot[sv, sd],
-                      layout.nonlead[led], layout.nonlead[led_open])  # fmt: skip
-    lead_slot = layout.slot[led, layout.lead_dept[led]]
-    heads = _segments(np.int32, sizes, pair_heads, 1 + owner, layout.general[sv], lead_slot,
-                      layout.general[led_open])  # fmt: skip
-    caps = _segments(np.int64, sizes, 1, 1, gen[sv], 1, gen[led_open])
-    costs = _segments(np.int64, sizes, pair_costs, load_costs, 0, penalty, 0)
-    return tails, heads, caps, costs
-
-
-def _segments(
-    dtype: type[np.integer[Any]], sizes: Sequence[int], *parts: npt.ArrayLike
-) -> npt.NDArray[Any]:
-    """One buffer made of consecutive segments, each an array or a constant (no temporaries)."""
-    out = np.empty(sum(sizes), dtype=dtype)
-    at = 0
-    for part, size in zip(parts, sizes, strict=True):
-        out[at : at + size] = part
-        at += size
-    return out
-
-
-def _solve_flow(
-    problem: _Problem,
+def _flow_pass(
+    part: StaffingProblem,
+    pair_costs: IntArray,
+    rows: IntArray,
     table: InspectorTable,
     capacity: IntArray,
     work: _Work,
     rng: np.random.Generator,
-) -> IntArray:
-    """Arc positions (into problem.cands) that carry flow in the min-cost max-flow."""
-    layout = _Layout.build(problem, table.size, _lead_departments(problem, table, rng))
-    tails, heads, caps, costs = _network(problem, table, capacity, work.load, layout, rng)
-    flow = min_cost_flow.SimpleMinCostFlow()
-    flow.add_arcs_with_capacity_and_unit_cost(tails, heads, caps, costs)
-    demand = layout.demands(problem)
-    demand[0] = -int(problem.places.sum())
-    nodes = np.flatnonzero(demand).astype(np.int32)
-    flow.set_nodes_supplies(nodes, -demand[nodes])
-
-    started = time.perf_counter()
-    # Maximise the flow, then minimise its cost: as fast as solve() when every place can be
-    # filled (measured), and it still answers when some cannot.
-    status = flow.solve_max_flow_with_min_cost()
-    work.solves += 1
-    work.solve_seconds += time.perf_counter() - started
-    if status != flow.OPTIMAL:
-        raise RuntimeError(f"min-cost flow failed: {status.name}")
-    work.status, work.cost = status.name, int(flow.optimal_cost())
-    work.nodes, work.arcs = layout.nodes, int(tails.size)
-    used = np.asarray(flow.flows(np.arange(problem.cands.arcs, dtype=np.int32)))
-    return np.flatnonzero(used > 0)
-
-
-def _take_full_teams(
-    problem: _Problem, table: InspectorTable, chosen: IntArray, work: _Work
 ) -> None:
-    """Keep the flow's teams for fully staffed visits; free the partial ones' places."""
-    arc_visit = problem.cands.visit[chosen]
-    arc_insp = problem.cands.inspector[chosen]
-    got = np.bincount(arc_visit, minlength=len(problem.visits))
-    full = got == problem.places
+    """Solve `part` (its row k is problem row rows[k]) and keep its fully staffed teams."""
+    outcome = flow.solve(part, pair_costs, table, capacity, work.load, rng)
+    if work.solves == 0:
+        work.nodes, work.arcs, work.solver_pairs = outcome.nodes, outcome.arcs, part.cands.arcs
+    work.solves += 1
+    work.status, work.cost = outcome.status, work.cost + outcome.cost
+    work.solve_seconds += outcome.seconds
+
+    arc_visit = part.cands.visit[outcome.chosen]
+    arc_insp = part.cands.inspector[outcome.chosen]
+    full = np.bincount(arc_visit, minlength=len(part.visits)) == part.places
     keep = full[arc_visit]
     np.add.at(work.load, arc_insp[keep], 1)
     order = np.argsort(arc_visit[keep], kind="stable")
-    visits_kept, insp_kept = arc_visit[keep][order], arc_insp[keep][order]
-    bounds = np.searchsorted(visits_kept, np.flatnonzero(full))
-    ends = np.searchsorted(visits_kept, np.flatnonzero(full), side="right")
-    for row, lo, hi in zip(np.flatnonzero(full), bounds, ends, strict=True):
-        work.members[int(row)] = [int(i) for i in insp_kept[lo:hi]]
+    visit_sorted, insp_sorted = arc_visit[keep][order], arc_insp[keep][order]
+    full_rows = np.flatnonzero(full)
+    starts = np.searchsorted(visit_sorted, full_rows)
+    ends = np.searchsorted(visit_sorted, full_rows, side="right")
+    for row, lo, hi in zip(full_rows.tolist(), starts.tolist(), ends.tolist(), strict=True):
+        work.members[int(rows[row])] = insp_sorted[lo:hi].tolist()
 
 
 def _greedy_team(
@@ -325,56 +143,53 @@ def _greedy_team(
 
 
 def _complete_greedily(
-    problem: _Problem,
+    problem: StaffingProblem,
+    rows: IntArray,
     table: InspectorTable,
     capacity: IntArray,
     work: _Work,
     rng: np.random.Generator,
 ) -> None:
-    """Staff the visits the flow left partial, one by one in random order, if still possible.
+    """Staff the `rows` still open one by one, in random order, if the capacity left allows.
 
-    After this, no unstaffed visit could be staffed with the capacity left: the plan is
-    maximal (not necessarily maximum).
+    Afterwards no unstaffed visit could be staffed: the plan is maximal (not maximum).
     """
-    open_rows = [row for row in range(len(problem.visits)) if row not in work.members]
-    for row in rng.permutation(np.array(open_rows, dtype=np.int64)):
-        cands = problem.cands.of(int(row))
+    open_rows = np.array([r for r in rows.tolist() if r not in work.members], dtype=np.int64)
+    for row in rng.permutation(open_rows).tolist():
+        cands = problem.cands.of(row)
         pool = cands[capacity[cands] > work.load[cands]]
         required = np.flatnonzero(problem.required[row]).tolist()
         team = _greedy_team(
             pool, int(problem.places[row]), required, bool(problem.want_lead[row]), table, rng
         )
         if team is not None:
-            work.members[int(row)] = team
+            work.members[row] = team
             np.add.at(work.load, np.array(team, dtype=np.int64), 1)
             work.greedy += 1
 
 
 def _repair_leads(
-    problem: _Problem,
+    problem: StaffingProblem,
     kept: Mapping[int, Sequence[int]],
     table: InspectorTable,
     capacity: IntArray,
     work: _Work,
     rng: np.random.Generator,
-) -> list[int]:
-    """Swap a lead in where the flow could not place one; return rows still without a lead.
+) -> None:
+    """Swap a lead in where the flow could not place one.
 
     Only new members are swapped out (kept members stay), and only when every participating
     department stays on the team.
     """
-    missing: list[int] = []
-    rows = [r for r in work.members if problem.want_lead[r]]
-    for row in rng.permutation(np.array(sorted(rows), dtype=np.int64)).tolist():
+    rows = sorted(r for r in work.members if problem.want_lead[r])
+    for row in rng.permutation(np.array(rows, dtype=np.int64)).tolist():
         team = [*kept.get(row, ()), *work.members[row]]
         if table.lead[team].any():
             continue
         cands = problem.cands.of(row)
         leads = cands[table.lead[cands] & (capacity[cands] > work.load[cands])]
         leads = rng.permutation(leads[~np.isin(leads, team)])
-        if not _swap_in_lead(row, leads, team, work, table, rng):
-            missing.append(row)
-    return missing
+        _swap_in_lead(row, leads, team, work, table, rng)
 
 
 def _swap_in_lead(
@@ -400,28 +215,37 @@ def _swap_in_lead(
 
 
 def _staff(
-    problem: _Problem,
+    problem: StaffingProblem,
     kept: Mapping[int, Sequence[int]],
     table: InspectorTable,
     capacity: IntArray,
     work: _Work,
     rng: np.random.Generator,
+    thinning: int | None,
 ) -> list[int]:
-    """Fill every place it lawfully can; returns rows that still lack a wanted lead."""
-    feasible = _statically_feasible(problem, table)
+    """Fill every place it lawfully can; returns the rows that still lack a wanted lead."""
+    feasible = problem.feasible(table)
     rows = np.flatnonzero(feasible)
-    sub = problem if feasible.all() else problem.subset(feasible)
-    sub_work = _Work(load=work.load)
-    if rows.size:
-        chosen = _solve_flow(sub, table, capacity, sub_work, rng)
-        _take_full_teams(sub, table, chosen, sub_work)
-        _complete_greedily(sub, table, capacity, sub_work, rng)
-    sub_kept = {int(k): kept[int(r)] for k, r in enumerate(rows) if int(r) in kept}
-    missing = _repair_leads(sub, sub_kept, table, capacity, sub_work, rng)
-    work.members = {int(rows[k]): team for k, team in sub_work.members.items()}
-    for name in ("nodes", "arcs", "solves", "status", "cost", "greedy", "swaps", "solve_seconds"):
-        setattr(work, name, getattr(sub_work, name))
-    return [int(rows[k]) for k in missing]
+    if not rows.size:
+        return []
+    part = problem if feasible.all() else problem.subset(feasible)
+    costs = rng.integers(0, RANDOM_COST_RANGE, size=part.cands.arcs, dtype=np.int64)
+    keep = _thin(part, table, costs, thinning) if thinning else np.ones(costs.size, np.bool_)
+    thinned = part if keep.all() else part.with_pairs(keep)
+    _flow_pass(thinned, costs[keep], rows, table, capacity, work, rng)
+    short = np.array([int(r) not in work.members for r in rows], dtype=np.bool_)
+    if short.any() and not keep.all():  # second chance with every pair of those visits
+        all_pairs = np.repeat(short, np.diff(part.cands.ptr))
+        _flow_pass(part.subset(short), costs[all_pairs], rows[short], table, capacity, work, rng)
+    # Swaps move load from one inspector to another, so they come before the greedy
+    # completion, which must see the final capacity left for the plan to be maximal.
+    _repair_leads(problem, kept, table, capacity, work, rng)
+    _complete_greedily(problem, rows, table, capacity, work, rng)
+    return [
+        row
+        for row, team in sorted(work.members.items())
+        if problem.want_lead[row] and not table.lead[[*kept.get(row, ()), *team]].any()
+    ]
 
 
 def _barred_index(
@@ -450,7 +274,7 @@ def _problem(
     barred: Mapping[int, Sequence[int]],
     usable: BoolArray,
     positions: IntArray,
-) -> _Problem:
+) -> StaffingProblem:
     n_dept = len(table.departments)
     participating = np.zeros((len(visits), n_dept), dtype=np.bool_)
     required = np.zeros_like(participating)
@@ -459,7 +283,7 @@ def _problem(
             participating[pos, table.departments[dept]] = True
             required[pos, table.departments[dept]] = dept not in covered[pos]
     pairs = [(pos, i) for pos, members in barred.items() for i in members]
-    return _Problem(
+    return StaffingProblem(
         visits=tuple(visits),
         positions=positions,
         places=places,
@@ -470,12 +294,19 @@ def _problem(
     )
 
 
+def _spread(values: npt.NDArray[np.floating[Any]] | IntArray) -> tuple[float, float, float]:
+    """(min, median, max), zeros for an empty array."""
+    if values.size == 0:
+        return 0.0, 0.0, 0.0
+    return float(values.min()), float(np.median(values)), float(values.max())
+
+
 def _fairness(
-    table: InspectorTable, capacity: IntArray, load: IntArray, problem: _Problem, work: _Work
+    table: InspectorTable, capacity: IntArray, load: IntArray, problem: StaffingProblem, work: _Work
 ) -> FairnessReport:
+    """Loads over inspectors with capacity; share of eligible inspectors used by `problem`."""
     available = capacity > 0
     loads, caps = load[available], capacity[available]
-    util = loads / np.maximum(caps, 1)
     staffed = np.zeros(len(problem.visits), dtype=np.bool_)
     staffed[list(work.members)] = True
     eligible = np.zeros(table.size, dtype=np.bool_)
@@ -484,22 +315,21 @@ def _fairness(
     for team in work.members.values():
         used[team] = True
     n_eligible, n_used = int(eligible.sum()), int(used.sum())
-
-    def stat(values: np.ndarray, how: str) -> float:
-        return float(getattr(np, how)(values)) if values.size else 0.0
-
+    load_min, load_median, load_max = _spread(loads)
+    cap_min, cap_median, cap_max = _spread(caps)
+    util_min, util_median, util_max = _spread(loads / np.maximum(caps, 1))
     return FairnessReport(
         inspectors_available=int(available.sum()),
         places=int(load.sum()),
-        load_min=int(stat(loads, "min")),
-        load_median=stat(loads, "median"),
-        load_max=int(stat(loads, "max")),
-        capacity_min=int(stat(caps, "min")),
-        capacity_median=stat(caps, "median"),
-        capacity_max=int(stat(caps, "max")),
-        utilisation_min=stat(util, "min"),
-        utilisation_median=stat(util, "median"),
-        utilisation_max=stat(util, "max"),
+        load_min=int(load_min),
+        load_median=load_median,
+        load_max=int(load_max),
+        capacity_min=int(cap_min),
+        capacity_median=cap_median,
+        capacity_max=int(cap_max),
+        utilisation_min=util_min,
+        utilisation_median=util_median,
+        utilisation_max=util_max,
         eligible_inspectors=n_eligible,
         inspectors_used=n_used,
         share_used=n_used / n_eligible if n_eligible else 0.0,
@@ -534,7 +364,7 @@ def _context(
 
 def _reasons(
     ctx: _Context,
-    problem: _Problem,
+    problem: StaffingProblem,
     work: _Work,
     excluded: Mapping[int, Sequence[int]],
     start_load: IntArray,
@@ -549,7 +379,7 @@ def _reasons(
     capacity = ctx.table.capacity
     if len(work.members) == len(problem.visits):
         return ()
-    hopeless = ~_statically_feasible(problem, ctx.table)
+    hopeless = ~problem.feasible(ctx.table)
     out = []
     departments = {code: name for name, code in ctx.table.departments.items()}
     for row, visit in enumerate(problem.visits):
@@ -572,7 +402,7 @@ def _result(
     ctx: _Context,
     label: str,
     teams: dict[str, tuple[str, ...]],
-    problem: _Problem,
+    problem: StaffingProblem,
     work: _Work,
     unstaffed: tuple[Unstaffed, ...],
     missing_lead: Sequence[int],
@@ -597,7 +427,8 @@ def _result(
         status=work.status,
         nodes=work.nodes,
         arcs=work.arcs,
-        eligible_arcs=problem.cands.arcs,
+        eligible_pairs=problem.cands.arcs,
+        solver_pairs=work.solver_pairs,
         solves=work.solves,
         optimal_cost=work.cost,
         greedy_completions=work.greedy,
@@ -624,12 +455,14 @@ def assign(
     month: Month,
     seed: str,
     recusals: Recusals | None = None,
+    thinning: int | None = THINNING,
 ) -> AssignmentResult:
     """Draw a lawful random team for every visit of the month that can have one.
 
-    Same visits, inspectors, month, recusals and seed give the same teams, whatever the
-    order of the input sequences. Visits that cannot be fully staffed are left out of
-    `teams` and listed in `unstaffed` with the rule that emptied their pool.
+    Same visits, inspectors, month, recusals, seed and `thinning` give the same teams,
+    whatever the order of the input sequences. Visits that cannot be fully staffed are left
+    out of `teams` and listed in `unstaffed` with the rule that emptied their pool.
+    `thinning=None` gives every lawful pair to the first solve (slower, same distribution).
     """
     started = time.perf_counter()
     ctx = _context(visits, inspectors, month, recusals or Recusals(), seed)
@@ -646,7 +479,8 @@ def assign(
     )
     eligibility_done = time.perf_counter()
     work = _Work(load=np.zeros(table.size, dtype=np.int64))
-    missing_lead = _staff(problem, {}, table, capacity, work, generator(seed, "assign"))
+    rng = generator(seed, "assign")
+    missing_lead = _staff(problem, {}, table, capacity, work, rng, thinning)
     extracting = time.perf_counter()
     ids = [ins.inspector_id for ins in table.inspectors]
     teams = {
@@ -669,6 +503,7 @@ def reassign(
     withdrawn: Collection[str],
     label: str,
     recusals: Recusals | None = None,
+    thinning: int | None = THINNING,
 ) -> AssignmentResult:
     """Replace the places of `withdrawn` inspectors after publication, keeping everyone else.
 
@@ -706,7 +541,7 @@ def reassign(
     eligibility_done = time.perf_counter()
     work = _Work(load=load)
     rng = generator(seed, f"reassign|{label}")
-    missing_lead = _staff(problem, kept_rows, table, capacity, work, rng)
+    missing_lead = _staff(problem, kept_rows, table, capacity, work, rng, thinning)
     extracting = time.perf_counter()
     ids = [ins.inspector_id for ins in table.inspectors]
     new_teams = {visit_id: tuple(sorted(members)) for visit_id, members in teams.items()}

@@ -210,9 +210,10 @@ class SolverStats:
     """What the solver did; timings are wall-clock seconds (informative, never compared)."""
 
     status: str
-    nodes: int
-    arcs: int
-    eligible_arcs: int
+    nodes: int  # of the first solve's network
+    arcs: int  # of the first solve's network
+    eligible_pairs: int  # lawful (visit, inspector) pairs
+    solver_pairs: int  # of which given to the first solve (after thinning)
     solves: int
     optimal_cost: int
     greedy_completions: int
