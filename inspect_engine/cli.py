@@ -28,6 +28,8 @@ month_app = typer.Typer(
 )
 app.add_typer(simulate_app, name="simulate")
 app.add_typer(month_app, name="month")
+scores_app = typer.Typer(help="Risk scores.", no_args_is_help=True)
+app.add_typer(scores_app, name="scores")
 
 MonthOption = Annotated[str, typer.Option("--month", help="YYYY-MM")]
 
@@ -138,6 +140,60 @@ def export_command(
         with transaction() as session:
             rows = export_directory(session, kind, file)
         console.print(f"{kind}: {rows} rows written to {file}")
+
+    run(body)
+
+
+@app.command("score")
+def score(
+    as_of: Annotated[str, typer.Option("--as-of", help="YYYY-MM-DD: only events before it")],
+    retrain: Annotated[
+        bool, typer.Option("--retrain", help="train even if a model exists")
+    ] = False,
+    seed: Annotated[int, typer.Option("--seed", help="random_state of the model")] = 0,
+) -> None:
+    """Train (or reuse) the risk model and class every active enterprise A/B/C/D."""
+    from datetime import date
+
+    from inspect_engine.workflows.scoring import score_city
+
+    try:
+        day = date.fromisoformat(as_of)
+    except ValueError:
+        console.print(f"[red]error:[/red] --as-of {as_of!r} is not a date YYYY-MM-DD")
+        raise typer.Exit(2) from None
+
+    def body() -> None:
+        with transaction() as session:
+            outcome = score_city(session, day, retrain=retrain, random_state=seed)
+        verb = "trained" if outcome.trained else "reused"
+        test = outcome.metrics.get("backtest", {}) or {}
+        chosen = (test.get("candidates") or {}).get(test.get("chosen"), {}).get("test", {})
+        console.print(f"model {outcome.model_version_id} ({outcome.kind}, {verb}) as of {day}")
+        if chosen:
+            console.print(
+                f"backtest on later visits: AUC {chosen['auc']:.3f}, Brier {chosen['brier']:.4f},"
+                f" lift at a {chosen['budget']:.0%} budget {chosen['lift']:.1f}x"
+            )
+        total = max(outcome.scored, 1)
+        shares = ", ".join(f"{c} {n:,} ({n / total:.1%})" for c, n in outcome.classes.items())
+        console.print(
+            f"classes: {shares}; {outcome.overrides:,} raised by list rules; "
+            f"{outcome.without_history:,} scored on the prior (no inspection history)"
+        )
+
+    run(body)
+
+
+@scores_app.command("export")
+def scores_export(file: Annotated[Path, typer.Argument(dir_okay=False)]) -> None:
+    """credit_code, probability, risk_class, reasons of the latest model (internal use)."""
+    from inspect_engine.workflows.scoring import export_scores
+
+    def body() -> None:
+        with transaction() as session:
+            count = export_scores(session, file)
+        console.print(f"{count:,} scores written to {file}")
 
     run(body)
 
@@ -273,6 +329,64 @@ def print_draw(result: Any) -> None:
         f"{summary.get('visits_with_independent_seeds')} "
         f"(saved by coordination: {summary.get('visits_saved_by_coordination')})"
     )
+
+
+@month_app.command("run")
+def month_run(
+    month: MonthOption,
+    tasks: Annotated[
+        Path | None, typer.Option("--tasks", exists=True, dir_okay=False, help="phase one")
+    ] = None,
+    contribution: Annotated[
+        str | None, typer.Option("--contribution", help="phase two, after the commitment")
+    ] = None,
+    out: Annotated[Path | None, typer.Option("--dir", file_okay=False, help="phase two")] = None,
+    no_score: Annotated[bool, typer.Option("--no-score", help="keep the current classes")] = False,
+) -> None:
+    """The month in two phases: --tasks (score, plan, freeze; prints the commitment), then
+    later --contribution and --dir (draw, assign, export). Run again to resume after a crash."""
+    from inspect_engine.workflows.month_run import run_phase_one, run_phase_two
+
+    if tasks is not None and contribution is not None:
+        console.print(
+            "[red]error:[/red] the contribution is entered only after the commitment is "
+            "published: run phase one with --tasks, publish, then phase two with --contribution"
+        )
+        raise typer.Exit(2)
+    if tasks is None and (contribution is None or out is None):
+        console.print("[red]error:[/red] give --tasks (phase one) or --contribution and --dir")
+        raise typer.Exit(2)
+
+    def body() -> bool:
+        with phase_progress() as progress:
+            if tasks is not None:
+                one = run_phase_one(
+                    transaction, month, tasks, _policy(), score=not no_score, progress=progress
+                )
+            else:
+                assert contribution is not None and out is not None
+                two = run_phase_two(
+                    transaction,
+                    month,
+                    contribution,
+                    out,
+                    recusal_window_days=_settings().recusal_window_days,
+                    progress=progress,
+                )
+        if tasks is not None:
+            print_commitment(one.freeze)
+            return False
+        print_draw(two.draw)
+        partial = print_assignment(two.assign)
+        folder = two.export.visits_csv.parent
+        console.print(
+            f"{len(two.export.records)} draw record(s) in {folder / 'draws'}; "
+            f"{two.export.visits} visits in {two.export.visits_csv}"
+        )
+        return partial
+
+    if run(body):
+        raise typer.Exit(PARTIAL_PLAN_EXIT)
 
 
 PARTIAL_PLAN_EXIT = 3  # some visits could not be staffed lawfully; the partial plan is saved

@@ -19,6 +19,7 @@ import numpy as np
 from sqlalchemy import CursorResult, delete, select, update
 from sqlalchemy.orm import Session
 
+from inspect_engine import faults
 from inspect_engine.errors import Conflict, InvalidInput, NotFound
 from inspect_engine.formats.fields import split_list
 from inspect_engine.formats.reader import FileRejected, RowError, iter_rows
@@ -399,6 +400,8 @@ def _draw(session: Session, plan: Plan, contribution: str, now: datetime, actor:
         selections[frame.task_code] = list(drawn.selected)
         alone = protocol.draw_frame(codes, lambdas, task_seed(reveal.seed, frame.task_code))
         independent[frame.task_code] = list(alone.selected)
+    session.flush()
+    faults.checkpoint("draw.after_selections")
     visits = _store_visits(session, plan, selections)
     plan.summary = {
         "selections": sum(len(s) for s in selections.values()),

@@ -1,0 +1,183 @@
+"""`score --as-of DATE`: train (or reuse) the risk model and class every active enterprise.
+
+Every trained model is kept in the registry (model_versions) with its data window,
+features, parameters and backtest metrics; scores are stored per model version, so a
+plan can always say which classes it drew with."""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sqlalchemy import delete, insert, select
+from sqlalchemy.orm import Session
+
+from inspect_engine.errors import NotFound
+from inspect_engine.risk.classes import CLASS_LETTERS, ClassPolicy
+from inspect_engine.risk.pipeline import (
+    RiskModelArtifact,
+    TrainingConfig,
+    TrainingResult,
+    score_enterprises,
+    train_risk_model,
+)
+from inspect_engine.workflows import audit
+from inspect_engine.workflows.risk_data import RiskData, load_risk_data
+from models import ModelVersion, RiskScore
+
+SCORE_BATCH = 20_000
+
+
+@dataclass(frozen=True)
+class ScoreOutcome:
+    model_version_id: int
+    kind: str
+    as_of: date
+    trained: bool
+    scored: int
+    classes: dict[str, int]
+    overrides: int
+    without_history: int
+    metrics: dict[str, Any]
+
+
+def score_city(
+    session: Session,
+    as_of: date,
+    *,
+    retrain: bool = False,
+    random_state: int = 0,
+    policy: ClassPolicy | None = None,
+    config: TrainingConfig | None = None,
+    actor: str = "cli",
+) -> ScoreOutcome:
+    """Train or reuse the model for `as_of`, then class every active enterprise."""
+    data = load_risk_data(session)
+    version = None if retrain else _model_for(session, as_of)
+    trained = version is None
+    if version is None:
+        result = train_risk_model(
+            data.enterprises,
+            data.history,
+            np.datetime64(as_of),
+            config or TrainingConfig(),
+            random_state,
+        )
+        version = _register(session, as_of, result)
+    artifact = RiskModelArtifact.from_bytes(version.artefact)
+    outcome = _score(session, version, artifact, data, as_of, policy or ClassPolicy(), trained)
+    audit.record(
+        session,
+        actor,
+        "risk.score",
+        as_of.isoformat(),
+        {"model_version": version.id, "trained": trained, "classes": outcome.classes},
+    )
+    return outcome
+
+
+def _model_for(session: Session, as_of: date) -> ModelVersion | None:
+    query = select(ModelVersion).where(ModelVersion.as_of == as_of).order_by(ModelVersion.id.desc())
+    return session.scalars(query).first()
+
+
+def _register(session: Session, as_of: date, result: TrainingResult) -> ModelVersion:
+    meta = result.artifact.metadata
+    window = meta.get("data_window") or [None, None]
+    version = ModelVersion(
+        kind=str(meta["kind"]),
+        as_of=as_of,
+        data_window_start=date.fromisoformat(window[0]) if window[0] else None,
+        data_window_end=date.fromisoformat(window[1]) if window[1] else None,
+        features=list(meta.get("feature_names", [])),
+        parameters={"config": meta.get("config"), "random_state": meta.get("random_state")},
+        metrics={
+            "backtest": meta.get("backtest"),
+            "n_visits": meta.get("n_visits"),
+            "n_problems": meta.get("n_problems"),
+            "share_pi_known": meta.get("share_pi_known"),
+            "inspectors_flagged": meta.get("inspectors_flagged"),
+        },
+        artefact=result.artifact.to_bytes(),
+    )
+    session.add(version)
+    session.flush()
+    return version
+
+
+def _score(
+    session: Session,
+    version: ModelVersion,
+    artifact: RiskModelArtifact,
+    data: RiskData,
+    as_of: date,
+    policy: ClassPolicy,
+    trained: bool,
+) -> ScoreOutcome:
+    rows = np.flatnonzero(data.active)
+    scores = score_enterprises(
+        artifact, data.enterprises, data.history, np.datetime64(as_of), policy, rows=rows
+    )
+    letters = scores.class_letters()
+    reasons = scores.reasons.joined()
+    override_names = [rule.reason for rule in policy.overrides]
+    overrides = scores.classes.override
+    codes = data.enterprises.credit_code[scores.enterprise]
+    probability = scores.probability.astype(float)
+    session.execute(delete(RiskScore).where(RiskScore.model_version_id == version.id))
+    batch: list[dict[str, Any]] = []
+    for i in range(len(codes)):
+        batch.append(
+            {
+                "model_version_id": version.id,
+                "credit_code": str(codes[i]),
+                "as_of": as_of,
+                "probability": round(float(probability[i]), 6),
+                "risk_class": str(letters[i]),
+                "override": override_names[overrides[i]] if overrides[i] >= 0 else None,
+                "reasons": str(reasons[i]) or None,
+            }
+        )
+        if len(batch) >= SCORE_BATCH:
+            session.execute(insert(RiskScore), batch)
+            batch = []
+    if batch:
+        session.execute(insert(RiskScore), batch)
+    counts = {c: int((letters == c).sum()) for c in CLASS_LETTERS}
+    return ScoreOutcome(
+        model_version_id=version.id,
+        kind=version.kind,
+        as_of=as_of,
+        trained=trained,
+        scored=len(codes),
+        classes=counts,
+        overrides=int((overrides >= 0).sum()),
+        without_history=int((~scores.has_history).sum()),
+        metrics=dict(version.metrics),
+    )
+
+
+def export_scores(session: Session, path: Path) -> int:
+    """`scores export`: credit_code, probability, risk_class, reasons of the latest model."""
+    latest = session.scalar(select(ModelVersion.id).order_by(ModelVersion.id.desc()).limit(1))
+    if latest is None:
+        raise NotFound("no scores yet; run `inspect-engine score --as-of DATE` first")
+    query = (
+        select(RiskScore.credit_code, RiskScore.probability, RiskScore.risk_class,
+               RiskScore.reasons)
+        .where(RiskScore.model_version_id == latest)
+        .order_by(RiskScore.credit_code)
+        .execution_options(yield_per=50_000)
+    )  # fmt: skip
+    count = 0
+    with path.open("w", encoding="utf-8", newline="") as out:
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(["credit_code", "probability", "risk_class", "reasons"])
+        for code, probability, risk_class, reasons in session.execute(query):
+            writer.writerow([code, f"{probability:.6f}", risk_class, reasons or ""])
+            count += 1
+    return count
