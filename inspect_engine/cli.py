@@ -215,8 +215,12 @@ def simulate_city(
             "or a number of entities"
         )
         raise typer.Exit(2)
-    with phase_progress() as progress:
-        summary = generate_city(scale, seed, out, progress=progress)
+    try:
+        with phase_progress() as progress:
+            summary = generate_city(scale, seed, out, progress=progress)
+    except ValueError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
     rows = ", ".join(f"{name} {count:,}" for name, count in summary.rows.items())
     console.print(
         f"city {scale} (seed {seed}) in {out} in {summary.seconds:.1f} s: {rows}", soft_wrap=True

@@ -239,7 +239,7 @@ def _ratios(frame_size: int, target: float) -> tuple[list[float], float]:
     profile = np.array(cat.CLASS_RATIO_PROFILE)
     mean = float(np.dot(cat.NOMINAL_CLASS_SHARES, profile))
     unit = target / (max(frame_size, 1) * mean)
-    ratios = [min(1.0, float(f"{unit * r:.3g}")) for r in profile]
+    ratios = [min(1.0, max(1e-6, float(f"{unit * r:.3g}"))) for r in profile]  # never 0
     return ratios, min(0.002, ratios[0])
 
 

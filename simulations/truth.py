@@ -61,11 +61,11 @@ class TruthParams:
     abnormal_list: float = 0.7  # currently on the abnormal-operations list
     serious_list: float = 1.0  # currently on the serious-violation list
     recent_problem: float = 0.5  # a problem was recorded in the last 365 days
-    latent_sd: float = 0.9  # the hidden per-entity risk z ~ N(0, latent_sd²)
+    latent_sd: float = 0.9  # the hidden risk z ~ N(0, 1) enters as latent_sd · z
     strictness_sd: float = 0.7  # inspector multiplier ~ lognormal, mean 1
     # Shell companies (not at the registered address: every visit finds them unreachable).
     shell_intercept: float = -5.4
-    shell_latent: float = 0.8  # × z / latent_sd
+    shell_latent: float = 0.8  # × z
     shell_cluster: float = 0.9  # × ln(cluster size)
     shell_young: float = 0.6  # registered less than 3 years ago
     # Dormant entities (closed without deregistering: visits record `closed`).

@@ -21,6 +21,7 @@ from simulations.truth import (
     draw_results,
     load_truth,
     simulate_visit_results,
+    visit_problem_probability,
 )
 from tests.simulations.citykit import City
 
@@ -68,20 +69,33 @@ def test_recorded_problems_follow_the_true_probability(city: City) -> None:
     assert hit[high].mean() > 2.5 * hit[low].mean()
 
 
+def ranks(x: np.ndarray) -> np.ndarray:
+    return np.argsort(np.argsort(x)).astype(float)
+
+
 def test_inspectors_differ_in_what_they_record(city: City) -> None:
+    """An inspector's recorded problems over what the truth expects of its entities rise with
+    its hidden strictness (diluted: the recorded inspector is one of a team of two)."""
     with (city.dir / "truth_inspectors.csv").open(encoding="utf-8") as f:
         strict = {r["inspector_id"]: float(r["strictness"]) for r in csv.DictReader(f)}
     values = np.array(list(strict.values()))
     assert abs(values.mean() - 1) < 0.15 and values.std() > 0.4
-    rows = [
-        r
-        for r in city.rows("inspections.csv")
-        if r["result"] not in NOT_OBSERVED and r["result"] not in {"unreachable", "not_disclosed"}
-    ]
-    s = np.array([strict[r["inspector_id"]] for r in rows])
-    hit = np.array([r["result"] in PROBLEMS for r in rows])
-    # The recorded inspector is one of a team of two: its effect shows, diluted.
-    assert hit[s > np.quantile(s, 0.75)].mean() > 1.4 * hit[s < np.quantile(s, 0.25)].mean()
+    truth = truth_of(city)
+    weights = json.loads((city.dir / "truth.json").read_text(encoding="utf-8"))["item_weights"]
+    observed: dict[str, float] = {}
+    expected: dict[str, float] = {}
+    for r in city.rows("inspections.csv"):
+        if r["result"] in NOT_OBSERVED or r["result"] in {"unreachable", "not_disclosed"}:
+            continue
+        p = float(truth[r["credit_code"]]["problem_prob"])
+        i = r["inspector_id"]
+        observed[i] = observed.get(i, 0.0) + (r["result"] in PROBLEMS)
+        expected[i] = expected.get(i, 0.0) + 1 - (1 - p) ** weights[r["item_code"]]
+    busy = [i for i in observed if expected[i] >= 1.0]
+    s = np.array([strict[i] for i in busy])
+    ratio = np.array([observed[i] / expected[i] for i in busy])
+    rank_corr = np.corrcoef(ranks(s), ranks(ratio))[0, 1]
+    assert len(busy) > 100 and rank_corr > 0.12
 
 
 def test_lists_follow_missing_reports_and_unreachable_results(city: City) -> None:
@@ -157,3 +171,14 @@ def test_experiments_can_simulate_the_month(city: City) -> None:
     ]  # fmt: skip
     assert rows[0][2] == "unreachable" and rows[1][2] == rows[2][2] == "deregistered"
     assert all(r[2] in RESULT_CODES and r[3] == "2026-12-10" for r in rows)
+
+
+def test_visit_problem_probability_matches_the_truth_columns(city: City) -> None:
+    truth = load_truth(city.dir)
+    everyone = np.arange(len(truth.credit_codes))
+    ones = np.ones(len(everyone))
+    visit = visit_problem_probability(truth, everyone, ones, ones)
+    column = np.array([float(r["visit_problem_prob"]) for r in city.rows("truth.csv")])
+    assert np.allclose(visit, column, atol=1e-6)
+    # More items and a stricter team find more, never less.
+    assert np.all(visit_problem_probability(truth, everyone, 2 * ones, 1.5 * ones) >= visit)
