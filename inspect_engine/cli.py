@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -30,6 +31,8 @@ app.add_typer(simulate_app, name="simulate")
 app.add_typer(month_app, name="month")
 scores_app = typer.Typer(help="Risk scores.", no_args_is_help=True)
 app.add_typer(scores_app, name="scores")
+model_app = typer.Typer(help="The risk model: backtest report.", no_args_is_help=True)
+app.add_typer(model_app, name="model")
 
 MonthOption = Annotated[str, typer.Option("--month", help="YYYY-MM")]
 
@@ -144,6 +147,14 @@ def export_command(
     run(body)
 
 
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        console.print(f"[red]error:[/red] --as-of {text!r} is not a date YYYY-MM-DD")
+        raise typer.Exit(2) from None
+
+
 @app.command("score")
 def score(
     as_of: Annotated[str, typer.Option("--as-of", help="YYYY-MM-DD: only events before it")],
@@ -153,15 +164,9 @@ def score(
     seed: Annotated[int, typer.Option("--seed", help="random_state of the model")] = 0,
 ) -> None:
     """Train (or reuse) the risk model and class every active enterprise A/B/C/D."""
-    from datetime import date
-
     from inspect_engine.workflows.scoring import score_city
 
-    try:
-        day = date.fromisoformat(as_of)
-    except ValueError:
-        console.print(f"[red]error:[/red] --as-of {as_of!r} is not a date YYYY-MM-DD")
-        raise typer.Exit(2) from None
+    day = _day(as_of)
 
     def body() -> None:
         with transaction() as session:
@@ -194,6 +199,25 @@ def scores_export(file: Annotated[Path, typer.Argument(dir_okay=False)]) -> None
         with transaction() as session:
             count = export_scores(session, file)
         console.print(f"{count:,} scores written to {file}")
+
+    run(body)
+
+
+@model_app.command("report")
+def model_report(
+    as_of: Annotated[str, typer.Option("--as-of", help="YYYY-MM-DD")],
+    out: Annotated[Path, typer.Option("--dir", file_okay=False)] = Path("var/model-report"),
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+) -> None:
+    """Backtest report: AUC, Brier, calibration chart, lift at the budget, class rates."""
+    from inspect_engine.workflows.scoring import model_report as write_report
+
+    day = _day(as_of)
+
+    def body() -> None:
+        with transaction() as session:
+            path = write_report(session, day, out, random_state=seed)
+        console.print(f"report written to {path}")
 
     run(body)
 

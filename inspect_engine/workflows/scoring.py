@@ -17,6 +17,7 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from inspect_engine.errors import NotFound
+from inspect_engine.risk.backtest import write_backtest_report
 from inspect_engine.risk.classes import CLASS_LETTERS, ClassPolicy
 from inspect_engine.risk.pipeline import (
     RiskModelArtifact,
@@ -181,3 +182,29 @@ def export_scores(session: Session, path: Path) -> int:
             writer.writerow([code, f"{probability:.6f}", risk_class, reasons or ""])
             count += 1
     return count
+
+
+def model_report(
+    session: Session,
+    as_of: date,
+    out_dir: Path,
+    *,
+    random_state: int = 0,
+    config: TrainingConfig | None = None,
+) -> Path:
+    """`model report`: the time-split backtest as of `as_of` (the same training the model
+    registry records), written as Markdown with calibration, gains and inspector charts."""
+    data = load_risk_data(session)
+    result = train_risk_model(
+        data.enterprises,
+        data.history,
+        np.datetime64(as_of),
+        config or TrainingConfig(),
+        random_state,
+    )
+    return write_backtest_report(
+        result.backtest,
+        out_dir,
+        result.inspectors,
+        title=f"Risk model backtest as of {as_of.isoformat()}",
+    )

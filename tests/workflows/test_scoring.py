@@ -11,13 +11,13 @@ from sqlalchemy.orm import Session
 import models
 from inspect_engine.risk.pipeline import TrainingConfig
 from inspect_engine.workflows.imports import import_file
-from inspect_engine.workflows.scoring import export_scores, score_city
+from inspect_engine.workflows.scoring import export_scores, model_report, score_city
 from simulations.city import generate_city
 
 # Both candidates, lighter: the default configuration is exercised by `make demo`.
 CONFIG = TrainingConfig(cv=2, gbm_max_iter=60)
 KINDS = ("enterprises", "inspectors", "items", "inspections", "penalties", "complaints",
-         "annual-reports", "lists")  # fmt: skip
+         "annual-reports", "lists", "leave", "conflicts")  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -66,3 +66,7 @@ def test_every_active_enterprise_gets_one_class_with_reasons(
     again = score_city(session, date(2026, 12, 1), config=CONFIG)
     assert not again.trained and again.model_version_id == outcome.model_version_id
     assert session.scalar(select(func.count()).select_from(models.RiskScore)) == outcome.scored
+    report = model_report(session, date(2026, 12, 1), tmp_path / "report", config=CONFIG)
+    text = report.read_text(encoding="utf-8")
+    assert "| gbm | test |" in text and "| scorecard | test |" in text
+    assert (tmp_path / "report" / "calibration.png").stat().st_size > 1000
