@@ -34,7 +34,7 @@ from inspect_engine.sampling.frames import (
 )
 from inspect_engine.sampling.visits import count_visits, merge_into_visits, task_seed
 from inspect_engine.workflows import audit
-from inspect_engine.workflows.columns import load_enterprise_columns
+from inspect_engine.workflows.columns import latest_model_version, load_enterprise_columns
 from inspect_engine.workflows.imports import ImportRejected
 from models import Draw, Frame, Item, Plan, Selection, Task, Visit
 
@@ -252,6 +252,7 @@ def freeze_month(
     now = datetime.now(UTC).replace(microsecond=0)
     commitment = protocol.commit_plan(pairs, now, nonce)
     plan.status = "frozen"
+    plan.model_version_id = latest_model_version(session)  # the classes the frames used
     plan.group_hash = commitment.group_hash
     plan.nonce = nonce
     plan.commitment = commitment.commitment
@@ -394,6 +395,12 @@ def _draw(session: Session, plan: Plan, contribution: str, now: datetime, actor:
             reveal,
             risk_classes=classes,
         )
+        # How this task's λ were made (ratios, floor, classes, exclusions): aggregate
+        # figures only, never a unit's class; verifiers ignore the field.
+        record["lambda_policy"] = {
+            **frame.lambda_provenance,
+            "risk_model_version": plan.model_version_id,
+        }
         records.append(record)
         session.add(Draw(task_code=frame.task_code, plan_id=plan.id, record=record, drawn_at=now))
         _store_selections(session, frame.task_code, drawn, classes)

@@ -56,6 +56,8 @@ def test_the_draw_verifies_and_merges_visits(session: Session, tmp_path: Path) -
     for record in result.records:
         assert "frame" not in record  # the public record never carries λ
         assert len(record["selected"]) == record["n"]
+        policy = record["lambda_policy"]  # how the λ were made, in aggregate
+        assert policy["floor"] == "0.01" and policy["unclassed_as_B"] > 0
     out = tmp_path / "out"
     exported = export_month(session, MONTH, out)
     for path in exported.records:
