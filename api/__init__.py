@@ -1,0 +1,1 @@
+"""The FastAPI service: `from api.app import create_app`."""

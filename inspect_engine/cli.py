@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from sqlalchemy.orm import Session
 
+from inspect_engine.cli_service import results_app, serve, users_app
 from inspect_engine.errors import DomainError
 from inspect_engine.formats.spec import FORMATS
 from inspect_engine.settings import Settings
@@ -33,6 +34,9 @@ scores_app = typer.Typer(help="Risk scores.", no_args_is_help=True)
 app.add_typer(scores_app, name="scores")
 model_app = typer.Typer(help="The risk model: backtest report.", no_args_is_help=True)
 app.add_typer(model_app, name="model")
+app.add_typer(users_app, name="users")
+app.add_typer(results_app, name="results")
+app.command("serve")(serve)
 
 MonthOption = Annotated[str, typer.Option("--month", help="YYYY-MM")]
 

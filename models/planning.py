@@ -139,7 +139,11 @@ class AssignmentRun(Base):
 
 
 class Result(Base):
-    """检查结果: per visit and item; corrections add a new version, nothing is deleted."""
+    """检查结果: per visit and item; corrections add a new version, nothing is deleted.
+
+    status: submitted (by an inspector) → returned (sent back, review_note says why) or
+    reviewed (approved, or entered by a supervisor) → published; a published version that
+    is corrected becomes superseded, one that is withdrawn becomes withdrawn."""
 
     __tablename__ = "results"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -154,17 +158,62 @@ class Result(Base):
     submitted_at: Mapped[datetime] = mapped_column(default=utcnow)
     reviewed_by: Mapped[str | None] = mapped_column(String(64))
     reviewed_at: Mapped[datetime | None]
+    review_note: Mapped[str | None] = mapped_column(Text)
 
-    __table_args__ = (UniqueConstraint("visit_id", "item_code", "version"),)
+    __table_args__ = (
+        UniqueConstraint("visit_id", "item_code", "version"),
+        # review queues and the overdue list: unpublished results by inspection date
+        Index("ix_results_status_inspected_on", "status", "inspected_on"),
+    )
 
 
 class Publication(Base):
-    """公示: a result made public, due within 20 working days of the inspection."""
+    """公示: a result made public, due within 20 working days of the inspection.
+
+    A publication is a snapshot of what was shown to the public (enterprise name, result,
+    task...), so that later directory changes never rewrite a published record; the copied
+    columns are also the keys of the public search. A correction publishes the new result
+    version as a new row (`corrects_id`) and marks the old one `corrected`; a withdrawal
+    marks it `withdrawn`. Nothing is deleted."""
 
     __tablename__ = "publications"
     id: Mapped[int] = mapped_column(primary_key=True)
     result_id: Mapped[int] = mapped_column(ForeignKey("results.id"), unique=True)
-    due_on: Mapped[date]
+    # None: the deadline fell in a year the installed official calendar does not know yet
+    # (publication never waits for the calendar).
+    due_on: Mapped[date | None]
     published_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     state: Mapped[str] = mapped_column(String(16), default="current")  # current|corrected|withdrawn
     reason: Mapped[str | None] = mapped_column(Text)
+    # Last change of the row (publication, correction, withdrawal): the feed's order.
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    corrects_id: Mapped[int | None] = mapped_column(ForeignKey("publications.id"))
+    visit_code: Mapped[str] = mapped_column(String(32))
+    task_code: Mapped[str] = mapped_column(String(64))
+    credit_code: Mapped[str] = mapped_column(String(18))
+    enterprise_name: Mapped[str] = mapped_column(String(200))
+    district: Mapped[str] = mapped_column(String(6))
+    department: Mapped[str] = mapped_column(String(32))
+    item_code: Mapped[str] = mapped_column(String(64))
+    result: Mapped[str] = mapped_column(String(24))
+    inspected_on: Mapped[date]
+    version: Mapped[int] = mapped_column(default=1)
+
+    __table_args__ = (
+        # The public list is ordered by (inspected_on, id) descending and filtered by one
+        # of these columns: each filter walks its own index in that order (keyset pages).
+        Index("ix_publications_inspected_on_id", "inspected_on", "id"),
+        Index("ix_publications_credit_code_inspected_on", "credit_code", "inspected_on", "id"),
+        Index("ix_publications_district_inspected_on", "district", "inspected_on", "id"),
+        Index("ix_publications_department_inspected_on", "department", "inspected_on", "id"),
+        Index("ix_publications_result_inspected_on", "result", "inspected_on", "id"),
+        Index("ix_publications_updated_at_id", "updated_at", "id"),
+        # A name search is a substring match: trigrams on PostgreSQL (pg_trgm, created by
+        # the migration); SQLite keeps a plain index it does not use for it.
+        Index(
+            "ix_publications_enterprise_name_trgm",
+            "enterprise_name",
+            postgresql_using="gin",
+            postgresql_ops={"enterprise_name": "gin_trgm_ops"},
+        ),
+    )

@@ -36,4 +36,9 @@ first=$(ls "$OUT"/draws/*.json | head -n 1)
 echo
 echo "Anyone can check a draw with the single file inspect_engine/verify.py:"
 echo "  python inspect_engine/verify.py $first"
-echo "Database: $INSPECT_DATABASE_URL"
+echo
+echo "Open the public site and the API on the demo database:"
+echo "  INSPECT_DATABASE_URL=$INSPECT_DATABASE_URL .venv/bin/inspect-engine serve --port 8000"
+echo "  then http://127.0.0.1:8000/ (site) and http://127.0.0.1:8000/docs (API)"
+echo "Create the first administrator (prints its token once):"
+echo "  INSPECT_DATABASE_URL=$INSPECT_DATABASE_URL .venv/bin/inspect-engine users add admin --role admin"

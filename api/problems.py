@@ -1,0 +1,189 @@
+"""Errors as RFC 9457 problem details (application/problem+json).
+
+ONE table maps the domain errors (which carry no HTTP codes) to a status and a problem
+type; FastAPI's own validation errors, unknown routes and unexpected failures are rendered
+the same way, so a client parses one error shape. Never a stack trace in a response."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import DataError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from inspect_engine.errors import Conflict, DomainError, InvalidInput, NotFound
+from inspect_engine.workflows.imports import ImportRejected
+from inspect_engine.workflows.users import Forbidden, NotAuthenticated
+
+MEDIA_TYPE = "application/problem+json"
+log = logging.getLogger("inspect_engine.api")
+
+
+@dataclass(frozen=True)
+class ProblemType:
+    status: int
+    slug: str  # the problem type is /problems/<slug>
+    title: str
+    description: str
+
+
+# The one table: domain error -> problem. The most specific class wins (looked up along
+# the exception's MRO), so ImportRejected is found before InvalidInput.
+PROBLEMS: dict[type[Exception], ProblemType] = {
+    NotAuthenticated: ProblemType(
+        401, "not-authenticated", "authentication required", "Send a valid bearer token."
+    ),
+    Forbidden: ProblemType(
+        403, "forbidden", "forbidden", "Your role or departments do not allow this request."
+    ),
+    NotFound: ProblemType(404, "not-found", "not found", "No such resource is visible to you."),
+    Conflict: ProblemType(
+        409,
+        "conflict",
+        "conflict with the current state",
+        "The request clashes with the current state, e.g. a plan already frozen.",
+    ),
+    ImportRejected: ProblemType(
+        422,
+        "import-rejected",
+        "file rejected",
+        "Bad rows: nothing of the file was written. `errors` lists them by row and column.",
+    ),
+    InvalidInput: ProblemType(422, "invalid-input", "invalid input", "A value is not valid."),
+    DomainError: ProblemType(400, "request-refused", "request refused", "The rules refuse it."),
+}
+# The database refused a value the schema let through (e.g. a NUL character in a text, a
+# number beyond its column): bad input, not a server failure.
+UNSTORABLE = ProblemType(
+    422, "invalid-input", "invalid input", "A value cannot be stored, e.g. a NUL character."
+)
+VALIDATION = ProblemType(
+    422,
+    "validation-error",
+    "invalid request",
+    "A parameter or the body does not match the schema; `errors` lists each one.",
+)
+INTERNAL = ProblemType(500, "internal-error", "internal error", "The failure was logged.")
+API_PREFIXES = frozenset(
+    {"public", "supervisor", "inspector", "auditor", "admin", "me", "problems", "openapi.json"}
+)
+HTTP_SLUGS = {404: "not-found", 405: "method-not-allowed", 401: "not-authenticated"}
+
+
+def problem_for(exc: Exception) -> ProblemType:
+    for cls in type(exc).__mro__:
+        if cls in PROBLEMS:
+            return PROBLEMS[cls]
+    return INTERNAL
+
+
+def all_problem_types() -> dict[str, ProblemType]:
+    types = {p.slug: p for p in (*PROBLEMS.values(), VALIDATION, INTERNAL)}
+    types.setdefault(
+        "method-not-allowed",
+        ProblemType(405, "method-not-allowed", "method not allowed", "Use another method."),
+    )
+    return types
+
+
+def problem_response(
+    request: Request,
+    kind: ProblemType,
+    detail: str,
+    *,
+    title: str | None = None,
+    status: int | None = None,
+    headers: dict[str, str] | None = None,
+    **extensions: Any,
+) -> Response:
+    """The problem as JSON; as an HTML page for the public website's browsers."""
+    page = getattr(request.app.state, "error_page", None)
+    if page is not None and wants_html(request):
+        rendered: Response = page(request, status or kind.status, title or kind.title, detail)
+        return rendered
+    body: dict[str, Any] = {
+        "type": f"/problems/{kind.slug}",
+        "title": title or kind.title,
+        "status": status or kind.status,
+        "detail": detail,
+        "instance": request.url.path,
+        **extensions,
+    }
+    return JSONResponse(
+        jsonable_encoder(body),
+        status_code=status or kind.status,
+        media_type=MEDIA_TYPE,
+        headers=headers,
+    )
+
+
+def wants_html(request: Request) -> bool:
+    """A browser on the website (not the JSON API under its own prefixes)."""
+    first = request.url.path.strip("/").split("/", 1)[0]
+    if first in API_PREFIXES:
+        return False
+    return "text/html" in request.headers.get("accept", "")
+
+
+def _domain_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, DomainError)
+    kind = problem_for(exc)
+    extensions: dict[str, Any] = {}
+    if isinstance(exc, ImportRejected):
+        extensions = {
+            "file_kind": exc.kind,
+            "total_errors": exc.total,
+            "errors": [{"row": e.row, "column": e.column, "reason": e.reason} for e in exc.errors],
+            "warnings": exc.warnings,
+        }
+    headers = {"WWW-Authenticate": "Bearer"} if kind.status == 401 else None
+    detail = exc.message.splitlines()[0] if extensions else exc.message
+    return problem_response(request, kind, detail, title=exc.title, headers=headers, **extensions)
+
+
+def _validation_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        {
+            "location": [str(part) for part in error.get("loc", ())],
+            "message": str(error.get("msg", "")),
+            "type": str(error.get("type", "")),
+        }
+        for error in exc.errors()
+    ]
+    where = ", ".join(".".join(e["location"]) for e in errors[:5])
+    return problem_response(request, VALIDATION, f"invalid value(s): {where}", errors=errors)
+
+
+def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    slug = HTTP_SLUGS.get(exc.status_code, "http-error")
+    kind = all_problem_types().get(slug, ProblemType(exc.status_code, slug, "request refused", ""))
+    detail = exc.detail if isinstance(exc.detail, str) else "request refused"
+    return problem_response(
+        request, kind, detail, status=exc.status_code, headers=getattr(exc, "headers", None)
+    )
+
+
+def _unstorable(request: Request, exc: Exception) -> Response:
+    log.warning("database refused a value on %s: %s", request.url.path, exc)
+    return problem_response(request, UNSTORABLE, "a value cannot be stored (e.g. a NUL character)")
+
+
+def _unexpected(request: Request, exc: Exception) -> Response:
+    log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+    return problem_response(request, INTERNAL, "the server failed; the error was logged")
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(DomainError, _domain_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(DataError, _unstorable)
+    app.add_exception_handler(Exception, _unexpected)

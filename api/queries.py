@@ -1,0 +1,218 @@
+"""The public read model: plans, draws and published results, as the public may see them.
+
+Everything here reads; nothing decides. A result is public exactly when it has a
+Publication (the results workflow creates them), and a plan once its frames are frozen
+(its commitment must be public before the contribution is fixed). Risk classes of
+enterprises, frames and inspectors never leave this module."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Select, literal, select, tuple_
+from sqlalchemy.orm import Session, sessionmaker
+
+from inspect_engine.errors import InvalidInput, NotFound
+from inspect_engine.publication.result_codes import CODES, LABELS
+from models import Draw, Enterprise, Frame, Item, Plan, Publication, Task
+
+RESULT_LABELS = dict(zip(CODES, LABELS, strict=True))
+PUBLIC_PLAN_STATES = ("frozen", "drawn", "assigned", "published")
+CREDIT_CODE = re.compile(r"^[0-9A-HJ-NPQRTUWXY]{18}$")
+CSV_CHUNK = 5000
+
+
+# --------------------------------------------------------------------------- plans
+
+
+def public_plans(session: Session, *, before: str | None, limit: int) -> list[Plan]:
+    """Plans whose commitment is public, newest month first."""
+    query = (
+        select(Plan)
+        .where(Plan.status.in_(PUBLIC_PLAN_STATES))
+        .order_by(Plan.month.desc())
+        .limit(limit)
+    )
+    if before is not None:
+        query = query.where(Plan.month < before)
+    return list(session.scalars(query))
+
+
+def public_plan(session: Session, month: str) -> Plan:
+    plan = session.scalars(
+        select(Plan).where(Plan.month == month, Plan.status.in_(PUBLIC_PLAN_STATES))
+    ).first()
+    if plan is None:
+        raise NotFound(f"there is no published plan for {month}")
+    return plan
+
+
+def task_counts(session: Session, plan_ids: list[int]) -> dict[int, int]:
+    counts: dict[int, int] = dict.fromkeys(plan_ids, 0)
+    for plan_id in session.scalars(select(Task.plan_id).where(Task.plan_id.in_(plan_ids))):
+        counts[plan_id] += 1
+    return counts
+
+
+@dataclass(frozen=True)
+class TaskView:
+    task: Task
+    items: list[Item]
+    frame: Frame | None
+    record: dict[str, Any] | None
+
+
+def plan_tasks(session: Session, plan: Plan) -> list[TaskView]:
+    tasks = list(
+        session.scalars(select(Task).where(Task.plan_id == plan.id).order_by(Task.task_code))
+    )
+    codes = [t.task_code for t in tasks]
+    items = {i.item_code: i for i in session.scalars(select(Item))}
+    frames = {
+        f.task_code: f for f in session.scalars(select(Frame).where(Frame.task_code.in_(codes)))
+    }
+    draws = {
+        d.task_code: d.record for d in session.scalars(select(Draw).where(Draw.plan_id == plan.id))
+    }
+    return [
+        TaskView(
+            t,
+            [items[c] for c in t.items if c in items],
+            frames.get(t.task_code),
+            draws.get(t.task_code),
+        )
+        for t in tasks
+    ]
+
+
+def public_record(session: Session, task_code: str) -> dict[str, Any]:
+    """The public draw record: as drawn, without the frame (λ would reveal risk classes)."""
+    draw = session.get(Draw, task_code)
+    if draw is None:
+        raise NotFound(f"task {task_code} has not been drawn")
+    record = dict(draw.record)
+    record.pop("frame", None)
+    return record
+
+
+def task_title(session: Session, task_code: str) -> str | None:
+    return session.scalar(select(Task.title).where(Task.task_code == task_code))
+
+
+# --------------------------------------------------------------------------- results
+
+
+@dataclass(frozen=True)
+class ResultFilter:
+    date_from: date | None = None
+    date_to: date | None = None
+    district: str | None = None
+    department: str | None = None
+    result: str | None = None
+    q: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.date_from and self.date_to and self.date_to < self.date_from:
+            raise InvalidInput("date_to is before date_from")
+        if self.result is not None and self.result not in RESULT_LABELS:
+            raise InvalidInput(f"result {self.result!r} is not a result code")
+
+
+def _filtered(filters: ResultFilter) -> Select[tuple[Publication]]:
+    """Current versions only (a corrected version shows that it was corrected; the old one
+    stays reachable from its detail page), ordered latest inspection first.
+
+    Each filter is the leading column of one index ending in (inspected_on, id), so pages
+    are index range scans; a name search scans that order until the page is full."""
+    query = select(Publication).where(Publication.state == "current")
+    if filters.date_from is not None:
+        query = query.where(Publication.inspected_on >= filters.date_from)
+    if filters.date_to is not None:
+        query = query.where(Publication.inspected_on <= filters.date_to)
+    for column, value in (
+        (Publication.district, filters.district),
+        (Publication.department, filters.department),
+        (Publication.result, filters.result),
+    ):
+        if value is not None:
+            query = query.where(column == value)
+    q = (filters.q or "").strip()
+    if q:
+        code = q.upper()
+        if CREDIT_CODE.match(code):
+            query = query.where(Publication.credit_code == code)
+        else:
+            query = query.where(Publication.enterprise_name.contains(q, autoescape=True))
+    return query.order_by(Publication.inspected_on.desc(), Publication.id.desc())
+
+
+def public_results(
+    session: Session, filters: ResultFilter, *, after: tuple[date, int] | None, limit: int
+) -> list[Publication]:
+    query = _filtered(filters).limit(limit)
+    if after is not None:
+        day, last = after
+        query = query.where(
+            tuple_(Publication.inspected_on, Publication.id) < tuple_(literal(day), literal(last))
+        )
+    return list(session.scalars(query))
+
+
+def iter_public_results(
+    factory: sessionmaker[Session], filters: ResultFilter
+) -> Iterator[list[Publication]]:
+    """Every matching result in chunks, each read in its own short transaction (keyset),
+    so that a CSV download of a million rows holds no connection or snapshot for long."""
+    after: tuple[date, int] | None = None
+    while True:
+        with factory() as session:
+            chunk = public_results(session, filters, after=after, limit=CSV_CHUNK)
+        if not chunk:
+            return
+        yield chunk
+        after = (chunk[-1].inspected_on, chunk[-1].id)
+        if len(chunk) < CSV_CHUNK:
+            return
+
+
+def public_result(session: Session, publication_id: int) -> tuple[Publication, list[Publication]]:
+    """A publication and every published version of the same result line, newest first."""
+    found = session.get(Publication, publication_id)
+    if found is None:
+        raise NotFound(f"there is no published result {publication_id}")
+    versions = session.scalars(
+        select(Publication)
+        .where(
+            Publication.visit_code == found.visit_code,
+            Publication.item_code == found.item_code,
+        )
+        .order_by(Publication.version.desc())
+    )
+    return found, list(versions)
+
+
+def latest_changes(session: Session, limit: int) -> list[Publication]:
+    """The feed: publications, corrections and withdrawals, most recent change first."""
+    return list(
+        session.scalars(
+            select(Publication)
+            .order_by(Publication.updated_at.desc(), Publication.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def item_titles(session: Session) -> dict[str, str]:
+    return dict(session.execute(select(Item.item_code, Item.title)).tuples().all())
+
+
+def public_enterprise(session: Session, credit_code: str) -> tuple[Enterprise, list[Publication]]:
+    enterprise = session.get(Enterprise, credit_code.upper())
+    if enterprise is None:
+        raise NotFound(f"there is no enterprise {credit_code}")
+    results = public_results(session, ResultFilter(q=enterprise.credit_code), after=None, limit=500)
+    return enterprise, results

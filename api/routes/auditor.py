@@ -1,0 +1,99 @@
+"""Auditors (and admins): read-only access to everything, including the frames and the
+full draw records the public never sees (λ per enterprise reveals its risk class)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from fastapi import Path as PathParam
+from sqlalchemy import select
+
+from api import schemas
+from api.convert import aware
+from api.deps import AuditorUser, SessionDep
+from api.pagination import Cursor, Limit, decode_cursor, page
+from api.schemas import MONTH_PATTERN, Page
+from inspect_engine.workflows.planning import auditor_record
+from models import AuditEntry, Frame, Plan, Task
+
+router = APIRouter(prefix="/auditor", tags=["auditor"])
+
+
+@router.get("/draws/{task_code}")
+def full_record(
+    session: SessionDep,
+    user: AuditorUser,
+    task_code: Annotated[str, PathParam(max_length=64)],
+) -> dict[str, Any]:
+    """The draw record with its frame: `python verify.py` checks every step of it."""
+    return auditor_record(session, task_code)
+
+
+@router.get("/frames")
+def frames(
+    session: SessionDep,
+    user: AuditorUser,
+    month: Annotated[str | None, Query(pattern=MONTH_PATTERN)] = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> Page[schemas.FrameOut]:
+    """Frozen frames: hash, units, classes, exclusions per reason, λ provenance."""
+    key = decode_cursor(cursor, str)
+    query = (
+        select(Frame, Plan.month)
+        .join(Task, Task.task_code == Frame.task_code)
+        .join(Plan, Plan.id == Task.plan_id)
+        .order_by(Frame.task_code)
+        .limit(limit + 1)
+    )
+    if month is not None:
+        query = query.where(Plan.month == month)
+    if key is not None:
+        query = query.where(Frame.task_code > key[0])
+    rows = list(session.execute(query).tuples())
+    kept, next_cursor = page(rows, limit, lambda r: [r[0].task_code])
+    items = []
+    for frame, plan_month in kept:
+        frozen_at = aware(frame.frozen_at)
+        assert frozen_at is not None
+        items.append(
+            schemas.FrameOut(
+                task_code=frame.task_code,
+                month=plan_month,
+                frame_hash=frame.frame_hash,
+                units=frame.units,
+                classes=dict(frame.classes),
+                exclusions=dict(frame.exclusions),
+                lambda_provenance=dict(frame.lambda_provenance),
+                frozen_at=frozen_at,
+            )
+        )
+    return Page(items=items, next_cursor=next_cursor)
+
+
+@router.get("/audit-log")
+def audit_log(
+    session: SessionDep, user: AuditorUser, limit: Limit = 50, cursor: Cursor = None
+) -> Page[schemas.AuditEntryOut]:
+    """The hash-chained audit log, oldest first."""
+    key = decode_cursor(cursor, int)
+    query = select(AuditEntry).order_by(AuditEntry.id).limit(limit + 1)
+    if key is not None:
+        query = query.where(AuditEntry.id > key[0])
+    kept, next_cursor = page(list(session.scalars(query)), limit, lambda e: [e.id])
+    return Page(
+        items=[
+            schemas.AuditEntryOut(
+                id=e.id,
+                at=aware(e.at) or e.at,
+                actor=e.actor,
+                action=e.action,
+                subject=e.subject,
+                details=dict(e.details),
+                entry_hash=e.entry_hash,
+            )
+            for e in kept
+        ],
+        next_cursor=next_cursor,
+    )

@@ -1,0 +1,301 @@
+"""The public (no login): plans and tasks, draw records and the verifier, results as JSON,
+CSV and Atom, and a lookup by credit code. Never a risk class, never an inspector."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Annotated, Literal
+from xml.etree import ElementTree as ET
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi import Path as PathParam
+from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
+from pydantic import BeforeValidator
+from sqlalchemy.orm import Session, sessionmaker
+
+import inspect_engine.verify
+from api import convert, queries, schemas
+from api.deps import SessionDep
+from api.pagination import MAX_ID, Cursor, Limit, decode_cursor, page
+from api.queries import ResultFilter
+from api.schemas import MONTH_PATTERN, Page, ResultCodeName
+from models import Publication
+
+router = APIRouter(prefix="/public", tags=["public"])
+
+VERIFIER = Path(inspect_engine.verify.__file__)
+CSV_COLUMNS = (
+    "id",
+    "published_at",
+    "task_code",
+    "credit_code",
+    "enterprise_name",
+    "district",
+    "department",
+    "item_code",
+    "item_title",
+    "result",
+    "result_label",
+    "inspected_on",
+    "version",
+    "state",
+    "corrected",
+    "reason",
+)
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+FEED_ENTRIES = 50
+ATOM = "http://www.w3.org/2005/Atom"
+
+MonthPath = Annotated[str, PathParam(pattern=MONTH_PATTERN, examples=["2026-12"])]
+TaskCode = Annotated[str, PathParam(max_length=64, examples=["2026-12-SAMR-FOOD"])]
+
+
+def _blank_is_absent(value: object) -> object:
+    """HTML forms send empty fields as `name=`: that means "no filter", not a bad value."""
+    return None if value == "" else value
+
+
+Blank = BeforeValidator(_blank_is_absent)
+
+
+def result_filter(
+    date_from: Annotated[
+        date | None, Query(description="inspected on or after (ISO date)"), Blank
+    ] = None,
+    date_to: Annotated[
+        date | None, Query(description="inspected on or before (ISO date)"), Blank
+    ] = None,
+    district: Annotated[
+        str | None, Query(pattern=r"^[1-9][0-9]{5}$", description="GB/T 2260 code"), Blank
+    ] = None,
+    department: Annotated[
+        str | None,
+        Query(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,31}$", examples=["SAMR"]),
+        Blank,
+    ] = None,
+    result: Annotated[ResultCodeName | None, Query(), Blank] = None,
+    q: Annotated[
+        str | None,
+        Query(max_length=100, description="part of the enterprise name, or its credit code"),
+    ] = None,
+) -> ResultFilter:
+    return ResultFilter(date_from, date_to, district, department, result, q)
+
+
+Filters = Annotated[ResultFilter, Depends(result_filter)]
+
+
+@router.get("/plans")
+def list_plans(
+    session: SessionDep, limit: Limit = 50, cursor: Cursor = None
+) -> Page[schemas.PublicPlanSummary]:
+    """Plans whose frames are frozen and commitment public, newest month first."""
+    key = decode_cursor(cursor, str)
+    plans = queries.public_plans(session, before=key[0] if key else None, limit=limit + 1)
+    kept, next_cursor = page(plans, limit, lambda p: [p.month])
+    counts = queries.task_counts(session, [p.id for p in kept])
+    return Page(
+        items=[convert.plan_summary(p, counts[p.id]) for p in kept], next_cursor=next_cursor
+    )
+
+
+@router.get("/plans/{month}")
+def get_plan(session: SessionDep, month: MonthPath) -> schemas.PublicPlan:
+    """A month's tasks: scope, ratios per class, frame hash, number drawn per class."""
+    plan = queries.public_plan(session, month)
+    return convert.public_plan(plan, queries.plan_tasks(session, plan))
+
+
+@router.get("/draws/{task_code}")
+def get_draw(session: SessionDep, task_code: TaskCode) -> schemas.PublicDraw:
+    """The public ie-draw-v1 record (DRAW-SPEC) with how to verify it."""
+    record = queries.public_record(session, task_code)
+    return schemas.PublicDraw(record=record, verification=convert.verification(task_code))
+
+
+@router.get(
+    "/draws/{task_code}/record.json",
+    response_class=JSONResponse,
+    responses={200: {"content": {"application/json": {}}, "description": "the raw record"}},
+)
+def download_record(session: SessionDep, task_code: TaskCode) -> JSONResponse:
+    """The raw record, as the verifier reads it."""
+    record = queries.public_record(session, task_code)
+    disposition = f'attachment; filename="{_safe_filename(task_code)}.json"'
+    return JSONResponse(record, headers={"Content-Disposition": disposition})
+
+
+def _safe_filename(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
+
+
+@router.get(
+    "/verify.py",
+    response_class=FileResponse,
+    responses={200: {"content": {"text/x-python": {}}, "description": "the verifier"}},
+)
+def download_verifier() -> FileResponse:
+    """The standalone verifier: one file, Python 3.8+, standard library only."""
+    return FileResponse(VERIFIER, media_type="text/x-python", filename="verify.py")
+
+
+@router.get(
+    "/results",
+    response_model=Page[schemas.PublicResult],
+    responses={
+        200: {
+            "content": {"text/csv": {}},
+            "description": "a page of results (JSON), or every match (CSV)",
+        }
+    },
+)
+def list_results(
+    request: Request,
+    session: SessionDep,
+    filters: Filters,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+    format: Annotated[Literal["json", "csv"], Query()] = "json",
+) -> Page[schemas.PublicResult] | Response:
+    """Reviewed and published results, latest inspection first. `?format=csv` streams
+    every match (UTF-8 with BOM for spreadsheets; formula-like cells are escaped)."""
+    if format == "csv":
+        titles = queries.item_titles(session)
+        return StreamingResponse(
+            _csv_lines(request.app.state.session_factory, filters, titles),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": 'attachment; filename="results.csv"'},
+        )
+    key = decode_cursor(cursor, date, int)
+    rows = queries.public_results(
+        session, filters, after=(key[0], key[1]) if key else None, limit=limit + 1
+    )
+    kept, next_cursor = page(rows, limit, lambda p: [p.inspected_on, p.id])
+    titles = queries.item_titles(session)
+    return Page(items=[convert.public_result(p, titles) for p in kept], next_cursor=next_cursor)
+
+
+def csv_cell(value: object) -> str:
+    """A cell a spreadsheet will not run: text starting like a formula gets a quote."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def _csv_lines(
+    factory: sessionmaker[Session], filters: ResultFilter, titles: dict[str, str]
+) -> Iterator[str]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    yield "\ufeff" + buffer.getvalue()
+    for chunk in queries.iter_public_results(factory, filters):
+        buffer.seek(0)
+        buffer.truncate()
+        for p in chunk:
+            row = convert.public_result(p, titles)
+            writer.writerow([csv_cell(_csv_value(row, name)) for name in CSV_COLUMNS])
+        yield buffer.getvalue()
+
+
+def _csv_value(row: schemas.PublicResult, name: str) -> object:
+    value = getattr(row, name)
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value
+
+
+@router.get("/results/{publication_id}")
+def get_result(
+    session: SessionDep, publication_id: Annotated[int, PathParam(ge=1, le=MAX_ID)]
+) -> schemas.PublicResultDetail:
+    """One published result with every published version (corrections are visible)."""
+    found, versions = queries.public_result(session, publication_id)
+    titles = queries.item_titles(session)
+    return schemas.PublicResultDetail(
+        **convert.public_result(found, titles).model_dump(),
+        task_title=queries.task_title(session, found.task_code),
+        history=[convert.public_result(v, titles) for v in versions],
+    )
+
+
+@router.get(
+    "/results.atom",
+    response_class=Response,
+    responses={200: {"content": {"application/atom+xml": {}}, "description": "Atom feed"}},
+)
+def results_feed(request: Request, session: SessionDep) -> Response:
+    """The latest publications, corrections and withdrawals."""
+    changes = queries.latest_changes(session, FEED_ENTRIES)
+    titles = queries.item_titles(session)
+    body = atom_feed(str(request.base_url).rstrip("/"), changes, titles)
+    return Response(body, media_type="application/atom+xml; charset=utf-8")
+
+
+def atom_feed(base: str, changes: list[Publication], titles: dict[str, str]) -> bytes:
+    ET.register_namespace("", ATOM)
+    feed = ET.Element(f"{{{ATOM}}}feed")
+    _text(feed, "title", "双随机、一公开 抽查检查结果公示")
+    _text(feed, "id", f"{base}/public/results.atom")
+    ET.SubElement(feed, f"{{{ATOM}}}link", rel="self", href=f"{base}/public/results.atom")
+    ET.SubElement(feed, f"{{{ATOM}}}link", rel="alternate", href=f"{base}/results")
+    moments = [convert.aware(p.updated_at) or datetime.now(UTC) for p in changes]
+    _text(feed, "updated", _atom_time(max(moments, default=datetime.now(UTC))))
+    for p in changes:
+        row = convert.public_result(p, titles)
+        entry = ET.SubElement(feed, f"{{{ATOM}}}entry")
+        state = {"current": "更正" if row.corrected else "公示", "corrected": "已更正"}.get(
+            p.state, "撤回"
+        )
+        _text(
+            entry, "title", f"[{state}] {row.enterprise_name} {row.item_title}：{row.result_label}"
+        )
+        _text(entry, "id", f"{base}/results/{p.id}#{p.state}-{p.version}")
+        _text(entry, "updated", _atom_time(convert.aware(p.updated_at) or datetime.now(UTC)))
+        _text(entry, "published", _atom_time(row.published_at))
+        ET.SubElement(entry, f"{{{ATOM}}}link", rel="alternate", href=f"{base}/results/{p.id}")
+        author = ET.SubElement(entry, f"{{{ATOM}}}author")
+        _text(author, "name", row.department)
+        summary = (
+            f"统一社会信用代码 {row.credit_code}；检查日期 {row.inspected_on.isoformat()}；"
+            f"任务 {row.task_code}；结果 {row.result_label}"
+        )
+        if row.reason:
+            summary += f"；说明 {row.reason}"
+        _text(entry, "summary", summary)
+    body: bytes = ET.tostring(feed, encoding="utf-8", xml_declaration=True)
+    return body
+
+
+def _text(parent: ET.Element, tag: str, text: str) -> None:
+    ET.SubElement(parent, f"{{{ATOM}}}{tag}").text = text
+
+
+def _atom_time(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@router.get("/enterprises/{credit_code}")
+def get_enterprise(
+    session: SessionDep,
+    credit_code: Annotated[str, PathParam(min_length=18, max_length=18)],
+) -> schemas.PublicEnterprise:
+    """An enterprise's registered facts and its published results (never its risk class)."""
+    enterprise, results = queries.public_enterprise(session, credit_code)
+    titles = queries.item_titles(session)
+    return schemas.PublicEnterprise(
+        credit_code=enterprise.credit_code,
+        name=enterprise.name,
+        district=enterprise.district,
+        entity_type=enterprise.entity_type,
+        industry=enterprise.industry,
+        status=enterprise.status,
+        results=[convert.public_result(p, titles) for p in results],
+    )

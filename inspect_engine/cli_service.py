@@ -1,0 +1,140 @@
+"""`inspect-engine users ...`, `results ...` and `serve`: the service's commands.
+
+Registered by cli.py; like every command, each opens one transaction, calls a workflow and
+commits, and prints a domain error without a stack trace. The helpers of cli.py are
+imported inside the commands, so that cli.py may import this module at its top."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+users_app = typer.Typer(help="Users, roles and bearer tokens.", no_args_is_help=True)
+results_app = typer.Typer(help="Inspection results: import and publish.", no_args_is_help=True)
+
+
+def _print_token(token: str, username: str) -> None:
+    from inspect_engine.cli import console
+
+    console.print(f"token for {username} (shown once; only its SHA-256 is stored):")
+    # the token alone on stdout, so that scripts can capture it
+    typer.echo(token)
+
+
+@users_app.command("add")
+def users_add(
+    username: Annotated[str, typer.Argument(help="login name")],
+    role: Annotated[str, typer.Option("--role", help="admin, supervisor, inspector or auditor")],
+    department: Annotated[
+        list[str] | None,
+        typer.Option("--department", help="a supervisor's department (repeat for several)"),
+    ] = None,
+    inspector_id: Annotated[
+        str | None, typer.Option("--inspector-id", help="an inspector user's certificate number")
+    ] = None,
+) -> None:
+    """Create a user and print his first token."""
+    from inspect_engine.cli import run, transaction
+    from inspect_engine.workflows.users import create_user, issue_token
+
+    def body() -> None:
+        with transaction() as session:
+            create_user(
+                session, username, role, departments=department or (), inspector_id=inspector_id
+            )
+            issued = issue_token(session, username)
+        _print_token(issued.token, username)
+
+    run(body)
+
+
+@users_app.command("token")
+def users_token(username: Annotated[str, typer.Argument()]) -> None:
+    """Issue another token for a user (earlier ones stay valid until revoked)."""
+    from inspect_engine.cli import run, transaction
+    from inspect_engine.workflows.users import issue_token
+
+    def body() -> None:
+        with transaction() as session:
+            issued = issue_token(session, username)
+        _print_token(issued.token, username)
+
+    run(body)
+
+
+@users_app.command("revoke")
+def users_revoke(
+    username: Annotated[str, typer.Argument()],
+    token_id: Annotated[
+        int | None, typer.Option("--token-id", help="only this token; default: all of them")
+    ] = None,
+) -> None:
+    """Revoke a user's tokens."""
+    from inspect_engine.cli import console, run, transaction
+    from inspect_engine.workflows.users import revoke_tokens
+
+    def body() -> None:
+        with transaction() as session:
+            revoked = revoke_tokens(session, username, token_id=token_id)
+        console.print(f"{revoked} token(s) of {username} revoked")
+
+    run(body)
+
+
+@results_app.command("import")
+def results_import(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+) -> None:
+    """Import results.csv (visit_id, item_code, result, inspected_on, note); rows entered
+    by a supervisor count as reviewed. All-or-nothing, idempotent."""
+    from inspect_engine.cli import console, run, transaction
+    from inspect_engine.workflows.results import import_results
+
+    def body() -> None:
+        with transaction() as session:
+            report = import_results(session, file)
+        for warning in report.warnings:
+            console.print(f"[yellow]warning:[/yellow] {warning}")
+        console.print(
+            f"results: {report.rows} rows read; {report.new} new, {report.updated} updated, "
+            f"{report.unchanged} unchanged"
+        )
+
+    run(body)
+
+
+@results_app.command("publish")
+def results_publish(
+    month: Annotated[str, typer.Option("--month", help="YYYY-MM")],
+) -> None:
+    """Publish every reviewed result of the month (公示) and add them to the history."""
+    from inspect_engine.cli import console, run, transaction
+    from inspect_engine.workflows.results import publish_month
+
+    def body() -> None:
+        with transaction() as session:
+            report = publish_month(session, month)
+        console.print(
+            f"{month}: {report.published} result(s) of {report.visits} visit(s) published "
+            f"({report.late} after their due date); {report.history_rows} new history rows"
+        )
+
+    run(body)
+
+
+def serve(
+    host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port")] = 8000,
+) -> None:
+    """Run the API and the public website on the configured database."""
+    import uvicorn
+
+    from api.app import create_app
+    from inspect_engine.cli import console
+    from inspect_engine.settings import Settings
+
+    settings = Settings()
+    console.print(f"serving http://{host}:{port}/ (API docs at /docs)")
+    uvicorn.run(create_app(settings), host=host, port=port)
