@@ -3,21 +3,9 @@
 from __future__ import annotations
 
 from api.queries import RESULT_LABELS
+from inspect_engine.risk.vocabulary import DISTRICTS  # one table, shared with risk reasons
 
-# Guangzhou, the reference city; other codes are shown as they are.
-DISTRICTS = {
-    "440103": "荔湾区",
-    "440104": "越秀区",
-    "440105": "海珠区",
-    "440106": "天河区",
-    "440111": "白云区",
-    "440112": "黄埔区",
-    "440113": "番禺区",
-    "440114": "花都区",
-    "440115": "南沙区",
-    "440117": "从化区",
-    "440118": "增城区",
-}
+# Codes without a label are shown as they are.
 DEPARTMENTS = {
     "SAMR": "市场监督管理局",
     "HEALTH": "卫生健康委员会",
