@@ -334,9 +334,11 @@ def _plot_funnel(report: InspectorDetection, path: Path) -> None:
     e = np.maximum(report.expected, 1e-9)
     ax.scatter(e, report.ratio, s=8, c=np.where(report.flag != 0, "red", "steelblue"))
     grid = np.linspace(max(float(e.min()), 0.5), float(e.max()) + 1, 200)
-    # Poisson-style funnel limits for O/E at the given z (p small).
+    # Funnel limits for O/E at the given z: Var(O) = Σ p(1-p) ≈ E (1 - p̄).
+    p_bar = float(report.expected.sum() / max(report.visits.sum(), 1))
     for sign in (1, -1):
-        ax.plot(grid, 1 + sign * report.z_limit / np.sqrt(grid), color="grey", linestyle="--")
+        limit = 1 + sign * report.z_limit * np.sqrt((1 - p_bar) / grid)
+        ax.plot(grid, limit, color="grey", linestyle="--")
     ax.axhline(1.0, color="black", linewidth=0.8)
     ax.set_xlabel("expected problems (Σ predicted probability)")
     ax.set_ylabel("observed / expected")

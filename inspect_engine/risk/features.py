@@ -190,19 +190,21 @@ def _bin_texts(edges: Sequence[float], describe: list[str], missing: str) -> tup
     return (*describe, missing)
 
 
-def _count_texts(edges: Sequence[float], zero: str, template: str) -> tuple[str, ...]:
+def _count_texts(
+    edges: Sequence[float], zero: str, template: str, unit: str = "次", missing: str = "不详"
+) -> tuple[str, ...]:
     """Texts for count bins: 'template' gets '2次', '3至4次', '5次及以上'."""
     texts = [zero]
     bounds = [int(e) for e in edges]
     for lo, hi in zip(bounds, [*bounds[1:], None], strict=True):
         if hi is None:
-            amount = f"{lo}次及以上"
+            amount = f"{lo}{unit}及以上"
         elif hi - lo == 1:
-            amount = f"{lo}次"
+            amount = f"{lo}{unit}"
         else:
-            amount = f"{lo}至{hi - 1}次"
+            amount = f"{lo}至{hi - 1}{unit}"
         texts.append(template.format(amount))
-    return (*texts, "")
+    return (*texts, missing)
 
 
 def _range_texts(edges: Sequence[float], unit: str, template: str) -> list[str]:
@@ -220,14 +222,20 @@ def _recency_texts(edges_days: Sequence[float]) -> list[str]:
 
 
 def _num(value: float) -> str:
+    if value >= 1e8 and value % 1e8 == 0:
+        return f"{value / 1e8:g}亿"
     if value >= 1e4 and value % 1e4 == 0:
         return f"{value / 1e4:g}万"
     return f"{value:g}"
 
 
+def _flag(name: str, no: str, yes: str) -> Column:
+    """A 0/1 column that is its own reason group."""
+    return Column(name, "binary", name, texts=(no, yes))
+
+
 def _catalogue(spec: FeatureSpec) -> tuple[Column, ...]:
     c = spec.config
-    yes_no = ("", "")
     cols: list[Column] = [
         Column(
             "age_years",
@@ -284,22 +292,33 @@ def _catalogue(spec: FeatureSpec) -> tuple[Column, ...]:
     for name in spec.licence_names:
         label = zh.licence(name)
         cols.append(
-            Column(f"licence:{name}", "binary", f"licence:{name}", texts=("", f"持有{label}许可"))
+            Column(
+                f"licence:{name}",
+                "binary",
+                f"licence:{name}",
+                texts=(f"未持有{label}许可", f"持有{label}许可"),
+            )
         )
     for name in spec.tag_names:
         label = zh.tag(name)
         cols.append(
-            Column(f"tag:{name}", "binary", f"tag:{name}", texts=("", f"监管标签：{label}"))
+            Column(
+                f"tag:{name}",
+                "binary",
+                f"tag:{name}",
+                texts=(f"无监管标签：{label}", f"监管标签：{label}"),
+            )
         )
-    address_texts = _range_texts(c.address_edges, "户", "同一登记地址有{}市场主体")
-    address_texts[0] = "登记地址无其他市场主体"
+    address_texts = _count_texts(
+        c.address_edges, "登记地址无其他市场主体", "同一登记地址有{}市场主体", "户", "登记地址不详"
+    )
     cols += [
         Column(
             "address_cluster",
             "numeric",
             "address_cluster",
             c.address_edges,
-            texts=_bin_texts(c.address_edges, address_texts, "登记地址不详"),
+            texts=address_texts,
         ),
         Column(
             "past_inspections",
@@ -377,23 +396,18 @@ def _catalogue(spec: FeatureSpec) -> tuple[Column, ...]:
                 f"近{c.report_years}个年度中{{}}未按时报送年报",
             ),
         ),
-        Column("abnormal_listed", "binary", "abnormal_listed", texts=("", "被列入经营异常名录")),
-        Column(
-            "serious_violation_listed", "binary", "serious_violation_listed",
-            texts=("", "被列入严重违法失信名单"),
-        ),
-        Column(
-            "abnormal_past", "binary", "abnormal_past", texts=("", "曾被列入经营异常名录（已移出）")
-        ),
-        Column(
-            "serious_violation_past", "binary", "serious_violation_past",
-            texts=("", "曾被列入严重违法失信名单（已移出）"),
+        _flag("abnormal_listed", "未列入经营异常名录", "被列入经营异常名录"),
+        _flag("serious_violation_listed", "未列入严重违法失信名单", "被列入严重违法失信名单"),
+        _flag("abnormal_past", "此前未被列入经营异常名录", "曾被列入经营异常名录（已移出）"),
+        _flag(
+            "serious_violation_past",
+            "此前未被列入严重违法失信名单",
+            "曾被列入严重违法失信名单（已移出）",
         ),
     ]  # fmt: skip
-    del yes_no
     for col in cols:
-        if len(col.texts) != col.n_levels:
-            raise AssertionError(f"{col.name}: {len(col.texts)} texts for {col.n_levels} levels")
+        if len(col.texts) != col.n_levels or not all(col.texts):
+            raise AssertionError(f"{col.name}: needs one non-empty text per level")
     return tuple(cols)
 
 

@@ -2,28 +2,28 @@
 
 Both are scikit-learn estimators wrapped the same way (`CalibratedRiskModel`):
 
-1. a *core* learns a raw log-odds score from the features plus a training-only team column
-   (the inspector effect, see inspectors.py); scores are always computed with that column at
-   0, the average inspector;
+1. a *core* learns a raw log-odds score from the features, with the inspectors as a
+   training-only nuisance (see inspectors.py); scores are always computed for the average
+   inspector;
 2. the core is cross-fitted (folds by enterprise): each fold's core scores the visits it did
    not see, and a weighted calibrator (Platt sigmoid or isotonic) maps those out-of-fold
    scores to probabilities. Held-out visits were made by real teams, so the calibrated
    probability is the chance an inspection finds a problem, averaged over the inspector mix;
 3. the final core is refitted on all visits.
 
-Scorecard core: fixed-bin one-hot encoding of every column, L2 logistic regression. Its
-coefficients are per-level log-odds points; an enterprise's contribution of a column is its
-level's points minus the average points of the training visits, so contributions say
-"how much this raises the risk above an average enterprise".
+Scorecard core: fixed-bin one-hot encoding of every column plus one column per inspector,
+L2 logistic regression. Its coefficients are per-level log-odds points; an enterprise's
+contribution of a column is its level's points minus the average points of the training
+visits, so contributions say "how much this raises the risk above an average enterprise".
 
 Gradient-boosted core: HistGradientBoostingClassifier on the raw columns (categoricals as
-native categories). Its reasons come from a scorecard fitted on the same visits (the
-explanation model): exact additive attributions for a GBM are too costly at city scale.
+native categories) plus the team's mean inspector effect. Its reasons come from a scorecard
+fitted on the same visits (the explanation model): exact additive attributions for a GBM
+are too costly at city scale.
 """
 
 from __future__ import annotations
 
-import pickle
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol, Self
 
@@ -124,15 +124,18 @@ class ScorecardCore:
         encoder = OneHotEncoder(categories=categories, sparse_output=True, dtype=np.float32)
         design = encoder.fit_transform(columns)
         scale = self.inspector_prior_sd / np.sqrt(self.C)
+        offsets = np.r_[0, np.cumsum(sizes)].astype(np.int64)
         if teams is not None:  # each row has exactly one inspector entry, the last one
-            design.data[design.indptr[1:] - 1] = scale
+            last = design.indptr[1:] - 1
+            if np.any(design.indices[last] < offsets[-1]):
+                raise AssertionError("one-hot rows are not in column order")
+            design.data[last] = scale
         lr = LogisticRegression(C=self.C, max_iter=self.max_iter)
         # BLAS on one thread: extra threads only add synchronisation on this sparse
         # problem, and spin-waiting BLAS threads slow down the boosting model's OpenMP.
         with threadpool_limits(limits=1, user_api="blas"):
             lr.fit(design, y[example], sample_weight=row_weight)
         coef = lr.coef_[0].astype(np.float64)
-        offsets = np.r_[0, np.cumsum(sizes)].astype(np.int64)
         self.points_ = [coef[offsets[j] : offsets[j + 1]] for j in range(len(sizes))]
         effect = coef[offsets[-1] :] * scale  # per inspector, then 'unknown'
         # The average inspector: effects weighted by the visits each made.
@@ -198,10 +201,10 @@ class GradientBoostingCore:
     def __init__(
         self,
         random_state: int,
-        max_iter: int = 200,
-        learning_rate: float = 0.1,
-        max_leaf_nodes: int = 31,
-        min_samples_leaf: int = 40,
+        max_iter: int = 300,
+        learning_rate: float = 0.05,
+        max_leaf_nodes: int = 15,
+        min_samples_leaf: int = 100,
         l2_regularization: float = 1.0,
         scorecard: ScorecardCore | None = None,
     ) -> None:
@@ -399,6 +402,3 @@ class CalibratedRiskModel:
     def _check_columns(self, X: FeatureMatrix) -> None:
         if X.names != self.feature_names_:
             raise ValueError("feature columns differ from the ones the model was trained on")
-
-    def to_bytes(self) -> bytes:
-        return pickle.dumps(self, protocol=pickle.HIGHEST_PROTOCOL)
