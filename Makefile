@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test lint pytest bench clean
+.PHONY: install system-deps demo test lint pytest bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,10 +14,16 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# Debian packages the tests need (headless Chromium, a CJK font, poppler, zbar); each
+# script installs only what is missing.
+system-deps:
+	bash scripts/install-browser.sh
+	bash scripts/install-fonts.sh --for-tests
+
 demo: install
 	bash scripts/demo.sh
 
-test: install lint pytest
+test: install system-deps lint pytest
 
 lint: install
 	$(BIN)/ruff check .

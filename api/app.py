@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from api import problems
-from api.routes import admin, auditor, inspector, public, site, supervisor
+from api.routes import admin, auditor, board, field, inspector, public, site, supervisor
 from inspect_engine.settings import Settings
 from models.db import make_engine, make_session_factory
 
@@ -60,6 +60,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router)
     app.include_router(admin.router)
     app.include_router(admin.account)
+    app.include_router(field.router)
+    app.include_router(board.router)
+    app.include_router(board.api)
     app.include_router(site.router)
     app.add_api_route(
         "/problems/{slug}", _problem_page, include_in_schema=False, response_class=HTMLResponse

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from api.queries import RESULT_LABELS
-from inspect_engine.risk.vocabulary import DISTRICTS  # one table, shared with risk reasons
+from inspect_engine.risk.vocabulary import DISTRICTS as DISTRICTS  # shared with risk reasons
 
 # Codes without a label are shown as they are.
 DEPARTMENTS = {

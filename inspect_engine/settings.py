@@ -36,6 +36,13 @@ class Settings(BaseSettings):
     # 回避: an inspector does not return to an enterprise he inspected within this window.
     recusal_window_days: int = Field(default=365, ge=0)
 
+    # Field documents and scan-to-verify codes.
+    public_base_url: str | None = None  # printed in QR codes; default: the request's URL
+    document_issuer: str = "市场监督管理局"
+    document_contact: str | None = None
+    verify_grace_days: int = Field(default=5, ge=0)
+    cjk_font: str | None = None  # a TrueType CJK font to embed in the PDFs
+
     @model_validator(mode="after")
     def _refuse_default_secrets(self) -> Self:
         if self.environment is Environment.PRODUCTION and self.secret_key == DEFAULT_SECRET:

@@ -30,7 +30,7 @@ from inspect_engine.assignment.types import Inspector as InspectorSpec
 from inspect_engine.assignment.types import Visit as VisitSpec
 from inspect_engine.errors import Conflict, NotFound
 from inspect_engine.formats.fields import split_list
-from inspect_engine.workflows import audit
+from inspect_engine.workflows import audit, field
 from inspect_engine.workflows.planning import get_plan, month_start
 from models import (
     AssignmentRun,
@@ -83,6 +83,7 @@ def assign_month(
     run = _store_run(session, plan, "assign", result, rows)
     plan.status = "assigned"
     session.flush()
+    field.issue_verify_codes(session, month, actor=actor)  # every team carries its visit's code
     audit.record(
         session,
         actor,

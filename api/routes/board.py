@@ -1,0 +1,147 @@
+"""The supervisors' progress board: the month per task, district and department (drawn,
+assigned, visited, reported, reviewed, published, overdue), the inspectors with visits
+still open, and the changes made by hand — as a phone page (`/board/{month}`, signed in
+through /field/login) and as JSON (`/supervisor/board/{month}`, bearer token).
+
+A supervisor sees the part of the month that concerns his departments; an admin all."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi import Path as PathParam
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from api import labels
+from api.deps import SessionDep, SupervisorUser, actor, require_whole_plan, scope_of
+from api.routes.field import login_redirect, message, render, signed_in, this_month
+from api.schemas import MONTH_PATTERN
+from inspect_engine.workflows import field
+from inspect_engine.workflows.users import Role
+
+router = APIRouter(default_response_class=HTMLResponse, include_in_schema=False)
+api = APIRouter(prefix="/supervisor", tags=["supervisor"])
+
+MonthPath = Annotated[str, PathParam(pattern=MONTH_PATTERN, examples=["2026-12"])]
+AsOf = Annotated[
+    date | None,
+    Query(description="the day overdue is judged on (default: today in Asia/Shanghai)"),
+]
+
+
+class ProgressOut(BaseModel):
+    """One line of the board: visits by stage (cumulative), then results by item."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    key: str = Field(examples=["2026-12-FOOD"], description="task code, district or department")
+    drawn: int = Field(examples=[120], description="visits drawn")
+    assigned: int = Field(examples=[118], description="visits with a current team")
+    visited: int = Field(examples=[64], description="visits with a reported result")
+    confirmed: int = Field(examples=[40], description="visits the enterprise recorded")
+    items: int = Field(examples=[240], description="(visit, item) results to report")
+    reported: int = Field(examples=[120])
+    returned: int = Field(examples=[3], description="sent back to the team")
+    reviewed: int = Field(examples=[100])
+    published: int = Field(examples=[90])
+    withdrawn: int = Field(examples=[1])
+    overdue: int = Field(examples=[2], description="unpublished after 20 working days")
+
+
+class OpenInspectorOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    inspector_id: str = Field(examples=["440106S0001"])
+    name: str = Field(examples=["张三"])
+    department: str = Field(examples=["SAMR"])
+    unit: str = Field(examples=["440106-01"])
+    open_visits: int = Field(examples=[3])
+    visits: int = Field(examples=[12])
+
+
+class ManualChangeOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    kind: str = Field(examples=["reassignment"], description="reassignment|correction|withdrawal")
+    at: datetime
+    visit_code: str = Field(examples=["2026-12-000017"])
+    subject: str = Field(examples=["440106S0001"], description="inspector or item code")
+    change: str = Field(examples=["440106S0001 → 440106S0003"])
+    reason: str | None = Field(examples=["病假"])
+    by: str | None = Field(examples=["wang"], description="the user named by the audit log")
+
+
+class BoardOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    month: str = Field(examples=["2026-12"])
+    as_of: date
+    overdue_before: date = Field(description="unpublished results inspected before are overdue")
+    total: ProgressOut
+    tasks: list[ProgressOut]
+    districts: list[ProgressOut]
+    departments: list[ProgressOut]
+    inspectors: list[OpenInspectorOut] = Field(description="inspectors with visits still open")
+    changes: list[ManualChangeOut]
+    task_titles: dict[str, str] = Field(examples=[{"2026-12-FOOD": "餐饮联合抽查"}])
+
+
+class VerifyCodesOut(BaseModel):
+    month: str = Field(examples=["2026-12"])
+    issued: int = Field(examples=[1834], description="visits that received a code now")
+
+
+@api.get("/board/{month}")
+def board_json(
+    session: SessionDep, user: SupervisorUser, month: MonthPath, as_of: AsOf = None
+) -> BoardOut:
+    """The month's progress board (the figures of /board/{month})."""
+    board = field.month_board(session, month, departments=scope_of(user), as_of=as_of)
+    return BoardOut.model_validate(board, from_attributes=True)
+
+
+@api.post("/plans/{month}/verify-codes")
+def issue_verify_codes(
+    session: SessionDep, user: SupervisorUser, month: MonthPath
+) -> VerifyCodesOut:
+    """Give every staffed visit of the month its verification code (核验码) now, before
+    the documents are printed (idempotent; documents also issue it on first rendering)."""
+    require_whole_plan(session, user, month)
+    issued = field.issue_verify_codes(session, month, actor=actor(user))
+    return VerifyCodesOut(month=month, issued=issued)
+
+
+@router.get("/board")
+def board_now() -> Response:
+    return RedirectResponse(f"/board/{this_month()}", status_code=303)
+
+
+@router.get("/board/{month}")
+def board_page(
+    request: Request, session: SessionDep, month: MonthPath, as_of: AsOf = None
+) -> Response:
+    user = signed_in(request, session)
+    if user is None:
+        return login_redirect(request)
+    if user.role not in (Role.SUPERVISOR, Role.ADMIN):
+        return message(request, 403, "无权访问", "进度看板仅供监管人员使用。")
+    board = field.month_board(session, month, departments=scope_of(user), as_of=as_of)
+    return render(
+        request,
+        "field/board.html",
+        user=user,
+        board=board,
+        task_label=lambda code: f"{code} {board.task_titles.get(code, '')}",
+        district_label=labels.district,
+        department_label=labels.department,
+        previous=_shift(month, -1),
+        following=_shift(month, 1),
+    )
+
+
+def _shift(month: str, step: int) -> str:
+    year, number = int(month[:4]), int(month[5:]) - 1 + step
+    return f"{year + number // 12:04d}-{number % 12 + 1:02d}"

@@ -1,0 +1,469 @@
+"""Field and trust, as pages: the public verification page of a visit (`/v/{code}`), the
+inspectors' phone pages (`/field/...`) with the task document and a result form per item,
+and the visit documents as PDF.
+
+Browsers sign in once with their token (`/field/login`): it is kept in an HttpOnly,
+SameSite=Strict cookie, and every form that changes something also carries a token
+derived from it (CSRF). API clients send `Authorization: Bearer` as everywhere else.
+Plain HTML forms: everything works without JavaScript."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from datetime import date
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi import Path as PathParam
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from api import problems
+from api.deps import SessionDep, SettingsDep, scope_of
+from api.schemas import MONTH_PATTERN
+from inspect_engine.documents import FontMissing, qr_svg, render_notice, render_task_document
+from inspect_engine.errors import Conflict, InvalidInput, NotFound
+from inspect_engine.publication.result_codes import CODES, LABELS
+from inspect_engine.settings import Settings
+from inspect_engine.workflows import field, results
+from inspect_engine.workflows.users import NotAuthenticated, Principal, Role, authenticate
+
+router = APIRouter(default_response_class=HTMLResponse)
+
+COOKIE = "ie_session"
+COOKIE_SECONDS = 12 * 3600  # one working day; sign in again tomorrow
+RESULT_CHOICES = tuple(zip(CODES, LABELS, strict=True))
+VisitCode = Annotated[str, PathParam(max_length=32, examples=["2026-12-000017"])]
+CodeText = Annotated[str, PathParam(max_length=120)]
+DOCUMENTS = {"task": render_task_document, "notice": render_notice}
+DOCUMENT_NAMES = {"task": "检查任务书", "notice": "告知书"}
+# Verification pages carry the code in their URL: never send it on as a Referer, never
+# cache it, never index it.
+PRIVATE_PAGE = {
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+    "X-Robots-Tag": "noindex",
+}
+FONT_PROBLEM = problems.ProblemType(
+    503,
+    "documents-unavailable",
+    "documents unavailable",
+    "No CJK font is installed for the PDF documents: run scripts/install-fonts.sh.",
+)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def render(request: Request, name: str, status_code: int = 200, **context: Any) -> Response:
+    templates: Jinja2Templates = request.app.state.templates
+    response = templates.TemplateResponse(request, name, context, status_code=status_code)
+    return response
+
+
+def settings_value(settings: Settings, name: str, default: Any) -> Any:
+    """A field setting; the defaults hold until Settings declares them (see docs/field.md)."""
+    value = getattr(settings, name, None)
+    return default if value is None else value
+
+
+def document_settings(request: Request, settings: Settings) -> field.DocumentSettings:
+    base = settings_value(settings, "public_base_url", str(request.base_url))
+    return field.DocumentSettings(
+        base_url=str(base),
+        issuer=str(settings_value(settings, "document_issuer", field.DEFAULT_ISSUER)),
+        contact=settings_value(settings, "document_contact", None),
+        grace_days=int(settings_value(settings, "verify_grace_days", field.DEFAULT_GRACE_DAYS)),
+    )
+
+
+def grace_days(settings: Settings) -> int:
+    return int(settings_value(settings, "verify_grace_days", field.DEFAULT_GRACE_DAYS))
+
+
+def _token(request: Request) -> tuple[str | None, bool]:
+    """The request's token and whether it came from the cookie (then forms need CSRF)."""
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        return header[7:].strip(), False
+    return request.cookies.get(COOKIE), True
+
+
+def signed_in(request: Request, session: SessionDep) -> Principal | None:
+    token, _ = _token(request)
+    if not token:
+        return None
+    try:
+        return authenticate(session, token)
+    except NotAuthenticated:
+        return None
+
+
+def csrf_token(settings: Settings, request: Request) -> str:
+    """Ties a form to the signed-in browser: a page of another site cannot know it."""
+    token, _ = _token(request)
+    key = settings.secret_key.encode("utf-8")
+    return hmac.new(key, f"csrf|{token or ''}".encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def check_csrf(settings: Settings, request: Request, sent: str | None) -> None:
+    _, from_cookie = _token(request)
+    if from_cookie and not hmac.compare_digest(sent or "", csrf_token(settings, request)):
+        raise NotAuthenticated("the form has expired: reload the page and send it again")
+
+
+def login_redirect(request: Request) -> Response:
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return RedirectResponse(f"/field/login?next={quote(target, safe='')}", status_code=303)
+
+
+def message(request: Request, status_code: int, title: str, detail: str) -> Response:
+    return render(
+        request, "field/message.html", status_code, title=title, detail=detail, status=status_code
+    )
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a path of this site: a login must not bounce the browser elsewhere."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return "/field"
+
+
+def this_month() -> str:
+    return results.today_in_shanghai().strftime("%Y-%m")
+
+
+# --------------------------------------------------------------------------- sign-in
+
+
+@router.get("/field/login", include_in_schema=False)
+def login_page(request: Request, next: str | None = None) -> Response:
+    return render(request, "field/login.html", next=_safe_next(next), error=None)
+
+
+@router.post("/field/login", include_in_schema=False)
+def login(
+    request: Request,
+    session: SessionDep,
+    token: Annotated[str, Form(max_length=200)],
+    next: Annotated[str | None, Form(max_length=500)] = None,
+) -> Response:
+    try:
+        authenticate(session, token.strip())
+    except NotAuthenticated:
+        return render(
+            request,
+            "field/login.html",
+            401,
+            next=_safe_next(next),
+            error="令牌无效、已吊销或用户已停用。",
+        )
+    response = RedirectResponse(_safe_next(next), status_code=303)
+    response.set_cookie(
+        COOKIE,
+        token.strip(),
+        max_age=COOKIE_SECONDS,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+        path="/",
+    )
+    return response
+
+
+@router.post("/field/logout", include_in_schema=False)
+def logout() -> Response:
+    response = RedirectResponse("/field/login", status_code=303)
+    response.delete_cookie(COOKIE, path="/")
+    return response
+
+
+@router.get("/field", include_in_schema=False)
+def field_home(request: Request, session: SessionDep) -> Response:
+    user = signed_in(request, session)
+    if user is None:
+        return login_redirect(request)
+    if user.role is Role.INSPECTOR:
+        return RedirectResponse("/field/visits", status_code=303)
+    if user.role in (Role.SUPERVISOR, Role.ADMIN):
+        return RedirectResponse(f"/board/{this_month()}", status_code=303)
+    return message(request, 403, "无权访问", "移动端页面供执法检查人员和监管人员使用。")
+
+
+# --------------------------------------------------------------------------- inspectors
+
+
+def _inspector(request: Request, session: SessionDep) -> Principal | Response:
+    user = signed_in(request, session)
+    if user is None:
+        return login_redirect(request)
+    if user.role is not Role.INSPECTOR or user.inspector_id is None:
+        return message(request, 403, "无权访问", "此页面仅供执法检查人员使用。")
+    return user
+
+
+@router.get("/field/visits", include_in_schema=False)
+def my_month(
+    request: Request,
+    session: SessionDep,
+    month: Annotated[str | None, Query(pattern=MONTH_PATTERN)] = None,
+) -> Response:
+    """Today's and the month's visits of the signed-in inspector."""
+    user = _inspector(request, session)
+    if isinstance(user, Response):
+        return user
+    assert user.inspector_id is not None
+    chosen = month or this_month()
+    overview = field.inspector_month(session, user.inspector_id, chosen)
+    return render(request, "field/visits.html", user=user, view=overview)
+
+
+def _visit_page(
+    request: Request,
+    session: SessionDep,
+    settings: Settings,
+    user: Principal,
+    visit_code: str,
+    *,
+    status_code: int = 200,
+    error: str | None = None,
+    notice: str | None = None,
+) -> Response:
+    assert user.inspector_id is not None
+    doc = field.visit_document(
+        session,
+        visit_code,
+        document_settings(request, settings),
+        inspector_id=user.inspector_id,
+        actor=user.username,
+    )
+    visit = results.inspector_visit(session, user.inspector_id, visit_code)
+    return render(
+        request,
+        "field/visit.html",
+        status_code,
+        user=user,
+        doc=doc,
+        visit=visit,
+        qr=qr_svg(doc.verification.url, module=4, title="核验二维码"),
+        choices=RESULT_CHOICES,
+        today=results.today_in_shanghai(),
+        csrf=csrf_token(settings, request),
+        error=error,
+        notice=notice,
+    )
+
+
+@router.get("/field/visits/{visit_code}", include_in_schema=False)
+def my_visit(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    visit_code: VisitCode,
+    saved: str | None = None,
+) -> Response:
+    """The task document on the phone, with a result form per item."""
+    user = _inspector(request, session)
+    if isinstance(user, Response):
+        return user
+    notice = f"已报送事项 {saved} 的检查结果。" if saved else None
+    return _visit_page(request, session, settings, user, visit_code, notice=notice)
+
+
+@router.post("/field/visits/{visit_code}/results", include_in_schema=False)
+def report_result(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    visit_code: VisitCode,
+    item_code: Annotated[str, Form(max_length=64)],
+    result: Annotated[str, Form(max_length=24)],
+    inspected_on: Annotated[date, Form()],
+    note: Annotated[str | None, Form(max_length=results.MAX_NOTE)] = None,
+    csrf: Annotated[str | None, Form(max_length=64)] = None,
+) -> Response:
+    """The same submission as POST /inspector/visits/{code}/results, from a form."""
+    user = _inspector(request, session)
+    if isinstance(user, Response):
+        return user
+    assert user.inspector_id is not None
+    check_csrf(settings, request, csrf)
+    try:
+        with session.begin_nested():
+            results.submit_result(
+                session,
+                inspector_id=user.inspector_id,
+                visit_code=visit_code,
+                item_code=item_code,
+                result=result,
+                inspected_on=inspected_on,
+                note=note,
+                actor=user.username,
+            )
+    except (InvalidInput, Conflict) as exc:
+        status_code = 409 if isinstance(exc, Conflict) else 422
+        return _visit_page(
+            request, session, settings, user, visit_code, status_code=status_code,
+            error=exc.message,
+        )  # fmt: skip
+    return RedirectResponse(
+        f"/field/visits/{quote(visit_code)}?saved={quote(item_code)}", status_code=303
+    )
+
+
+@router.get(
+    "/field/visits/{visit_code}/{kind}.pdf",
+    tags=["field"],
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}, "description": "the PDF document"}},
+)
+def visit_pdf(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    visit_code: VisitCode,
+    kind: Annotated[str, PathParam(pattern="^(task|notice)$", examples=["task"])],
+) -> Response:
+    """A visit's task document (检查任务书, `task`) or notice to the enterprise (告知书,
+    `notice`) as PDF: for the inspectors of its team, and for supervisors of its
+    departments. Issues the visit's verification code on first rendering."""
+    user = signed_in(request, session)
+    if user is None:
+        raise NotAuthenticated("sign in (/field/login) or send a bearer token")
+    if user.role is Role.INSPECTOR:
+        scope: dict[str, Any] = {"inspector_id": user.inspector_id or ""}
+    elif user.role in (Role.SUPERVISOR, Role.ADMIN):
+        scope = {"departments": scope_of(user)}
+    else:
+        raise NotFound(f"there is no visit {visit_code} for you")
+    doc = field.visit_document(
+        session, visit_code, document_settings(request, settings), actor=user.username, **scope
+    )
+    try:
+        pdf = DOCUMENTS[kind](doc, settings_value(settings, "cjk_font", None))
+    except FontMissing as exc:
+        return problems.problem_response(request, FONT_PROBLEM, str(exc))
+    filename = f"{visit_code}-{DOCUMENT_NAMES[kind]}.pdf"
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f"inline; filename*=UTF-8''{quote(filename)}",
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+# --------------------------------------------------------------------------- the public
+
+
+@router.get("/v", include_in_schema=False)
+def verify_form(
+    request: Request, code: Annotated[str | None, Query(max_length=120)] = None
+) -> Response:
+    """Type the code printed on the notice; a typed code goes to its page."""
+    if code:
+        typed = field.normalise_code(code)
+        if typed is not None:
+            return RedirectResponse(f"/v/{typed}", status_code=303)
+        return render(
+            request,
+            "field/verify_form.html",
+            422,
+            error="核验码应为 40 位字母和数字，请检查后重新输入。",
+        )
+    return render(request, "field/verify_form.html", error=None)
+
+
+REFUSALS = {
+    "unknown": (404, "核验码无效"),
+    "expired": (410, "核验码已过期"),
+    "not_yet": (403, "核验码尚未生效"),
+}
+
+
+def _verify_page(
+    request: Request,
+    session: SessionDep,
+    settings: Settings,
+    code: str,
+    *,
+    status_code: int = 200,
+    error: str | None = None,
+    recorded: bool = False,
+) -> Response:
+    client = request.client.host if request.client else None
+    outcome = field.verify_visit(
+        session, code, secret=settings.secret_key, client=client, grace_days=grace_days(settings)
+    )
+    if outcome.outcome != "genuine":
+        status_code, title = REFUSALS[outcome.outcome]
+        response = render(
+            request, "field/verify_refused.html", status_code, outcome=outcome, title=title
+        )
+    else:
+        response = render(
+            request,
+            "field/verify.html",
+            status_code,
+            visit=outcome.visit,
+            code=field.normalise_code(code),
+            error=error,
+            recorded=recorded,
+        )
+    response.headers.update(PRIVATE_PAGE)
+    return response
+
+
+@router.get("/v/{code}", include_in_schema=False)
+def verify(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    code: CodeText,
+    recorded: str | None = None,
+) -> Response:
+    """核验: is the visit genuine? Every opening is logged."""
+    return _verify_page(request, session, settings, code, recorded=bool(recorded))
+
+
+@router.post("/v/{code}", include_in_schema=False)
+def record_visit(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    code: CodeText,
+    took_place: Annotated[str, Form(pattern="^(yes|no)$")],
+    rating: Annotated[str | None, Form(max_length=1)] = None,
+    comment: Annotated[str | None, Form(max_length=field.MAX_COMMENT)] = None,
+) -> Response:
+    """The enterprise records the inspection (once), with an anonymous rating and comment."""
+    try:
+        score = int(rating) if rating else None
+    except ValueError:
+        score = 0  # refused below as out of range
+    try:
+        with session.begin_nested():
+            field.record_feedback(
+                session,
+                code,
+                took_place=took_place == "yes",
+                rating=score,
+                comment=comment,
+                grace_days=grace_days(settings),
+            )
+    except field.CodeRefused:
+        return _verify_page(request, session, settings, code)
+    except (InvalidInput, Conflict) as exc:
+        status_code = 409 if isinstance(exc, Conflict) else 422
+        text = (
+            "本次检查已经记录过，无需重复提交。"
+            if status_code == 409
+            else "评分应为 1–5 分，留言不超过 500 字。"
+        )
+        return _verify_page(request, session, settings, code, status_code=status_code, error=text)
+    normalised = field.normalise_code(code) or code
+    return RedirectResponse(f"/v/{normalised}?recorded=1", status_code=303)

@@ -1,0 +1,947 @@
+"""Field and trust: the documents a team carries, the enterprise's scan-to-verify page, the
+supervisors' progress board and the inspectors' month.
+
+Verification codes (核验码): every staffed visit gets one random code, stored in
+`visits.verify_token`, when its team is drawn (`issue_verify_codes`, after `month assign`)
+or at the latest when its documents are first rendered. A code is 200 random bits written
+in RFC 4648 base32 (40 characters A–Z, 2–7): it cannot be guessed or enumerated, is read
+aloud without ambiguity and typed without regard to case. It is valid from the first day
+of the plan's month to its last day plus a grace period. Every opening of the public page
+is logged (`VerifyScan`), genuine or not, with at most a keyed hash of the client address.
+
+Nothing here commits: the caller owns the transaction."""
+
+from __future__ import annotations
+
+import base64
+import calendar
+import hashlib
+import hmac
+import secrets
+from collections import Counter, defaultdict
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, Literal
+
+import numpy as np
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from inspect_engine.documents.model import (
+    DocEnterprise,
+    DocItem,
+    DocMember,
+    DocTask,
+    Verification,
+    VisitDocument,
+)
+from inspect_engine.errors import Conflict, InvalidInput, NotFound
+from inspect_engine.publication import deadlines
+from inspect_engine.workflows import audit, results
+from inspect_engine.workflows.planning import get_plan, month_start
+from inspect_engine.workflows.users import Forbidden
+from models import (
+    AuditEntry,
+    Department,
+    Enterprise,
+    Inspector,
+    Item,
+    Plan,
+    Publication,
+    Result,
+    Task,
+    TeamMember,
+    VerifyScan,
+    Visit,
+    VisitFeedback,
+)
+
+DEFAULT_ISSUER = "市场监督管理局"
+DEFAULT_GRACE_DAYS = 5
+CODE_BYTES = 25  # 200 bits: 40 base32 characters, no padding
+CODE_LENGTH = 40
+CODE_ALPHABET = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")
+# What people mistype for a base32 letter: digits that look like letters; separators.
+_TYPING = str.maketrans({"0": "O", "1": "I", "8": "B", " ": None, "-": None, "\t": None})
+MAX_COMMENT = 500
+VERIFY_PATH = "/v/"
+
+Scope = Collection[str] | None  # a supervisor's departments; None: all (admins)
+
+
+# --------------------------------------------------------------------------- codes
+
+
+def new_verify_code() -> str:
+    return base64.b32encode(secrets.token_bytes(CODE_BYTES)).decode("ascii")
+
+
+def normalise_code(text: str) -> str | None:
+    """The code as stored, from what a person typed or a QR carried; None if it cannot be
+    a code at all (then nothing needs to be looked up)."""
+    code = text.strip().upper().translate(_TYPING)
+    if len(code) != CODE_LENGTH or not set(code) <= CODE_ALPHABET:
+        return None
+    return code
+
+
+def validity(month: str, grace_days: int = DEFAULT_GRACE_DAYS) -> tuple[date, date]:
+    """First and last day on which a visit of `month` may be verified."""
+    if grace_days < 0:
+        raise InvalidInput("the grace period cannot be negative")
+    first = month_start(month)
+    last = first.replace(day=calendar.monthrange(first.year, first.month)[1])
+    return first, last + timedelta(days=grace_days)
+
+
+def verify_url(base_url: str, code: str) -> str:
+    return base_url.rstrip("/") + VERIFY_PATH + code
+
+
+def _has_team(session: Session, visit_id: int) -> bool:
+    query = select(TeamMember.id).where(
+        TeamMember.visit_id == visit_id, TeamMember.replaced_at.is_(None)
+    )
+    return session.scalars(query.limit(1)).first() is not None
+
+
+def ensure_verify_code(session: Session, visit: Visit, *, actor: str = "cli") -> str:
+    """The visit's code, issuing it now if it has none.
+
+    Two first renderings at once must not print two different codes: the code is only set
+    where none is stored yet, and whoever loses reads the winner's."""
+    if visit.verify_token:
+        return visit.verify_token
+    if not _has_team(session, visit.id):
+        raise Conflict(f"visit {visit.visit_code} has no team yet: assign the month's teams first")
+    session.execute(
+        update(Visit)
+        .where(Visit.id == visit.id, Visit.verify_token.is_(None))
+        .values(verify_token=new_verify_code())
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(visit, ["verify_token"])
+    assert visit.verify_token is not None
+    audit.record(session, actor, "visit.verify_code", visit.visit_code)
+    return visit.verify_token
+
+
+def issue_verify_codes(session: Session, month: str, *, actor: str = "cli") -> int:
+    """Codes for every staffed visit of the month that has none yet (call it after `month
+    assign`; idempotent). Returns how many were issued."""
+    plan = get_plan(session, month)
+    staffed = select(TeamMember.visit_id).where(TeamMember.replaced_at.is_(None))
+    query = select(Visit).where(
+        Visit.plan_id == plan.id, Visit.verify_token.is_(None), Visit.id.in_(staffed)
+    )
+    issued = 0
+    for visit in session.scalars(query).all():
+        visit.verify_token = new_verify_code()
+        issued += 1
+    try:
+        session.flush()
+    except IntegrityError:  # 2^-200: two equal codes; the caller's retry draws new ones
+        raise Conflict("two verification codes collided; run the command again") from None
+    if issued:
+        audit.record(session, actor, "plan.verify_codes", month, {"issued": issued})
+    return issued
+
+
+# --------------------------------------------------------------------------- documents
+
+
+@dataclass(frozen=True)
+class DocumentSettings:
+    """How documents are headed and where their codes are checked."""
+
+    base_url: str  # the public site, e.g. https://scjg.example.gov.cn
+    issuer: str = DEFAULT_ISSUER
+    contact: str | None = None
+    grace_days: int = DEFAULT_GRACE_DAYS
+
+
+def _find_visit(session: Session, visit_code: str) -> tuple[Visit, str]:
+    row = session.execute(
+        select(Visit, Plan.month)
+        .join(Plan, Plan.id == Visit.plan_id)
+        .where(Visit.visit_code == visit_code)
+    ).first()
+    if row is None:
+        raise NotFound(f"there is no visit {visit_code}")
+    return row[0], row[1]
+
+
+def _current_team(session: Session, visit_ids: Iterable[int]) -> dict[int, list[DocMember]]:
+    departments = _department_names(session)
+    teams: dict[int, list[DocMember]] = defaultdict(list)
+    query = (
+        select(TeamMember.visit_id, TeamMember.role, Inspector)
+        .join(Inspector, Inspector.inspector_id == TeamMember.inspector_id)
+        .where(TeamMember.visit_id.in_(list(visit_ids)), TeamMember.replaced_at.is_(None))
+        .order_by(TeamMember.visit_id, TeamMember.role, TeamMember.inspector_id)
+    )
+    for visit_id, role, inspector in session.execute(query):
+        name = departments.get(inspector.department, inspector.department)
+        teams[visit_id].append(DocMember(inspector.inspector_id, inspector.name, role, name))
+    return teams
+
+
+def _department_names(session: Session) -> dict[str, str]:
+    rows = session.execute(select(Department.code, Department.name)).tuples()
+    return {code: name or code for code, name in rows}
+
+
+def check_visit_access(
+    session: Session,
+    visit: Visit,
+    *,
+    inspector_id: str | None = None,
+    departments: Scope = None,
+) -> None:
+    """An inspector sees only the visits of his team (others do not exist for him); a
+    supervisor only the visits that carry an item of his departments."""
+    if inspector_id is not None:
+        on_team = session.scalars(
+            select(TeamMember.id).where(
+                TeamMember.visit_id == visit.id,
+                TeamMember.inspector_id == inspector_id,
+                TeamMember.replaced_at.is_(None),
+            )
+        ).first()
+        if on_team is None:
+            raise NotFound(f"there is no visit {visit.visit_code} among your assignments")
+    if departments is not None and not set(visit.departments) & set(departments):
+        raise Forbidden(f"visit {visit.visit_code} carries no item of your departments")
+
+
+def visit_document(
+    session: Session,
+    visit_code: str,
+    options: DocumentSettings,
+    *,
+    inspector_id: str | None = None,
+    departments: Scope = None,
+    today: date | None = None,
+    actor: str = "cli",
+) -> VisitDocument:
+    """What the task document and the notice of a visit print; issues the visit's
+    verification code if it has none yet."""
+    visit, month = _find_visit(session, visit_code)
+    check_visit_access(session, visit, inspector_id=inspector_id, departments=departments)
+    code = ensure_verify_code(session, visit, actor=actor)
+    enterprise = session.get(Enterprise, visit.credit_code)
+    assert enterprise is not None
+    names = _department_names(session)
+    items = {i.item_code: i for i in session.scalars(select(Item))}
+    tasks = session.scalars(
+        select(Task).where(Task.task_code.in_(visit.task_codes)).order_by(Task.task_code)
+    ).all()
+    valid_from, valid_until = validity(month, options.grace_days)
+    return VisitDocument(
+        issuer=options.issuer,
+        visit_code=visit.visit_code,
+        plan_month=month,
+        departments=tuple(names.get(d, d) for d in sorted(visit.departments)),
+        enterprise=DocEnterprise(enterprise.name, enterprise.credit_code, enterprise.address),
+        tasks=tuple(DocTask(t.task_code, t.title, t.targeted) for t in tasks),
+        items=tuple(
+            DocItem(
+                code,
+                items[code].title,
+                items[code].legal_basis,
+                names.get(items[code].department, items[code].department),
+            )
+            for code in visit.item_codes
+        ),
+        team=tuple(_current_team(session, [visit.id]).get(visit.id, [])),
+        verification=Verification(
+            code, verify_url(options.base_url, code), valid_from, valid_until
+        ),
+        issued_on=today or results.today_in_shanghai(),
+        contact=options.contact,
+    )
+
+
+# --------------------------------------------------------------------------- verification
+
+Outcome = Literal["genuine", "unknown", "expired", "not_yet"]
+
+
+@dataclass(frozen=True)
+class PublicItem:
+    title: str
+    legal_basis: str
+    department: str
+
+
+@dataclass(frozen=True)
+class PublicVisit:
+    """What the public verification page shows: that the visit is genuine, and nothing
+    personal — the inspectors appear by certificate number only."""
+
+    visit_code: str
+    plan_month: str
+    enterprise_name: str  # so that a genuine code cannot be shown at another enterprise
+    credit_code_masked: str
+    tasks: tuple[DocTask, ...]
+    items: tuple[PublicItem, ...]
+    certificates: tuple[str, ...]
+    valid_from: date
+    valid_until: date
+    recorded_at: datetime | None  # when the enterprise recorded the visit, if it did
+    took_place: bool | None
+
+
+@dataclass(frozen=True)
+class VerifyOutcome:
+    outcome: Outcome
+    visit: PublicVisit | None = None  # only for a genuine code
+    valid_from: date | None = None  # known for expired and not-yet-valid codes
+    valid_until: date | None = None
+
+
+def mask_credit_code(code: str) -> str:
+    """Enough of the credit code to recognise one's own, not to copy it."""
+    return code[:4] + "*" * (len(code) - 8) + code[-4:] if len(code) > 8 else code
+
+
+def client_hash(secret: str, client: str | None) -> str | None:
+    """Keyed hash of a client address: scans from one place can be counted, the address
+    cannot be read back (nor found by hashing every address, without the key)."""
+    if not client:
+        return None
+    return hmac.new(secret.encode("utf-8"), client.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def _visit_by_code(session: Session, code: str | None) -> tuple[Visit, str] | None:
+    if code is None:
+        return None
+    row = session.execute(
+        select(Visit, Plan.month)
+        .join(Plan, Plan.id == Visit.plan_id)
+        .where(Visit.verify_token == code)
+    ).first()
+    return (row[0], row[1]) if row is not None else None
+
+
+def _judge(month: str, today: date, grace_days: int) -> tuple[Outcome, date, date]:
+    first, last = validity(month, grace_days)
+    if today < first:
+        return "not_yet", first, last
+    if today > last:
+        return "expired", first, last
+    return "genuine", first, last
+
+
+def verify_visit(
+    session: Session,
+    code_text: str,
+    *,
+    secret: str,
+    client: str | None = None,
+    grace_days: int = DEFAULT_GRACE_DAYS,
+    today: date | None = None,
+) -> VerifyOutcome:
+    """Checks a scanned or typed code and logs the scan, whatever its outcome."""
+    day = today or results.today_in_shanghai()
+    found = _visit_by_code(session, normalise_code(code_text))
+    outcome: Outcome = "unknown"
+    view = None
+    first = last = None
+    if found is not None:
+        visit, month = found
+        outcome, first, last = _judge(month, day, grace_days)
+        if outcome == "genuine":
+            view = _public_visit(session, visit, month, first, last)
+    session.add(
+        VerifyScan(
+            outcome=outcome,
+            visit_id=found[0].id if found is not None else None,
+            client_hash=client_hash(secret, client),
+        )
+    )
+    session.flush()
+    return VerifyOutcome(outcome, view, first, last)
+
+
+def _public_visit(
+    session: Session, visit: Visit, month: str, first: date, last: date
+) -> PublicVisit:
+    enterprise = session.get(Enterprise, visit.credit_code)
+    assert enterprise is not None
+    names = _department_names(session)
+    items = {
+        i.item_code: i
+        for i in session.scalars(select(Item).where(Item.item_code.in_(visit.item_codes)))
+    }
+    tasks = session.scalars(
+        select(Task).where(Task.task_code.in_(visit.task_codes)).order_by(Task.task_code)
+    ).all()
+    team = _current_team(session, [visit.id]).get(visit.id, [])
+    feedback = session.scalars(
+        select(VisitFeedback).where(VisitFeedback.visit_id == visit.id)
+    ).first()
+    return PublicVisit(
+        visit_code=visit.visit_code,
+        plan_month=month,
+        enterprise_name=enterprise.name,
+        credit_code_masked=mask_credit_code(enterprise.credit_code),
+        tasks=tuple(DocTask(t.task_code, t.title, t.targeted) for t in tasks),
+        items=tuple(
+            PublicItem(
+                items[c].title,
+                items[c].legal_basis,
+                names.get(items[c].department, items[c].department),
+            )
+            for c in visit.item_codes
+        ),
+        certificates=tuple(m.inspector_id for m in team),
+        valid_from=first,
+        valid_until=last,
+        recorded_at=feedback.at if feedback else None,
+        took_place=feedback.took_place if feedback else None,
+    )
+
+
+class CodeRefused(NotFound):
+    """A verification code that is forged, mistyped, expired or not valid yet."""
+
+    def __init__(self, outcome: Outcome, message: str):
+        super().__init__(message)
+        self.outcome = outcome
+
+
+def record_feedback(
+    session: Session,
+    code_text: str,
+    *,
+    took_place: bool,
+    rating: int | None = None,
+    comment: str | None = None,
+    grace_days: int = DEFAULT_GRACE_DAYS,
+    today: date | None = None,
+) -> VisitFeedback:
+    """The enterprise records that the inspection took place (or did not), with an
+    anonymous rating 1–5 and comment. Once per visit, within the code's validity."""
+    day = today or results.today_in_shanghai()
+    found = _visit_by_code(session, normalise_code(code_text))
+    if found is None:
+        raise CodeRefused("unknown", "this verification code does not exist")
+    visit, month = found
+    outcome, _, _ = _judge(month, day, grace_days)
+    if outcome != "genuine":
+        raise CodeRefused(outcome, f"this verification code is not valid today ({outcome})")
+    if rating is not None and not 1 <= rating <= 5:
+        raise InvalidInput("the rating is from 1 to 5")
+    text = (comment or "").strip() or None
+    if text is not None and len(text) > MAX_COMMENT:
+        raise InvalidInput(f"the comment is longer than {MAX_COMMENT} characters")
+    if session.scalars(select(VisitFeedback.id).where(VisitFeedback.visit_id == visit.id)).first():
+        raise Conflict(f"visit {visit.visit_code} has already been recorded by the enterprise")
+    row = VisitFeedback(visit_id=visit.id, took_place=took_place, rating=rating, comment=text)
+    session.add(row)
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError:  # recorded at the same moment from another device
+        raise Conflict(
+            f"visit {visit.visit_code} has already been recorded by the enterprise"
+        ) from None
+    return row
+
+
+# --------------------------------------------------------------------------- board
+
+
+@dataclass(frozen=True)
+class Progress:
+    """One line of the board. Visit counts are cumulative stages of the month's visits
+    (drawn ≥ assigned ≥ visited); result counts are per item of those visits, from the
+    current version of each result (reported ≥ reviewed ≥ published)."""
+
+    key: str
+    drawn: int = 0  # visits
+    assigned: int = 0  # with a current team
+    visited: int = 0  # a result was reported, or entered by a supervisor
+    confirmed: int = 0  # the enterprise recorded the inspection on the verification page
+    items: int = 0  # (visit, item) pairs to report
+    reported: int = 0  # current result submitted, reviewed, published or withdrawn
+    returned: int = 0  # sent back to the team, waiting for a new report
+    reviewed: int = 0  # approved (or entered by a supervisor), published or withdrawn
+    published: int = 0
+    withdrawn: int = 0
+    overdue: int = 0  # unpublished and past the 20-working-day deadline on `as_of`
+
+
+@dataclass(frozen=True)
+class OpenInspector:
+    inspector_id: str
+    name: str
+    department: str
+    unit: str
+    open_visits: int
+    visits: int
+
+
+@dataclass(frozen=True)
+class ManualChange:
+    """A change made by hand after the draws: who, when, why."""
+
+    kind: Literal["reassignment", "correction", "withdrawal"]
+    at: datetime
+    visit_code: str
+    subject: str  # the inspector replaced, or the item whose result changed
+    change: str  # e.g. "440106S01 → 440106S02" or "no_problem → corrected"
+    reason: str | None
+    by: str | None  # the user named by the audit log
+
+
+@dataclass(frozen=True)
+class Board:
+    month: str
+    as_of: date
+    overdue_before: date  # unpublished results inspected before this day are overdue
+    total: Progress
+    tasks: tuple[Progress, ...]
+    districts: tuple[Progress, ...]
+    departments: tuple[Progress, ...]
+    inspectors: tuple[OpenInspector, ...]
+    changes: tuple[ManualChange, ...]
+    task_titles: dict[str, str]
+
+
+_RESULT_STAGES = ("items", "reported", "returned", "reviewed", "published", "withdrawn", "overdue")
+# current result status -> the result stages it has reached
+_REACHED = {
+    "submitted": ("reported",),
+    "returned": ("returned",),
+    "reviewed": ("reported", "reviewed"),
+    "published": ("reported", "reviewed", "published"),
+    "withdrawn": ("reported", "reviewed", "withdrawn"),
+}
+
+
+@dataclass
+class _Tally:
+    """Counts per group key, filled with numpy: one 0/1 column per stage, summed by group."""
+
+    keys: list[str]
+    index: dict[str, int]
+
+    @classmethod
+    def of(cls, keys: Iterable[str]) -> _Tally:
+        ordered = sorted(set(keys))
+        return cls(ordered, {k: n for n, k in enumerate(ordered)})
+
+    def sums(self, groups: list[str], columns: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        codes = np.array([self.index[g] for g in groups], dtype=np.int64)
+        return {
+            stage: np.bincount(codes, weights=values, minlength=len(self.keys)).astype(np.int64)
+            for stage, values in columns.items()
+        }
+
+
+def _progress_rows(
+    tally: _Tally,
+    visit_groups: list[str],
+    visit_columns: dict[str, np.ndarray],
+    result_groups: list[str],
+    result_columns: dict[str, np.ndarray],
+) -> tuple[Progress, ...]:
+    counts = {
+        **tally.sums(visit_groups, visit_columns),
+        **tally.sums(result_groups, result_columns),
+    }
+    return tuple(
+        Progress(key, **{stage: int(values[n]) for stage, values in counts.items()})
+        for n, key in enumerate(tally.keys)
+    )
+
+
+def _select(columns: dict[str, np.ndarray], rows: list[int]) -> dict[str, np.ndarray]:
+    picked = np.array(rows, dtype=np.int64)
+    return {stage: values[picked] for stage, values in columns.items()}
+
+
+def month_board(
+    session: Session, month: str, *, departments: Scope = None, as_of: date | None = None
+) -> Board:
+    """The month's progress per task, district and department, the inspectors with open
+    visits and the manual changes. A supervisor sees his departments' part: the visits
+    that carry their items, their items' results, their inspectors."""
+    plan = get_plan(session, month)
+    day = as_of or results.today_in_shanghai()
+    try:
+        cutoff = deadlines.overdue_before(day)
+    except deadlines.CalendarUnknown as exc:
+        raise results.CalendarOutdated(str(exc)) from None
+    scope = set(departments) if departments is not None else None
+    visits = _board_visits(session, plan, scope)
+    item_department = dict(session.execute(select(Item.item_code, Item.department)).tuples().all())
+    tasks_of_plan = session.execute(
+        select(Task.task_code, Task.title, Task.items).where(Task.plan_id == plan.id)
+    ).all()
+    task_items = {t: set(items) for t, _, items in tasks_of_plan}
+
+    # one row per visit, one per (visit, item) to report
+    staffed = _staffed(session, plan)
+    confirmed = _confirmed(session, plan)
+    current = _current_statuses(session, plan)
+    visit_columns = {
+        "drawn": np.ones(len(visits)),
+        "assigned": np.array([v.id in staffed for v, _ in visits], dtype=float),
+        "visited": np.array([v.status == "visited" for v, _ in visits], dtype=float),
+        "confirmed": np.array([v.id in confirmed for v, _ in visits], dtype=float),
+    }
+    pairs = [
+        (n, code)
+        for n, (visit, _) in enumerate(visits)
+        for code in visit.item_codes
+        if scope is None or item_department[code] in scope
+    ]
+    result_columns = _result_columns(
+        [current.get((visits[n][0].id, code)) for n, code in pairs], cutoff
+    )
+
+    # per group: which visits and which items belong to it
+    by_task = [
+        (t, n)
+        for n, (v, _) in enumerate(visits)
+        for t in v.task_codes
+        if t in task_items and _task_in_scope(task_items[t], item_department, scope)
+    ]
+    task_pairs = [
+        (t, k)
+        for k, (n, code) in enumerate(pairs)
+        for t in visits[n][0].task_codes
+        if code in task_items.get(t, ())
+    ]
+    by_department = [
+        (d, n)
+        for n, (v, _) in enumerate(visits)
+        for d in v.departments
+        if scope is None or d in scope
+    ]
+    tasks = _grouped(by_task, task_pairs, visit_columns, result_columns)
+    districts = _grouped(
+        [(district, n) for n, (_, district) in enumerate(visits)],
+        [(visits[n][1], k) for k, (n, _) in enumerate(pairs)],
+        visit_columns,
+        result_columns,
+    )
+    departments_rows = _grouped(
+        by_department,
+        [(item_department[code], k) for k, (_, code) in enumerate(pairs)],
+        visit_columns,
+        result_columns,
+    )
+    total = _grouped(
+        [("total", n) for n in range(len(visits))],
+        [("total", k) for k in range(len(pairs))],
+        visit_columns,
+        result_columns,
+    )
+    return Board(
+        month=month,
+        as_of=day,
+        overdue_before=cutoff,
+        total=total[0] if total else Progress("total"),
+        tasks=tasks,
+        districts=districts,
+        departments=departments_rows,
+        inspectors=_open_inspectors(session, plan, visits, scope),
+        changes=_manual_changes(session, plan, scope),
+        task_titles={t: title for t, title, _ in tasks_of_plan},
+    )
+
+
+def _task_in_scope(
+    items: set[str], item_department: dict[str, str], scope: set[str] | None
+) -> bool:
+    return scope is None or any(item_department.get(i) in scope for i in items)
+
+
+def _grouped(
+    visit_members: list[tuple[str, int]],
+    result_members: list[tuple[str, int]],
+    visit_columns: dict[str, np.ndarray],
+    result_columns: dict[str, np.ndarray],
+) -> tuple[Progress, ...]:
+    keys = {g for g, _ in visit_members}
+    result_members = [(g, k) for g, k in result_members if g in keys]
+    tally = _Tally.of(keys)
+    return _progress_rows(
+        tally,
+        [g for g, _ in visit_members],
+        _select(visit_columns, [n for _, n in visit_members]),
+        [g for g, _ in result_members],
+        _select(result_columns, [k for _, k in result_members]),
+    )
+
+
+def _result_columns(current: list[tuple[str, date] | None], cutoff: date) -> dict[str, np.ndarray]:
+    columns = {stage: np.zeros(len(current)) for stage in _RESULT_STAGES}
+    columns["items"][:] = 1
+    for k, found in enumerate(current):
+        if found is None:
+            continue
+        status, inspected_on = found
+        for stage in _REACHED.get(status, ()):
+            columns[stage][k] = 1
+        if status in results.UNPUBLISHED and inspected_on < cutoff:
+            columns["overdue"][k] = 1
+    return columns
+
+
+@dataclass(frozen=True)
+class _VisitRow:
+    """The columns of a visit the board needs (plain rows: no ORM objects to build)."""
+
+    id: int
+    status: str
+    task_codes: list[str]
+    item_codes: list[str]
+    departments: list[str]
+
+
+def _board_visits(
+    session: Session, plan: Plan, scope: set[str] | None
+) -> list[tuple[_VisitRow, str]]:
+    rows = session.execute(
+        select(
+            Visit.id,
+            Visit.status,
+            Visit.task_codes,
+            Visit.item_codes,
+            Visit.departments,
+            Enterprise.district,
+        )
+        .join(Enterprise, Enterprise.credit_code == Visit.credit_code)
+        .where(Visit.plan_id == plan.id)
+        .order_by(Visit.visit_code)
+    ).tuples()
+    return [
+        (_VisitRow(i, status, tasks, items, departments), district)
+        for i, status, tasks, items, departments, district in rows
+        if scope is None or set(departments) & scope
+    ]
+
+
+def _staffed(session: Session, plan: Plan) -> set[int]:
+    query = (
+        select(TeamMember.visit_id)
+        .join(Visit, Visit.id == TeamMember.visit_id)
+        .where(Visit.plan_id == plan.id, TeamMember.replaced_at.is_(None))
+        .distinct()
+    )
+    return set(session.scalars(query))
+
+
+def _confirmed(session: Session, plan: Plan) -> set[int]:
+    query = (
+        select(VisitFeedback.visit_id)
+        .join(Visit, Visit.id == VisitFeedback.visit_id)
+        .where(Visit.plan_id == plan.id, VisitFeedback.took_place.is_(True))
+    )
+    return set(session.scalars(query))
+
+
+def _current_statuses(session: Session, plan: Plan) -> dict[tuple[int, str], tuple[str, date]]:
+    """(visit, item) -> (status, inspection date) of the latest result version."""
+    query = (
+        select(
+            Result.visit_id, Result.item_code, Result.version, Result.status, Result.inspected_on
+        )
+        .join(Visit, Visit.id == Result.visit_id)
+        .where(Visit.plan_id == plan.id)
+        .order_by(Result.visit_id, Result.item_code, Result.version)
+    )
+    return {(v, i): (status, day) for v, i, _, status, day in session.execute(query)}
+
+
+def _open_inspectors(
+    session: Session, plan: Plan, visits: list[tuple[_VisitRow, str]], scope: set[str] | None
+) -> tuple[OpenInspector, ...]:
+    status = {v.id: v.status for v, _ in visits}
+    query = (
+        select(TeamMember.visit_id, TeamMember.inspector_id)
+        .join(Visit, Visit.id == TeamMember.visit_id)
+        .where(Visit.plan_id == plan.id, TeamMember.replaced_at.is_(None))
+    )
+    people = {
+        i: (name, department, unit)
+        for i, name, department, unit in session.execute(
+            select(Inspector.inspector_id, Inspector.name, Inspector.department, Inspector.unit)
+        ).tuples()
+        if scope is None or department in scope
+    }
+    total: Counter[str] = Counter()
+    open_: Counter[str] = Counter()
+    for visit_id, inspector_id in session.execute(query).tuples():
+        if visit_id not in status or inspector_id not in people:
+            continue
+        total[inspector_id] += 1
+        open_[inspector_id] += status[visit_id] != "visited"
+    return tuple(
+        OpenInspector(i, *people[i], open_visits=open_[i], visits=total[i])
+        for i in sorted(open_, key=lambda i: (-open_[i], i))
+        if open_[i]
+    )
+
+
+def _manual_changes(
+    session: Session, plan: Plan, scope: set[str] | None
+) -> tuple[ManualChange, ...]:
+    changes = [*_reassignments(session, plan, scope), *_result_changes(session, plan, scope)]
+    return tuple(sorted(changes, key=lambda c: (_naive(c.at), c.visit_code, c.subject)))
+
+
+def _naive(moment: datetime) -> datetime:
+    """UTC without tzinfo: SQLite gives the stored UTC time back naive, PostgreSQL aware."""
+    return moment if moment.tzinfo is None else moment.astimezone(UTC).replace(tzinfo=None)
+
+
+def _audit(session: Session, actions: tuple[str, ...], subject_like: str) -> list[AuditEntry]:
+    query = select(AuditEntry).where(
+        AuditEntry.action.in_(actions), AuditEntry.subject.like(subject_like)
+    )
+    return list(session.scalars(query.order_by(AuditEntry.id)))
+
+
+def _reassignments(session: Session, plan: Plan, scope: set[str] | None) -> list[ManualChange]:
+    replaced = session.execute(
+        select(TeamMember, Visit.visit_code, Visit.departments)
+        .join(Visit, Visit.id == TeamMember.visit_id)
+        .where(Visit.plan_id == plan.id, TeamMember.replaced_at.is_not(None))
+        .order_by(TeamMember.visit_id, TeamMember.id)
+    ).all()
+    replaced = [r for r in replaced if scope is None or set(r[2]) & scope]
+    if not replaced:
+        return []
+    # the other places of those visits, to name who took over
+    places: dict[int, list[tuple[int, str, datetime]]] = defaultdict(list)
+    wanted = sorted({member.visit_id for member, _, _ in replaced})
+    for start in range(0, len(wanted), 1000):
+        query = select(
+            TeamMember.visit_id, TeamMember.id, TeamMember.inspector_id, TeamMember.assigned_at
+        ).where(TeamMember.visit_id.in_(wanted[start : start + 1000]))
+        for visit_id, place, inspector_id, assigned_at in session.execute(query).tuples():
+            places[visit_id].append((place, inspector_id, assigned_at))
+    # who asked: the audit row of the re-assignment naming the inspector and the reason
+    actors = {
+        (e.details.get("inspector_id"), e.details.get("reason")): e.actor
+        for e in _audit(session, ("plan.reassign",), plan.month)
+    }
+    out = []
+    for member, visit_code, _ in replaced:
+        assert member.replaced_at is not None
+        # the replacements are the places added to the visit from that moment on
+        after = _naive(member.replaced_at) - timedelta(seconds=1)
+        newcomers = sorted(
+            inspector_id
+            for place, inspector_id, assigned_at in places[member.visit_id]
+            if place != member.id and _naive(assigned_at) >= after
+        )
+        out.append(
+            ManualChange(
+                kind="reassignment",
+                at=member.replaced_at,
+                visit_code=visit_code,
+                subject=member.inspector_id,
+                change=f"{member.inspector_id} → {', '.join(newcomers) or '（无人接替）'}",
+                reason=member.replaced_reason,
+                by=actors.get((member.inspector_id, member.replaced_reason)),
+            )
+        )
+    return out
+
+
+def _result_changes(session: Session, plan: Plan, scope: set[str] | None) -> list[ManualChange]:
+    rows = session.scalars(
+        select(Publication)
+        .join(Result, Result.id == Publication.result_id)
+        .join(Visit, Visit.id == Result.visit_id)
+        .where(Visit.plan_id == plan.id, Publication.state.in_(("corrected", "withdrawn")))
+        .order_by(Publication.id)
+    ).all()
+    if not rows:
+        return []
+    successors = dict(
+        session.execute(
+            select(Publication.corrects_id, Publication.result).where(
+                Publication.corrects_id.in_([p.id for p in rows])
+            )
+        )
+        .tuples()
+        .all()
+    )
+    actors: dict[tuple[str, Any], str] = {}
+    for entry in _audit(session, ("result.correct", "result.withdraw"), f"{plan.month}-%"):
+        actors[(entry.action, entry.details.get("result_id"))] = entry.actor
+    out = []
+    for p in rows:
+        if scope is not None and p.department not in scope:
+            continue
+        corrected = p.state == "corrected"
+        action = "result.correct" if corrected else "result.withdraw"
+        out.append(
+            ManualChange(
+                kind="correction" if corrected else "withdrawal",
+                at=p.updated_at,
+                visit_code=p.visit_code,
+                subject=p.item_code,
+                change=f"{p.result} → {successors.get(p.id, '?')}" if corrected else p.result,
+                reason=p.reason,
+                by=actors.get((action, p.result_id)),
+            )
+        )
+    return out
+
+
+# --------------------------------------------------------------------------- inspectors
+
+
+@dataclass(frozen=True)
+class InspectorMonth:
+    """An inspector's month on his phone: what he reported today, what is still open, and
+    everything of the month."""
+
+    month: str
+    today: date
+    today_visits: tuple[results.AssignedVisit, ...]
+    open_visits: tuple[results.AssignedVisit, ...]
+    visits: tuple[results.AssignedVisit, ...]
+
+
+def inspector_month(
+    session: Session, inspector_id: str, month: str, *, today: date | None = None
+) -> InspectorMonth:
+    day = today or results.today_in_shanghai()
+    visits: list[results.AssignedVisit] = []
+    after: tuple[int, str] | None = None
+    while True:  # an inspector's month is a few dozen visits: read every page
+        page = results.inspector_visits(session, inspector_id, month, after=after, limit=200)
+        visits.extend(page)
+        if len(page) < 200:
+            break
+        last = page[-1]
+        after = (int(last.status == "visited"), last.visit_code)
+    reported_today = set(
+        session.scalars(
+            select(Visit.visit_code)
+            .join(Result, Result.visit_id == Visit.id)
+            .where(
+                Visit.visit_code.in_([v.visit_code for v in visits]),
+                Result.inspected_on == day,
+            )
+        )
+    )
+    return InspectorMonth(
+        month=month,
+        today=day,
+        today_visits=tuple(v for v in visits if v.visit_code in reported_today),
+        open_visits=tuple(v for v in visits if v.status != "visited"),
+        visits=tuple(visits),
+    )

@@ -1,0 +1,44 @@
+"""Scan-to-verify: every scan of a visit's verification code, and what the enterprise said.
+
+The code itself is `visits.verify_token`. Nothing here identifies a person: a scan keeps
+at most a keyed hash of the client address, feedback is anonymous."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models.base import Base, utcnow
+
+
+class VerifyScan(Base):
+    """One opening of a verification page, genuine or not (扫码记录)."""
+
+    __tablename__ = "verify_scans"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    # genuine | unknown (forged or mistyped) | expired | not_yet (before the month)
+    outcome: Mapped[str] = mapped_column(String(16))
+    visit_id: Mapped[int | None] = mapped_column(ForeignKey("visits.id"), index=True)
+    # HMAC-SHA256 of the client address with the secret key: repeated scans from one place
+    # can be told apart from many places, but the address itself is never stored.
+    client_hash: Mapped[str | None] = mapped_column(String(64))
+
+
+class VisitFeedback(Base):
+    """The enterprise's own record of a visit: whether it took place, an anonymous rating
+    (1–5) and comment. One per visit; it is never edited."""
+
+    __tablename__ = "visit_feedback"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id"), unique=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    took_place: Mapped[bool]
+    rating: Mapped[int | None]
+    comment: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (
+        CheckConstraint("rating IS NULL OR (rating >= 1 AND rating <= 5)", name="rating_range"),
+    )
