@@ -51,6 +51,14 @@ def public_plan(session: Session, month: str) -> Plan:
     return plan
 
 
+def published_estimates(session: Session, month: str) -> dict[str, Any]:
+    """The month's population estimates as stored at the last publication of results."""
+    estimates = public_plan(session, month).summary.get("estimates")
+    if not estimates:
+        raise NotFound(f"no results of {month} are published yet: no estimates")
+    return dict(estimates)
+
+
 def task_counts(session: Session, plan_ids: list[int]) -> dict[int, int]:
     counts: dict[int, int] = dict.fromkeys(plan_ids, 0)
     for plan_id in session.scalars(select(Task.plan_id).where(Task.plan_id.in_(plan_ids))):

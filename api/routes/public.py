@@ -282,6 +282,30 @@ def _atom_time(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+@router.get(
+    "/estimates/{month}",
+    summary="Population estimates of a month (Horvitz–Thompson, 95% intervals)",
+    response_class=JSONResponse,
+)
+def get_estimates(session: SessionDep, month: MonthPath) -> JSONResponse:
+    """The share of the frames' enterprises where a visit finds a problem, overall, by
+    industry section and by district, from the published results weighted by 1/π."""
+    return JSONResponse(queries.published_estimates(session, month))
+
+
+@router.get(
+    "/estimates/{month}/chart.png",
+    summary="The month's estimates as a chart",
+    response_class=Response,
+    responses={200: {"content": {"image/png": {}}}},
+)
+def estimates_chart(session: SessionDep, month: MonthPath) -> Response:
+    from inspect_engine.publication.charts import estimates_chart as draw_chart
+
+    png = draw_chart(queries.published_estimates(session, month))
+    return Response(png, media_type="image/png")
+
+
 @router.get("/enterprises/{credit_code}")
 def get_enterprise(
     session: SessionDep,

@@ -87,6 +87,16 @@ def plan(
     )
 
 
+@router.get("/estimates/{month}")
+def estimates(
+    request: Request,
+    session: SessionDep,
+    month: Annotated[str, PathParam(pattern=MONTH_PATTERN)],
+) -> Response:
+    found = queries.published_estimates(session, month)
+    return render(request, "estimates.html", month=month, estimates=found)
+
+
 @router.get("/draws/{task_code}")
 def draw(
     request: Request, session: SessionDep, task_code: Annotated[str, PathParam(max_length=64)]

@@ -274,7 +274,7 @@ def freeze_month(
 
 
 def _frozen_result(session: Session, plan: Plan) -> FreezeResult:
-    frames = _frames(session, plan)
+    frames = plan_frames(session, plan)
     assert plan.group_hash and plan.commitment and plan.committed_at
     return FreezeResult(
         month=plan.month,
@@ -294,7 +294,7 @@ def _frozen_result(session: Session, plan: Plan) -> FreezeResult:
     )
 
 
-def _frames(session: Session, plan: Plan) -> list[Frame]:
+def plan_frames(session: Session, plan: Plan) -> list[Frame]:
     query = (
         select(Frame)
         .join(Task, Task.task_code == Frame.task_code)
@@ -368,7 +368,7 @@ def _check_contribution(contribution: str) -> None:
 
 
 def _draw(session: Session, plan: Plan, contribution: str, now: datetime, actor: str) -> DrawResult:
-    frames = _frames(session, plan)
+    frames = plan_frames(session, plan)
     assert plan.nonce and plan.group_hash and plan.commitment and plan.committed_at
     commitment = protocol.PlanCommitment(
         group=tuple(sorted((f.task_code, f.frame_hash) for f in frames)),

@@ -34,7 +34,7 @@ from inspect_engine.formats.reader import FileRejected, RowError, iter_rows
 from inspect_engine.formats.spec import FORMATS, Column, FileFormat
 from inspect_engine.publication import deadlines
 from inspect_engine.publication.result_codes import CODES, ResultCode
-from inspect_engine.workflows import audit
+from inspect_engine.workflows import audit, estimates
 from inspect_engine.workflows.imports import MAX_REPORTED_ERRORS, ImportRejected, event_hash
 from inspect_engine.workflows.planning import get_plan, month_start
 from inspect_engine.workflows.users import Forbidden
@@ -679,6 +679,8 @@ def publish_month(
             "departments": sorted(departments) if departments is not None else None,
         },
     )
+    if rows:  # the public estimates follow what is published
+        estimates.publish_estimates(session, month)
     return report
 
 
@@ -954,6 +956,7 @@ def correct_result(
             "reason": reason,
         },
     )
+    _refresh_estimates(session, visit)
     return corrected
 
 
@@ -981,7 +984,14 @@ def withdraw_result(
         f"{publication.visit_code}/{result.item_code}",
         {"result_id": result_id, "reason": reason},
     )
+    _refresh_estimates(session, session.get_one(Visit, result.visit_id))
     return publication
+
+
+def _refresh_estimates(session: Session, visit: Visit) -> None:
+    """The public estimates always describe what is currently published."""
+    month = session.get_one(Plan, visit.plan_id).month
+    estimates.publish_estimates(session, month)
 
 
 # --------------------------------------------------------------------------- overdue

@@ -338,3 +338,25 @@ def test_the_site_finds_a_result_by_credit_code(service: Service, flow: dict[str
     assert form.status_code == 200 and code in form.text  # blank form fields: no filter
     bad = service.get("/results?date_from=nope", headers={"accept": "text/html"})
     assert bad.status_code == 422 and "查询条件有误" in bad.text
+
+
+def test_population_estimates_follow_the_publication(
+    service: Service, flow: dict[str, Any]
+) -> None:
+    """Each publication stores Horvitz–Thompson estimates with 95% intervals, served as JSON,
+    as a chart and on the site; they count exactly the published visits."""
+    body = service.get(f"/public/estimates/{MONTH}").json()
+    overall = body["overall"]
+    published_visits = len({r["credit_code"] for r in _all(service)})
+    assert overall["visited"] == published_visits
+    assert overall["drawn"] >= overall["visited"] > 0
+    assert overall["population"] >= overall["drawn"]
+    share = float(overall["share"])
+    assert float(overall["ci_low"]) <= share <= float(overall["ci_high"])
+    assert {d["dimension"] for d in body["by_district"]} == {"district"}
+    assert sum(d["population"] for d in body["by_district"]) == overall["population"]
+    chart = service.get(f"/public/estimates/{MONTH}/chart.png")
+    assert chart.headers["content-type"] == "image/png" and chart.content[:4] == b"\x89PNG"
+    page = service.get(f"/estimates/{MONTH}")
+    assert page.status_code == 200 and "95% 区间" in page.text
+    assert service.get("/public/estimates/2031-01").status_code == 404

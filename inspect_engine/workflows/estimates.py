@@ -1,0 +1,139 @@
+"""The month's population estimates for the public feed: Horvitz–Thompson shares of the
+frames' enterprises where a visit finds a problem, by industry section and by district.
+
+Computed from what is published (current publications only), with every drawn enterprise's
+inclusion probability under the plan; drawn enterprises without a published result are
+non-response (weighting classes by risk class). Stored on the plan at each publication so
+the feed serves it without recomputing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from inspect_engine.errors import Conflict
+from inspect_engine.publication import result_codes
+from inspect_engine.sampling.population import (
+    DomainSizes,
+    MonthResults,
+    estimate_population,
+    industry_section,
+    pareto_inclusion,
+)
+from inspect_engine.workflows.planning import (
+    DRAWN_STATES,
+    frame_lines,
+    get_plan,
+    plan_frames,
+)
+from models import Plan, Publication, Selection, Task, Visit
+
+
+def month_estimates(session: Session, month: str) -> dict[str, Any]:
+    """Compute the estimates of a drawn month (raises Conflict before the draw)."""
+    plan = get_plan(session, month)
+    if plan.status not in DRAWN_STATES:
+        raise Conflict(f"the plan for {month} has not been drawn: nothing to estimate")
+    union, pi = _plan_inclusion(session, plan.id)
+    industries, districts = _domains(session, union)
+    visits = list(session.execute(select(Visit.visit_code, Visit.credit_code).where(
+        Visit.plan_id == plan.id).order_by(Visit.credit_code)))  # fmt: skip
+    drawn = np.array([code for _, code in visits], dtype="<U18")
+    at = np.searchsorted(union, drawn)
+    problem, observation, visited = _outcomes(session, [v for v, _ in visits])
+    classes = _risk_classes(session, plan.id, drawn)
+    results = MonthResults(
+        credit_code=drawn,
+        visited=visited,
+        problem=problem,
+        observation=observation,
+        inclusion_probability=pi[at],
+        industry_section=industry_section(industries[at]),
+        district=districts[at],
+        weight_class=classes,
+    )
+    sizes = DomainSizes.from_units(industries, districts)
+    return estimate_population(results, sizes, month=month).as_dict()
+
+
+def publish_estimates(session: Session, month: str) -> dict[str, Any] | None:
+    """Recompute and store the month's estimates (after each publication, correction or
+    withdrawal); with nothing observed left to estimate from, none are published."""
+    plan = get_plan(session, month)
+    summary = {k: v for k, v in plan.summary.items() if k != "estimates"}
+    try:
+        estimates: dict[str, Any] | None = month_estimates(session, month)
+    except ValueError:  # no observed visit: the kernel has nothing to weight
+        estimates = None
+    plan.summary = summary if estimates is None else {**summary, "estimates": estimates}
+    session.flush()
+    return estimates
+
+
+def _plan_inclusion(session: Session, plan_id: int) -> tuple[np.ndarray, np.ndarray]:
+    """Union of the month's frames (sorted codes) and each enterprise's π under the plan:
+    one shared seed, so the largest of its π over the frames that hold it."""
+    codes: list[np.ndarray] = []
+    pis: list[np.ndarray] = []
+    for frame in plan_frames(session, session.get_one(Plan, plan_id)):
+        frame_codes, lambdas = frame_lines(frame)
+        codes.append(np.array(frame_codes, dtype="<U18"))
+        pis.append(pareto_inclusion(np.array([float(x) for x in lambdas])))
+    every = np.concatenate(codes) if codes else np.zeros(0, "<U18")
+    union, inverse = np.unique(every, return_inverse=True)
+    pi = np.zeros(union.shape[0])
+    if every.size:
+        np.maximum.at(pi, inverse, np.concatenate(pis))
+    return union, pi
+
+
+def _domains(session: Session, union: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Industry division and district of every enterprise of the frames."""
+    rows = (
+        session.connection()
+        .execute(text("SELECT credit_code, industry, district FROM enterprises"))
+        .all()
+    )
+    codes = np.array([r[0] for r in rows], dtype="<U18")
+    order = np.argsort(codes)
+    at = order[np.searchsorted(codes, union, sorter=order)]
+    industry = np.array([r[1] for r in rows], dtype="<U8")[at]
+    district = np.array([r[2] for r in rows], dtype="<U6")[at]
+    return industry, district
+
+
+def _outcomes(
+    session: Session, visit_codes: list[str]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per visit: a current publication found a problem / observed / exists at all."""
+    index = {code: i for i, code in enumerate(visit_codes)}
+    problem = np.zeros(len(visit_codes), bool)
+    observation = np.zeros(len(visit_codes), bool)
+    visited = np.zeros(len(visit_codes), bool)
+    published = select(Publication.visit_code, Publication.result).where(
+        Publication.state == "current", Publication.visit_code.in_(visit_codes)
+    )
+    for visit_code, result in session.execute(published):
+        i = index[visit_code]
+        code = result_codes.ResultCode.parse(result)
+        visited[i] = True
+        problem[i] |= code.counts_as_problem
+        observation[i] |= code.is_observation
+    return problem, observation, visited
+
+
+def _risk_classes(session: Session, plan_id: int, drawn: np.ndarray) -> np.ndarray:
+    """The weighting class for non-response: the risk class the enterprise was drawn in."""
+    query = (
+        select(Selection.credit_code, Selection.risk_class)
+        .join(Task, Task.task_code == Selection.task_code)
+        .where(Task.plan_id == plan_id)
+    )
+    classes = {code: (cls or "B") for code, cls in session.execute(query)}
+    return np.array(
+        [max(classes.get(str(c), "B"), "B") if False else classes.get(str(c), "B") for c in drawn],
+        dtype="<U1",
+    )
