@@ -494,6 +494,23 @@ def print_assignment(outcome: Any) -> bool:
     return bool(outcome.partial)
 
 
+@month_app.command("close")
+def month_close(month: MonthOption) -> None:
+    """At the month's end: list and carry over the drawn enterprises not yet visited."""
+    from inspect_engine.workflows.closing import close_month
+
+    def body() -> None:
+        with transaction() as session:
+            carried = close_month(session, month)
+        console.print(f"{len(carried)} visit(s) of {month} carried over (no result yet)")
+        for visit in carried[:100]:
+            console.print(f"  {visit.visit_code} {visit.credit_code}")
+        if len(carried) > 100:
+            console.print(f"  ... and {len(carried) - 100} more")
+
+    run(body)
+
+
 @month_app.command("export")
 def month_export(
     month: MonthOption,
