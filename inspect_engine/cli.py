@@ -18,6 +18,7 @@ from inspect_engine.cli_service import results_app, serve, users_app
 from inspect_engine.errors import DomainError
 from inspect_engine.formats.spec import FORMATS
 from inspect_engine.settings import Settings
+from simulations.cli import experiment as simulate_experiment
 
 app = typer.Typer(
     help="Risk-based 双随机、一公开 inspection scheduling engine.", no_args_is_help=True
@@ -29,6 +30,7 @@ month_app = typer.Typer(
     help="A month's plan: plan, freeze, draw, assign, export.", no_args_is_help=True
 )
 app.add_typer(simulate_app, name="simulate")
+simulate_app.command("experiment")(simulate_experiment)
 app.add_typer(month_app, name="month")
 scores_app = typer.Typer(help="Risk scores.", no_args_is_help=True)
 app.add_typer(scores_app, name="scores")
