@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from itertools import islice
 from typing import Any
 
 from sqlalchemy import Table, func, select
@@ -86,6 +87,76 @@ def _copy_then_insert(
             f'ON CONFLICT ("{key}") {conflict}'
         )
         cursor.execute(f'TRUNCATE "{staging}"')
+
+
+def insert_rows(
+    session: Session,
+    model: type[Base],
+    columns: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    *,
+    batch: int = 50_000,
+) -> int:
+    """Plain INSERT of many new rows given as tuples in `columns` order; returns the count.
+
+    The driver does the work (COPY on PostgreSQL, one executemany per batch on SQLite): at
+    millions of rows the ORM's per-row bookkeeping costs more than the database itself.
+    Values go through the columns' own bind conversions, so what is stored is what an ORM
+    insert would store."""
+    table: Table = model.__table__  # type: ignore[assignment]
+    dialect = session.get_bind().dialect
+    names = ", ".join(f'"{c}"' for c in columns)
+    raw = session.connection().connection.driver_connection
+    assert raw is not None
+    count = 0
+    iterator = iter(rows)
+    if dialect.name == "postgresql":
+        with (
+            raw.cursor() as cursor,
+            cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy,
+        ):
+            for row in iterator:
+                copy.write_row(row)
+                count += 1
+        return count
+    # Conversions column by column, each remembering its answers: a column such as the
+    # scoring day repeats one value millions of times.
+    converters = [table.c[c].type.bind_processor(dialect) for c in columns]
+    convert = [(i, _remembering(f)) for i, f in enumerate(converters) if f]
+    marks = ", ".join("?" for _ in columns)
+    sql = f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})'
+    cursor = raw.cursor()
+    try:
+        while chunk := list(islice(iterator, batch)):
+            if convert:
+                fields = [list(c) for c in zip(*chunk, strict=True)]
+                for i, process in convert:
+                    fields[i] = [None if v is None else process(v) for v in fields[i]]
+                chunk = list(zip(*fields, strict=True))
+            cursor.executemany(sql, chunk)
+            count += len(chunk)
+    finally:
+        cursor.close()
+    return count
+
+
+def _remembering(process: Any) -> Any:
+    """`process` with its answers kept for hashable values (a few distinct ones at most
+    repeat; an unhashable value, e.g. a JSON list, is converted every time)."""
+    known: dict[Any, Any] = {}
+
+    def convert(value: Any) -> Any:
+        try:
+            return known[value]
+        except KeyError:
+            if len(known) < 1024:
+                known[value] = process(value)
+                return known[value]
+        except TypeError:
+            pass
+        return process(value)
+
+    return convert
 
 
 def existing_keys(

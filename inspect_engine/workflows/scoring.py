@@ -9,11 +9,12 @@ from __future__ import annotations
 import csv
 from dataclasses import dataclass
 from datetime import date
+from itertools import repeat
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from inspect_engine.errors import NotFound
@@ -29,8 +30,18 @@ from inspect_engine.risk.pipeline import (
 from inspect_engine.workflows import audit
 from inspect_engine.workflows.risk_data import RiskData, load_risk_data
 from models import ModelVersion, RiskScore
+from models import repositories as repo
 
-SCORE_BATCH = 20_000
+SCORE_BATCH = 100_000
+SCORE_COLUMNS = (
+    "model_version_id",
+    "credit_code",
+    "as_of",
+    "probability",
+    "risk_class",
+    "override",
+    "reasons",
+)
 
 
 @dataclass(frozen=True)
@@ -125,29 +136,26 @@ def _score(
     )
     letters = scores.class_letters()
     reasons = scores.reasons.joined()
-    override_names = [rule.reason for rule in policy.overrides]
     overrides = scores.classes.override
     codes = data.enterprises.credit_code[scores.enterprise]
-    probability = scores.probability.astype(float)
     session.execute(delete(RiskScore).where(RiskScore.model_version_id == version.id))
-    batch: list[dict[str, Any]] = []
-    for i in range(len(codes)):
-        batch.append(
-            {
-                "model_version_id": version.id,
-                "credit_code": str(codes[i]),
-                "as_of": as_of,
-                "probability": round(float(probability[i]), 6),
-                "risk_class": str(letters[i]),
-                "override": override_names[overrides[i]] if overrides[i] >= 0 else None,
-                "reasons": str(reasons[i]) or None,
-            }
+    # Tuples straight to the driver: the ORM's bulk insert spends more per row than the
+    # database does at 2.7 million rows (and splits batches wherever a NULL changes place).
+    # -1 (no override) picks the trailing None.
+    override_text = np.array([*(rule.reason for rule in policy.overrides), None], dtype=object)
+    for lo in range(0, len(codes), SCORE_BATCH):
+        part = slice(lo, lo + SCORE_BATCH)
+        values = zip(
+            repeat(version.id),
+            codes[part].tolist(),
+            repeat(as_of),
+            [round(p, 6) for p in scores.probability[part].astype(float).tolist()],
+            letters[part].tolist(),
+            override_text[overrides[part]].tolist(),
+            [text or None for text in reasons[part].tolist()],
+            strict=False,  # repeat() is endless; the lists bound the rows
         )
-        if len(batch) >= SCORE_BATCH:
-            session.execute(insert(RiskScore), batch)
-            batch = []
-    if batch:
-        session.execute(insert(RiskScore), batch)
+        repo.insert_rows(session, RiskScore, SCORE_COLUMNS, values)
     counts = {c: int((letters == c).sum()) for c in CLASS_LETTERS}
     return ScoreOutcome(
         model_version_id=version.id,
