@@ -7,7 +7,6 @@ that instruction."""
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -27,23 +26,9 @@ from inspect_engine.workflows import results
 from models.db import make_engine, make_session_factory
 from models.migrate import upgrade
 from tests.api import servicecity
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, free_port
 
-CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-extensions",
-    "--no-first-run",
-]
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +53,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         ).one()
         session.commit()
     engine.dispose()
-    port = _free_port()
+    port = free_port()
     app = create_app(Settings(database_url=url, environment="test"))
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
@@ -136,7 +121,7 @@ def chromium(sync_api: Any) -> Iterator[Any]:
     """Debian's Chromium, headless, through Playwright (no browser download)."""
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=ARGS
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
         )
         try:
             yield browser

@@ -10,13 +10,11 @@ from __future__ import annotations
 import io
 import os
 import shutil
-import socket
 import subprocess
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,18 +24,11 @@ from pypdf import PdfReader
 from inspect_engine.settings import Settings
 from models.db import make_engine, make_session_factory
 from models.migrate import upgrade
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, free_port
 from tests.field import fieldcity
 from tests.field.conftest import ARTIFACTS, field_app
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run"]
 PHONE = {"width": 390, "height": 844}
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +49,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         session.commit()
     engine.dispose()
     settings = Settings(database_url=url, environment="test", secret_key="browser-secret")
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(field_app(settings), host="127.0.0.1", port=port, log_level="warning")
     )
@@ -85,7 +76,7 @@ def chromium() -> Iterator[Any]:
         pytest.skip("no /usr/bin/chromium: run scripts/install-browser.sh")
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=ARGS
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
         )
         try:
             yield browser
