@@ -28,8 +28,9 @@ from typing import Any
 
 from benchmarks.common import BACKENDS, CACHE, States, load_average, print_table, run_child
 
-STEPS = ("import", "import-1m", "score", "rescore", "month", "draw-one")
-DEFAULT_STEPS = ("import", "import-1m", "score", "month", "draw-one")
+STEPS = ("import", "import-1m", "score", "rescore", "month", "draw-one", "feed")
+DEFAULT_STEPS = ("import", "import-1m", "score", "month", "draw-one", "feed")
+FEED_TARGET_SECONDS = 0.050
 MONTH_TARGET_SECONDS = 300
 MEMORY_TARGET_MIB = 4096
 
@@ -42,6 +43,7 @@ class Options:
     reuse: bool
     month_from: str
     tasks_scale: float
+    feed_seconds: float
 
 
 def ensure_city(scale: str, seed: int) -> Path:
@@ -112,6 +114,46 @@ def run_backend(backend: str, options: Options) -> list[dict[str, Any]]:
         rows += [_whole_month(one[0], two[0]), *one, *two]
     if "draw-one" in wanted:
         rows += run_step("draw-one", backend, options, source="scored")
+    if "feed" in wanted:
+        rows += feed(backend, options)
+    return rows
+
+
+def feed(backend: str, options: Options) -> list[dict[str, Any]]:
+    """The public results feed under load (benchmarks.bench_feed), when the API exists:
+    50 clients at one request a second each (the target), then asking as fast as answered
+    (the throughput)."""
+    try:
+        from api.app import create_app  # noqa: F401
+    except ImportError:
+        print(f"[{backend}] feed: skipped, there is no api.app.create_app")
+        return []
+    rows = []
+    for rate in (1, 0):
+        print(f"[{backend}] feed, rate {rate} (load {load_average():.1f})", flush=True)
+        child = run_child([sys.executable, "-m", "benchmarks.bench_feed", "--backend", backend,
+                           "--reuse", "--seconds", f"{options.feed_seconds:g}",
+                           "--rate", str(rate)])  # fmt: skip
+        if child.returncode != 0:
+            raise SystemExit(f"[{backend}] the feed benchmark failed ({child.returncode})")
+        result = json.loads(child.stdout.strip().splitlines()[-1])
+        figures = result["feed"]
+        pace = "1 request/s each" if rate else "no pause"
+        rows.append(
+            {
+                "step": f"public results feed p95: {result['clients']} clients ({pace}), "
+                f"1,000,000 results",
+                "backend": backend,
+                "seconds": figures["p95_ms"] / 1000,
+                "bare": "",
+                "bare_seconds": None,
+                "peak_mib": 0.0,
+                "load": figures["load"],
+                "target_seconds": FEED_TARGET_SECONDS if rate else None,
+                "note": f"p50 {figures['p50_ms']} ms, {figures['per_second']} requests/s, "
+                f"{figures['errors']} errors",
+            }
+        )
     return rows
 
 
@@ -141,7 +183,7 @@ def table_rows(rows: list[dict[str, Any]]) -> list[tuple[str, ...]]:
             (
                 r["step"],
                 r["backend"],
-                f"{r['seconds']:.1f}",
+                f"{r['seconds']:.1f}" if r["seconds"] >= 1 else f"{r['seconds']:.3f}",
                 r.get("bare") or "",
                 "" if bare is None else f"{bare:.2f}",
                 "" if not bare else f"{r['seconds'] / bare:.1f}",
@@ -193,8 +235,16 @@ def main(argv: list[str] | None = None) -> None:
         default=2.5,
         help="multiply the synthetic tasks' ratios (2.5: about 20,000 visits, the design load)",
     )
+    parser.add_argument("--feed-seconds", type=float, default=30, help="length of the load test")
     parser.add_argument("--json", type=Path, default=None, help="also write the rows here")
+    parser.add_argument(
+        "--table", type=Path, nargs="*", help="only print the table of earlier --json files"
+    )
     args = parser.parse_args(argv)
+    if args.table:
+        saved = [json.loads(path.read_text(encoding="utf-8")) for path in args.table]
+        print_table(table_rows([row for run in saved for row in run["rows"]]), HEADER)
+        return
     steps = tuple(s for s in args.steps.split(",") if s)
     unknown = set(steps) - set(STEPS)
     if unknown:
@@ -206,6 +256,7 @@ def main(argv: list[str] | None = None) -> None:
         reuse=args.reuse,
         month_from=args.month_from,
         tasks_scale=args.tasks_scale,
+        feed_seconds=args.feed_seconds,
     )
     started = time.strftime("%Y-%m-%d %H:%M:%S")
     rows: list[dict[str, Any]] = []

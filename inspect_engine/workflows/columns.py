@@ -221,9 +221,9 @@ def _part_of_rows(rows: Sequence[Any]) -> DirectoryPart:
 def _packed_directory_part(session: Session, where: str) -> DirectoryPart | None:
     """SQLite: a part of the directory as two long strings built inside the database (the
     fixed-width code and day of every row, and the profiles joined by a separator), which
-    numpy and str.split take apart in C. Reading 2.7 million rows as Python tuples costs
-    more than the database's own work; this halves the read. None when a value does not
-    fit the fixed widths (then the caller reads those rows one by one)."""
+    numpy and str.split take apart in C: about 15% faster than 2.7 million row tuples
+    (most of what is left is SQLite reading the rows). None when a value does not fit the
+    fixed widths (then the caller reads those rows one by one)."""
     sql = (
         "SELECT group_concat(e.credit_code || CAST(e.registered_on AS TEXT), ''), "
         f"group_concat({_PROFILE}, char(31)), count(*), "
