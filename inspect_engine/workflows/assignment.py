@@ -12,9 +12,11 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import CursorResult, select, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from inspect_engine import faults
 from inspect_engine.assignment import optimiser
 from inspect_engine.assignment.types import (
     DEFAULT_RECUSAL_WINDOW_DAYS,
@@ -45,6 +47,8 @@ from models import (
 )
 from models import Conflict as ConflictRow
 
+TEAMS_DRAWN = ("assigned", "published")  # plan states whose teams are stored
+
 
 @dataclass(frozen=True)
 class AssignOutcome:
@@ -64,11 +68,17 @@ def assign_month(
     recusal_window_days: int = DEFAULT_RECUSAL_WINDOW_DAYS,
     actor: str = "cli",
 ) -> AssignOutcome:
-    """Draw the teams of a drawn plan. Assigning again returns the stored result."""
+    """Draw the teams of a drawn plan. Assigning again returns the stored result.
+
+    The claim (drawn → assigned) is the transaction's first statement: concurrent requests
+    queue on the plan's row, and all but the first find it assigned and get its result."""
+    month_start(month)
+    claimed = _claim_plan(session, month, ("drawn",), "assigned")
     plan = get_plan(session, month)
-    if plan.status in ("assigned", "published"):
-        return _stored_outcome(session, plan)
-    if plan.status != "drawn":
+    session.refresh(plan)  # the session may hold the plan as it was before the claim
+    if not claimed:
+        if plan.status in TEAMS_DRAWN:
+            return _stored_outcome(session, plan)
         raise Conflict(f"the plan for {month} is {plan.status}: draw it before assigning teams")
     assert plan.seed is not None
     visits, rows = _visit_specs(session, plan)
@@ -81,8 +91,7 @@ def assign_month(
     )
     _store_teams(session, rows, result)
     run = _store_run(session, plan, "assign", result, rows)
-    plan.status = "assigned"
-    session.flush()
+    faults.checkpoint("assign.after_teams")
     field.issue_verify_codes(session, month, actor=actor)  # every team carries its visit's code
     audit.record(
         session,
@@ -103,12 +112,17 @@ def reassign_inspector(
     recusal_window_days: int = DEFAULT_RECUSAL_WINDOW_DAYS,
     actor: str = "cli",
 ) -> AssignOutcome:
-    """An inspector became unavailable: replace only his places, keep everyone else's."""
-    plan = get_plan(session, month)
-    if plan.status not in ("assigned", "published"):
-        raise Conflict(f"the plan for {month} has no teams yet")
+    """An inspector became unavailable: replace only his places, keep everyone else's.
+
+    Re-assignments of one plan take their turn on the plan's row (first statement), so a
+    second request for the same inspector sees his places already replaced."""
+    month_start(month)
     if not reason.strip():
         raise Conflict("a re-assignment needs a reason")
+    claimed = _claim_plan(session, month, TEAMS_DRAWN)
+    plan = get_plan(session, month)
+    if not claimed:
+        raise Conflict(f"the plan for {month} has no teams yet")
     assert plan.seed is not None
     visits, rows = _visit_specs(session, plan, open_only=True)
     teams = _current_teams(session, rows)
@@ -134,6 +148,32 @@ def reassign_inspector(
          "unstaffed": run.unstaffed},
     )  # fmt: skip
     return _outcome(plan, run, len(visits))
+
+
+def _claim_plan(
+    session: Session, month: str, states: tuple[str, ...], status: str | None = None
+) -> bool:
+    """A conditional UPDATE of the plan's row (to `status`, or unchanged): it takes the row
+    lock on PostgreSQL and the write lock on SQLite, so writers of one plan wait for each
+    other and each then reads what the one before committed. False: not in `states`."""
+    claim = (
+        update(Plan)
+        .where(Plan.month == month, Plan.status.in_(states))
+        .values(status=status if status is not None else Plan.status)
+        .execution_options(synchronize_session=False)
+    )
+    try:
+        outcome: CursorResult[Any] = session.execute(claim)  # type: ignore[assignment]
+    except OperationalError as exc:
+        # SQLite cannot turn a transaction that has already read (an API request's login
+        # and checks) into a writer once another writer committed: the plan changed
+        # under this request. PostgreSQL waits on the row instead and never gets here.
+        if session.get_bind().dialect.name != "sqlite" or "locked" not in str(exc.orig):
+            raise
+        raise Conflict(
+            f"another request changed the plan for {month} meanwhile; try again"
+        ) from None
+    return bool(outcome.rowcount)
 
 
 def _month(month: str) -> Month:

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 import models
+from inspect_engine import faults
 from inspect_engine.errors import InvalidInput
 from inspect_engine.formats.reader import FileRejected, ParsedRow, RowError, iter_rows
 from inspect_engine.formats.spec import FORMATS, FileFormat
@@ -147,6 +148,7 @@ def import_file(
         refs.check(batch)
         if errors.total == 0:
             _write(session, fmt, model, batch, owners)
+            faults.checkpoint("import.after_batch")
         batch.clear()
 
     try:

@@ -28,6 +28,7 @@ from numpy.typing import NDArray
 from sqlalchemy import delete, func, insert, literal, select, tuple_, update
 from sqlalchemy.orm import Session
 
+from inspect_engine import faults
 from inspect_engine.errors import Conflict, InvalidInput, NotFound
 from inspect_engine.formats import fields as f
 from inspect_engine.formats.reader import FileRejected, RowError, iter_rows
@@ -658,6 +659,7 @@ def publish_month(
     for start in range(0, len(rows), BATCH):
         _publish_batch(session, rows[start : start + BATCH], dues[start : start + BATCH])
     session.flush()
+    faults.checkpoint("publish.after_rows")  # publications and history written, not committed
     history = repo.count(session, Inspection) - before
     report = PublishReport(
         month=month,
