@@ -534,6 +534,85 @@ def month_export(
     run(body)
 
 
+# --------------------------------------------------------------------------- audit
+
+audit_app = typer.Typer(
+    help="The hash-chained audit log: verify it, print its head.", no_args_is_help=True
+)
+app.add_typer(audit_app, name="audit")
+
+
+def _check_head(text: str | None) -> str | None:
+    """A malformed head is a usage error (exit 2), not a broken log (exit 1)."""
+    from inspect_engine.workflows.audit import ChainHead
+
+    if text is not None:
+        try:
+            ChainHead.parse(text)
+        except DomainError as exc:
+            raise typer.BadParameter(exc.message) from None
+    return text
+
+
+@audit_app.command("verify")
+def audit_verify(
+    expect_head: Annotated[
+        str | None,
+        typer.Option(
+            "--expect-head",
+            metavar="SEQ:HASH",
+            help="a head printed earlier: the log must still reach it (shows a cut end)",
+            callback=_check_head,
+        ),
+    ] = None,
+) -> None:
+    """Recompute the chain; exit 0 if intact, 1 naming the first broken entry."""
+    from inspect_engine.workflows.audit import ChainHead, verify_audit_chain
+
+    expected = ChainHead.parse(expect_head) if expect_head is not None else None
+
+    def body() -> None:
+        with transaction() as session, phase_progress() as progress:
+            outcome = verify_audit_chain(session, expected, progress=progress)
+        if not outcome.intact:
+            _print_chain_problems(outcome)
+            raise typer.Exit(1)
+        reaches = f", reaching the expected head #{expected.sequence}" if expected else ""
+        console.print(f"audit log intact: {outcome.entries} entries{reaches}")
+        console.print("head (keep it to detect deleted last entries later):")
+        typer.echo(str(outcome.head))  # alone on stdout, for scripts
+
+    run(body)
+
+
+def _print_chain_problems(outcome: Any) -> None:
+    first = outcome.first
+    where = f"entry id {first.entry_id}" if first.entry_id is not None else "the end"
+    console.print(
+        f"[red]audit log broken[/red] at {where} (#{first.sequence}): {first.kind}",
+        highlight=False,
+    )
+    for problem in outcome.problems:
+        # Messages quote stored (perhaps tampered) text: never read it as rich markup.
+        console.print(f"  {problem.kind}: {problem.message}", markup=False, soft_wrap=True)
+    if outcome.unlisted:
+        console.print(f"  ... and {outcome.unlisted} more problem(s)")
+    console.print(f"{outcome.entries} entries read; last head {outcome.head}", highlight=False)
+
+
+@audit_app.command("head")
+def audit_head() -> None:
+    """Print the log's head SEQ:HASH (not verified) to keep outside the database."""
+    from inspect_engine.workflows.audit import chain_head
+
+    def body() -> None:
+        with transaction() as session:
+            head = chain_head(session)
+        typer.echo(str(head))
+
+    run(body)
+
+
 def main() -> None:
     app(prog_name="inspect-engine")
 

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from fastapi import Path as PathParam
+from pydantic import BaseModel
 from sqlalchemy import select
 
 from api import schemas
@@ -14,6 +15,7 @@ from api.convert import aware
 from api.deps import AuditorUser, SessionDep
 from api.pagination import Cursor, Limit, decode_cursor, page
 from api.schemas import MONTH_PATTERN, Page
+from inspect_engine.workflows.audit import ChainHead, verify_audit_chain
 from inspect_engine.workflows.planning import auditor_record
 from models import AuditEntry, Frame, Plan, Task
 
@@ -96,4 +98,46 @@ def audit_log(
             for e in kept
         ],
         next_cursor=next_cursor,
+    )
+
+
+class ChainProblemOut(BaseModel):
+    kind: str  # edited, missing, inserted, truncated, head mismatch
+    sequence: int  # position in the log, from 1
+    entry_id: int | None
+    message: str
+
+
+class ChainVerificationOut(BaseModel):
+    intact: bool
+    entries: int
+    head: str  # SEQ:HASH of the last entry read: keep it to detect a later cut
+    expected_head: str | None
+    problems: list[ChainProblemOut]
+    unlisted_problems: int
+
+
+@router.get("/audit/verify")
+def verify_audit_log(
+    session: SessionDep,
+    user: AuditorUser,
+    expect_head: Annotated[
+        str | None, Query(pattern=r"^\d+:[0-9a-fA-F]{64}$", description="SEQ:HASH kept earlier")
+    ] = None,
+) -> ChainVerificationOut:
+    """Recomputes the audit log's hash chain, as `inspect-engine audit verify` does."""
+    expected = ChainHead.parse(expect_head) if expect_head is not None else None
+    outcome = verify_audit_chain(session, expected)
+    return ChainVerificationOut(
+        intact=outcome.intact,
+        entries=outcome.entries,
+        head=str(outcome.head),
+        expected_head=str(expected) if expected is not None else None,
+        problems=[
+            ChainProblemOut(
+                kind=p.kind.value, sequence=p.sequence, entry_id=p.entry_id, message=p.message
+            )
+            for p in outcome.problems
+        ],
+        unlisted_problems=outcome.unlisted,
     )
