@@ -19,6 +19,7 @@ from inspect_engine.sampling.frames import ExclusionPolicy
 from inspect_engine.settings import Settings
 from inspect_engine.workflows.users import Forbidden, Principal, Role, authenticate
 from models import Item, Plan, Task
+from models.db import WRITE_INTENT
 
 
 def get_settings(request: Request) -> Settings:
@@ -26,9 +27,16 @@ def get_settings(request: Request) -> Settings:
     return settings
 
 
+READING = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 def get_session(request: Request) -> Iterator[Session]:
     factory: sessionmaker[Session] = request.app.state.session_factory
     session = factory()
+    if request.method not in READING:
+        # SQLite: a request that may write takes the write lock when it begins, so it
+        # waits for the writer before it instead of failing once it has read.
+        session.connection(execution_options={WRITE_INTENT: True})
     try:
         yield session
         session.commit()

@@ -37,5 +37,12 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False)
 
 
+# Execution option of a connection whose transaction will write: on SQLite it begins
+# with the write lock (BEGIN IMMEDIATE), so concurrent writers queue for it as they would
+# on PostgreSQL's rows, instead of failing when a read transaction tries to write.
+WRITE_INTENT = "inspect_engine_write_intent"
+
+
 def _sqlite_begin(connection: Any) -> None:
-    connection.exec_driver_sql("BEGIN")
+    immediate = connection.get_execution_options().get(WRITE_INTENT, False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
