@@ -64,6 +64,7 @@ ENDPOINTS: list[tuple[str, str, dict[str, Any], set[str]]] = [
     ("GET", "/auditor/draws/2026-09-INFO", {}, AUDITORS),
     ("GET", "/auditor/frames", {}, AUDITORS),
     ("GET", "/auditor/audit-log", {}, AUDITORS),
+    ("GET", "/auditor/audit/verify", {}, AUDITORS),
     ("GET", "/admin/users", {}, ADMINS),
     (
         "POST",
