@@ -19,6 +19,7 @@ from models.planning import (
     Visit,
 )
 from models.risk import ModelVersion, RiskScore
+from models.snapshots import ColumnSnapshot
 
 __all__ = [
     "AnnualReport",
@@ -26,6 +27,7 @@ __all__ = [
     "AssignmentRun",
     "AuditEntry",
     "Base",
+    "ColumnSnapshot",
     "Complaint",
     "Conflict",
     "Department",

@@ -11,6 +11,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from models.base import Base
+from models.snapshots import ColumnSnapshot
 
 
 def _insert(session: Session, table: Table) -> Any:
@@ -176,3 +177,17 @@ def all_keys(session: Session, model: type[Base], key: str) -> set[str]:
 
 def count(session: Session, model: type[Base]) -> int:
     return int(session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+def bump_revision(session: Session, name: str) -> None:
+    """Count one more write to table `name` (its columnar snapshot is then out of date).
+
+    Every writer calls this in its own transaction; on PostgreSQL the row lock it takes
+    also orders concurrent writers, so a snapshot can never be labelled with a revision
+    whose rows it does not hold."""
+    table: Table = ColumnSnapshot.__table__  # type: ignore[assignment]
+    stmt = _insert(session, table).values(name=name, revision=1)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["name"], set_={"revision": table.c.revision + 1}
+    )
+    session.connection().execute(stmt)  # Core: also safe inside a flush

@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from fractions import Fraction
@@ -629,6 +629,13 @@ class ExclusionPolicy:
             raise ValueError("exclusion policy: allowed_statuses is empty, nothing could be drawn")
         object.__setattr__(self, "grace_waived_classes", waived)
         object.__setattr__(self, "allowed_statuses", statuses)
+
+    def window_start(self, as_of: date) -> date:
+        """The first day whose inspections can still make an enterprise 'recently
+        inspected' on `as_of` (`as_of` itself when the rule is off: none can)."""
+        if self.recent_window_days == 0:
+            return as_of
+        return as_of - timedelta(days=self.recent_window_days)
 
     def as_dict(self) -> dict[str, Any]:
         return {

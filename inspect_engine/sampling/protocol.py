@@ -328,13 +328,17 @@ class FrameDraw:
     mask: BoolArray
 
 
-def draw_frame(codes: Sequence[str], lambda_texts: Sequence[str], seed: str) -> FrameDraw:
+def draw_frame(
+    codes: Sequence[str], lambda_texts: Sequence[str], seed: str, *, hashed: str | None = None
+) -> FrameDraw:
     """Draw one frozen frame with a revealed seed.
 
     Takes the λ texts (the frame as published), not floats, so the draw always uses exactly
-    the values the frame hash covers.
+    the values the frame hash covers. `hashed` is for a caller that holds the frame as the
+    very text it hashed (a frozen frame, read back and its SHA-256 compared): the codes
+    and λ are then in canonical order and form already, and are not checked again.
     """
-    fh = frame_hash(codes, lambda_texts)
+    fh = hashed if hashed is not None else frame_hash(codes, lambda_texts)
     lam = parse_lambdas(lambda_texts)
     u = prn(seed, codes)
     mask = pareto_select(codes, lam, u)

@@ -4,14 +4,16 @@ query per table (never a query per enterprise)."""
 from __future__ import annotations
 
 import gc
+import io
+import json
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import bindparam, func, select, text
+from sqlalchemy import CursorResult, bindparam, func, select, text, update
 from sqlalchemy.orm import Session
 
 from inspect_engine.sampling.frames import (
@@ -20,7 +22,8 @@ from inspect_engine.sampling.frames import (
     InspectionHistory,
     TagSet,
 )
-from models import RiskScore
+from models import ColumnSnapshot, RiskScore
+from models.repositories import insert_new
 
 CHUNK = 100_000
 IN_BATCH = 5_000
@@ -93,6 +96,7 @@ def load_enterprise_columns(
     year: int,
     departments: Iterable[str],
     only: Sequence[str] | None = None,
+    recent_since: date | None = None,
 ) -> EnterpriseColumns:
     """The directory sorted by credit code, with each enterprise's current risk class
     (from the latest scores; '' where unclassed) and the history the exclusions need:
@@ -101,9 +105,11 @@ def load_enterprise_columns(
     Read through the driver's cursor in chunks: at 2.7 million rows the ORM's row objects
     would cost more than the whole draw. `only` restricts the load to some enterprises
     (e.g. the month's selections); their history is then left empty, as only frames use it.
+    `recent_since` (the exclusion window's first day) leaves out older last inspections,
+    which no exclusion looks at: most of the history is older than the window.
     """
     with paused_gc():
-        return _load_enterprise_columns(session, as_of, year, departments, only)
+        return _load_enterprise_columns(session, as_of, year, departments, only, recent_since)
 
 
 def _load_enterprise_columns(
@@ -112,6 +118,7 @@ def _load_enterprise_columns(
     year: int,
     departments: Iterable[str],
     only: Sequence[str] | None,
+    recent_since: date | None,
 ) -> EnterpriseColumns:
     version = latest_model_version(session)
     if only is None:
@@ -133,7 +140,7 @@ def _load_enterprise_columns(
         licences=_licences(split, profile),
         risk_class=risk_class,
         history=(
-            load_inspection_history(session, credit_code, as_of, year, departments)
+            load_inspection_history(session, credit_code, as_of, year, departments, recent_since)
             if only is None
             else InspectionHistory(
                 year,
@@ -157,11 +164,92 @@ def _licences(split: list[list[str]], profile: NDArray[np.int32]) -> TagSet:
     return TagSet(bits, per_profile.vocabulary)
 
 
-def _whole_directory(
-    session: Session,
-) -> tuple[NDArray[np.str_], NDArray[np.int32], list[str], NDArray[np.datetime64]]:
+Directory = tuple[NDArray[np.str_], NDArray[np.int32], list[str], NDArray[np.datetime64]]
+SNAPSHOT = "enterprises"
+
+
+def _whole_directory(session: Session) -> Directory:
     """Credit codes, profile codes with their vocabulary, and registration days of every
-    enterprise, sorted by credit code.
+    enterprise, sorted by credit code: from the directory's snapshot when it is current,
+    else read from the table (and the snapshot stored for the next reader)."""
+    state = session.execute(
+        select(ColumnSnapshot.revision, ColumnSnapshot.built_revision).where(
+            ColumnSnapshot.name == SNAPSHOT
+        )
+    ).one_or_none()
+    revision = state.revision if state is not None else 0
+    if state is not None and state.built_revision == revision:
+        payload = session.scalar(
+            select(ColumnSnapshot.payload).where(ColumnSnapshot.name == SNAPSHOT)
+        )
+        if payload is not None:
+            return _unpack(payload)
+    # The revision is read before the rows: a write committed in between makes the stored
+    # snapshot look older than it is (rebuilt once more), never newer.
+    directory = _read_directory(session)
+    _store_snapshot(session, revision, directory)
+    return directory
+
+
+def refresh_directory_snapshot(session: Session) -> int:
+    """Rebuild the directory's snapshot from the table; called by the directory's writers
+    (after `bump_revision`) so that the month's freeze finds it current. Returns its rows."""
+    revision = session.scalar(
+        select(ColumnSnapshot.revision).where(ColumnSnapshot.name == SNAPSHOT)
+    )
+    with paused_gc():
+        directory = _read_directory(session)
+    _store_snapshot(session, revision or 0, directory)
+    return int(directory[0].shape[0])
+
+
+def _store_snapshot(session: Session, revision: int, directory: Directory) -> None:
+    values = {
+        "built_revision": revision,
+        "built_at": datetime.now(UTC),
+        "rows": int(directory[0].shape[0]),
+        "payload": _pack(directory),
+    }
+    updated: CursorResult[Any] = session.execute(  # type: ignore[assignment]
+        update(ColumnSnapshot)
+        .where(ColumnSnapshot.name == SNAPSHOT, ColumnSnapshot.revision == revision)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    if not updated.rowcount and revision == 0:
+        # No writer has counted itself yet: the first snapshot row. If one has meanwhile,
+        # its row stays and this snapshot is not kept.
+        insert_new(session, ColumnSnapshot, [{"name": SNAPSHOT, "revision": 0, **values}], "name")
+
+
+def _pack(directory: Directory) -> bytes:
+    """The snapshot as an uncompressed .npz (numpy's own format, no pickled objects):
+    credit codes are random characters, so compression would cost time for little."""
+    codes, profile, vocabulary, registered_on = directory
+    buffer = io.BytesIO()
+    np.savez(
+        buffer,
+        credit_code=_sort_keys(codes),
+        profile=profile,
+        vocabulary=np.frombuffer(json.dumps(vocabulary).encode("utf-8"), np.uint8),
+        registered_on=registered_on.astype("datetime64[D]"),
+    )
+    return buffer.getvalue()
+
+
+def _unpack(payload: bytes) -> Directory:
+    with np.load(io.BytesIO(payload), allow_pickle=False) as stored:
+        codes = stored["credit_code"]
+        return (
+            codes.astype("<U18"),
+            stored["profile"].astype(np.int32),
+            list(json.loads(stored["vocabulary"].tobytes().decode("utf-8"))),
+            stored["registered_on"],
+        )
+
+
+def _read_directory(session: Session) -> Directory:
+    """The directory read from the table, sorted by credit code.
 
     The table is read in storage order and sorted here: asking the database for credit-code
     order walks the index and fetches each row from a random page, several times slower at
@@ -378,8 +466,10 @@ def load_inspection_history(
     as_of: date,
     year: int,
     departments: Iterable[str],
+    recent_since: date | None = None,
 ) -> InspectionHistory:
-    """Every inspection counts here, random or not (the caps are about total burden)."""
+    """Every inspection counts here, random or not (the caps are about total burden). The
+    last inspection per department is looked for from `recent_since` on (all when None)."""
     size = credit_code.shape[0]
     find = CodeRows(credit_code)
     # ISO dates compare as the stored dates do on both databases; written inline for the
@@ -394,6 +484,8 @@ def load_inspection_history(
     for rows in driver_chunks(session, counted):
         codes, numbers = zip(*rows, strict=True)
         counts[find(codes, check=True)] = np.asarray(numbers, np.int32)
+    if recent_since is not None:
+        before += f" AND inspected_on >= '{recent_since.isoformat()}'"
     latest = (
         "SELECT department, credit_code, CAST(MAX(inspected_on) AS TEXT) FROM inspections "
         f"WHERE {before} GROUP BY department, credit_code"

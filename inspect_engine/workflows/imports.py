@@ -22,6 +22,7 @@ from inspect_engine.errors import InvalidInput
 from inspect_engine.formats.reader import FileRejected, ParsedRow, RowError, iter_rows
 from inspect_engine.formats.spec import FORMATS, FileFormat
 from inspect_engine.workflows import audit
+from inspect_engine.workflows.columns import SNAPSHOT, refresh_directory_snapshot
 from models import repositories as repo
 from models.base import Base
 
@@ -142,6 +143,8 @@ def import_file(
     seen_keys: set[str] = set()
     owners = _Owners()
     before = repo.count(session, model)
+    if kind == "enterprises":  # first: on PostgreSQL this also queues concurrent imports
+        repo.bump_revision(session, SNAPSHOT)
     batch: list[ParsedRow] = []
 
     def flush() -> None:
@@ -173,6 +176,8 @@ def import_file(
         raise ImportRejected(fmt.kind, errors.first, errors.total, report.warnings)
     session.flush()
     report.new_rows = repo.count(session, model) - before
+    if kind == "enterprises":
+        refresh_directory_snapshot(session)  # the month's freeze reads it instead of the table
     audit.record(
         session,
         actor,

@@ -7,6 +7,7 @@ another command or request; a plan has exactly one draw."""
 from __future__ import annotations
 
 import gzip
+import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -227,7 +228,11 @@ def freeze_month(
         raise Conflict(f"the plan for {month} has no tasks")
     departments = {item.department for spec in specs.values() for item in spec.items}
     columns = load_enterprise_columns(
-        session, as_of=first_day, year=first_day.year, departments=departments
+        session,
+        as_of=first_day,
+        year=first_day.year,
+        departments=departments,
+        recent_since=policy.window_start(first_day),
     )
     pairs = []
     for code, spec in specs.items():
@@ -311,8 +316,12 @@ def _gzip(text: str) -> bytes:
 
 
 def frame_lines(frame: Frame) -> tuple[list[str], list[str]]:
-    """The frozen frame back: credit codes and λ texts, in frame order."""
-    text = gzip.decompress(frame.frame_text_gz).decode("utf-8")
+    """The frozen frame back: credit codes and λ texts, in frame order. The text is the one
+    that was hashed at the freeze; a stored frame that no longer matches its hash raises."""
+    data = gzip.decompress(frame.frame_text_gz)
+    if hashlib.sha256(data).hexdigest() != frame.frame_hash:
+        raise ValueError(f"the stored frame of {frame.task_code} does not match its frame hash")
+    text = data.decode("utf-8")
     # "<code>,<λ>\n" lines: one split of the whole text, then every other field (a
     # per-line split costs seconds on a city-wide frame).
     fields = text.replace("\n", ",").split(",")
@@ -388,7 +397,7 @@ def _draw(session: Session, plan: Plan, contribution: str, now: datetime, actor:
     for frame in frames:
         codes, lambdas = frame_lines(frame)
         classes = list(gzip.decompress(frame.risk_classes_gz).decode("ascii"))
-        drawn = protocol.draw_frame(codes, lambdas, reveal.seed)
+        drawn = protocol.draw_frame(codes, lambdas, reveal.seed, hashed=frame.frame_hash)
         record = protocol.draw_record(
             frame.task_code,
             titles[frame.task_code],

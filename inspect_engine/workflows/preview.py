@@ -30,6 +30,10 @@ def preview_month(
         specs = {task_code: specs[task_code]}
     departments = {item.department for spec in specs.values() for item in spec.items}
     columns = load_enterprise_columns(
-        session, as_of=first_day, year=first_day.year, departments=departments
+        session,
+        as_of=first_day,
+        year=first_day.year,
+        departments=departments,
+        recent_since=policy.window_start(first_day),
     )
     return [preview(columns, spec, policy, first_day) for _, spec in sorted(specs.items())]

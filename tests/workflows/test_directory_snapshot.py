@@ -1,0 +1,105 @@
+"""The directory's columnar snapshot: read by the freeze only while it is current, rebuilt
+by imports, never taken when a write has come after it."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+import models
+from inspect_engine.sampling.frames import EnterpriseColumns
+from inspect_engine.workflows import columns
+from inspect_engine.workflows.columns import load_enterprise_columns
+from inspect_engine.workflows.imports import import_file
+from models import ColumnSnapshot
+from models.repositories import bump_revision
+from tests.workflows import tinycity
+from tests.workflows.test_imports import HEADER, code, enterprise_lines, write
+
+FIRST_DAY = date(2026, 12, 1)
+
+
+def load(session: Session) -> EnterpriseColumns:
+    return load_enterprise_columns(session, as_of=FIRST_DAY, year=2026, departments={"SAMR"})
+
+
+def snapshot(session: Session) -> ColumnSnapshot:
+    row = session.scalar(select(ColumnSnapshot).where(ColumnSnapshot.name == "enterprises"))
+    assert row is not None
+    session.refresh(row)
+    return row
+
+
+def the_table_is_not_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(session: Session) -> None:
+        raise AssertionError("the directory table was read although the snapshot is current")
+
+    monkeypatch.setattr(columns, "_read_directory", refuse)
+
+
+def test_a_current_snapshot_gives_exactly_what_the_table_gives(
+    session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tinycity.build(session)
+    from_table = columns._read_directory(session)
+    load(session)  # stores the snapshot
+    stored = snapshot(session)
+    assert stored.built_revision == stored.revision
+    assert stored.rows == 400
+    the_table_is_not_read(monkeypatch)
+    from_snapshot = columns._whole_directory(session)
+    assert np.array_equal(from_snapshot[0], from_table[0])
+    assert from_snapshot[0].dtype == from_table[0].dtype
+    assert np.array_equal(from_snapshot[1], from_table[1])
+    assert from_snapshot[2] == from_table[2]
+    assert np.array_equal(from_snapshot[3], from_table[3])
+
+
+def test_a_write_after_the_snapshot_is_seen_by_the_next_load(session: Session) -> None:
+    codes = tinycity.build(session)
+    before = load(session)
+    enterprise = session.get(models.Enterprise, codes[1])
+    assert enterprise is not None and enterprise.status == "active"
+    enterprise.status = "revoked"
+    session.flush()
+    stored = snapshot(session)
+    assert stored.built_revision != stored.revision  # the ORM write counted itself
+    after = load(session)
+    row = int(np.searchsorted(after.credit_code, codes[1]))
+    assert before.status.value(row) == "active"
+    assert after.status.value(row) == "revoked"
+    assert snapshot(session).built_revision == snapshot(session).revision
+
+
+def test_a_stale_snapshot_is_never_used(session: Session) -> None:
+    tinycity.build(session)
+    load(session)
+    # A snapshot whose payload lacks a row, made stale by a counted write: the load must
+    # come from the table and hold all 400 enterprises.
+    short = columns._read_directory(session)
+    short = (short[0][1:], short[1][1:], short[2], short[3][1:])
+    stored = snapshot(session)
+    stored.payload = columns._pack(short)
+    session.flush()
+    assert len(load(session).credit_code) == 399  # current: the (doctored) snapshot is read
+    bump_revision(session, "enterprises")
+    assert len(load(session).credit_code) == 400
+
+
+def test_an_enterprise_import_leaves_a_current_snapshot(
+    session: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import_file(session, "enterprises", write(tmp_path, "e.csv", HEADER, enterprise_lines(6)))
+    stored = snapshot(session)
+    assert (stored.rows, stored.built_revision) == (6, stored.revision)
+    lines = enterprise_lines(9)[6:]
+    import_file(session, "enterprises", write(tmp_path, "more.csv", HEADER, lines))
+    assert snapshot(session).rows == 9
+    the_table_is_not_read(monkeypatch)
+    loaded = load(session)
+    assert loaded.credit_code.tolist() == sorted(code(i) for i in range(9))
