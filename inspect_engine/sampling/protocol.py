@@ -155,20 +155,13 @@ def check_codes(codes: Sequence[str]) -> None:
     Stricter than the hash needs: these rules make one frame line per code, with no separator
     or line break hidden inside a code, and let lines be sorted as plain strings.
     """
-    if len(codes) == 0:
-        return
-    lengths = set(map(len, codes))
-    if lengths != {CODE_LENGTH}:
-        raise InvalidFrameError(f"credit codes must have {CODE_LENGTH} characters each")
-    joined = "".join(codes)
-    if not (joined.isascii() and joined.isprintable()) or " " in joined or "," in joined:
-        raise InvalidFrameError("credit codes must be printable ASCII without spaces or commas")
+    _check_code_text(codes)
     if len(set(codes)) != len(codes):
         duplicate = next(code for code, count in Counter(codes).items() if count > 1)
         raise InvalidFrameError(f"credit code {duplicate} appears more than once in the frame")
 
 
-def frame_text(codes: Sequence[str], lambda_texts: Sequence[str]) -> str:
+def frame_text(codes: Sequence[str] | npt.NDArray[np.str_], lambda_texts: Sequence[str]) -> str:
     """The text a frame hash covers: ``<credit_code>,<lambda>\n`` sorted by credit code.
 
     The λ texts must already be canonical (use `format_lambda`); a bad one raises. This is
@@ -176,14 +169,40 @@ def frame_text(codes: Sequence[str], lambda_texts: Sequence[str]) -> str:
     """
     if len(codes) != len(lambda_texts):
         raise InvalidFrameError(f"{len(codes)} credit codes but {len(lambda_texts)} λ values")
-    check_codes(codes)
+    ascending = _strictly_ascending(codes)
+    if ascending is not None:
+        codes = ascending  # sorted and unique already: the common case of a built frame
+        _check_code_text(codes)
+    else:
+        codes = list(codes.tolist()) if isinstance(codes, np.ndarray) else codes
+        check_codes(codes)
     for text in set(lambda_texts):
         parse_lambda(text)
     # Codes are unique and all 18 characters long, so sorting whole lines is sorting by code;
     # Python compares str by code point, which for UTF-8 is byte order.
     lines = [f"{code},{text}\n" for code, text in zip(codes, lambda_texts, strict=True)]
-    lines.sort()
+    if ascending is None:
+        lines.sort()
     return "".join(lines)
+
+
+def _strictly_ascending(codes: Sequence[str] | npt.NDArray[np.str_]) -> list[str] | None:
+    """The codes as a list when given as a numpy str array in strictly ascending order
+    (hence unique; numpy compares str by code point, as Python does); else None."""
+    if not isinstance(codes, np.ndarray) or codes.dtype.kind != "U" or codes.ndim != 1:
+        return None
+    if codes.size > 1 and not bool((codes[1:] > codes[:-1]).all()):
+        return None
+    return list(codes.tolist())
+
+
+def _check_code_text(codes: Sequence[str]) -> None:
+    """`check_codes` without the uniqueness test."""
+    if set(map(len, codes)) - {CODE_LENGTH}:
+        raise InvalidFrameError(f"credit codes must have {CODE_LENGTH} characters each")
+    joined = "".join(codes)
+    if not (joined.isascii() and joined.isprintable()) or " " in joined or "," in joined:
+        raise InvalidFrameError("credit codes must be printable ASCII without spaces or commas")
 
 
 def frame_hash(codes: Sequence[str], lambda_texts: Sequence[str]) -> str:

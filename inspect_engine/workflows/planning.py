@@ -237,7 +237,7 @@ def freeze_month(
     pairs = []
     for code, spec in specs.items():
         frame = build_frame(columns, spec, policy, first_day)
-        text = protocol.frame_text(frame.codes(), frame.lambda_texts())
+        text = protocol.frame_text(frame.credit_code, frame.lambda_texts())
         frame_hash = protocol.sha256_hex(text)
         pairs.append((code, frame_hash))
         session.add(
