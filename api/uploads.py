@@ -3,7 +3,7 @@ checked against the uploader's departments before anything is imported."""
 
 from __future__ import annotations
 
-import csv
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -14,6 +14,8 @@ from fastapi import UploadFile
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from inspect_engine.formats.fields import code
+from inspect_engine.formats.reader import FileRejected, column_values
 from inspect_engine.workflows.users import Forbidden, Principal
 from models import Inspector
 
@@ -25,11 +27,14 @@ INSPECTOR_COLUMN = ("leave", "conflicts")
 # directory every department maintains: any supervisor may upload it; the audit log
 # records who did.
 MAX_NAMED_ROWS = 20
+# The client's file name is not trusted: only a short plain suffix is kept.
+_SUFFIX = re.compile(r"\.[A-Za-z0-9]{1,8}")
 
 
 @contextmanager
 def saved_upload(upload: UploadFile) -> Iterator[Path]:
-    suffix = Path(upload.filename or "upload.csv").suffix or ".csv"
+    given = Path(upload.filename or "").suffix
+    suffix = given if _SUFFIX.fullmatch(given) else ".csv"
     with tempfile.TemporaryDirectory(prefix="inspect-upload-") as folder:
         path = Path(folder) / f"upload{suffix}"
         with path.open("wb") as out:
@@ -65,17 +70,18 @@ def check_upload_scope(session: Session, user: Principal, kind: str, path: Path)
 
 
 def _column_values(path: Path, column: str) -> list[tuple[int, str]]:
+    """Read as the import reads it, so that both see the same rows. Values that are not
+    codes (NUL, 10 MB) are left to the import's row-numbered report, never echoed here."""
     try:
-        with path.open(encoding="utf-8-sig", newline="") as text:
-            reader = csv.reader(text)
-            header = next(reader, [])
-            if column not in header:
-                return []
-            at = header.index(column)
-            return [
-                (number, cells[at])
-                for number, cells in enumerate(reader, start=2)
-                if len(cells) > at and cells[at]
-            ]
-    except (UnicodeDecodeError, csv.Error):
+        found = column_values(path, column)
+    except FileRejected:
         return []
+    return [(row, value) for row, value in found if _is_code(value)]
+
+
+def _is_code(value: str) -> bool:
+    try:
+        code()(value)
+    except ValueError:
+        return False
+    return True

@@ -365,6 +365,20 @@ def exit_status(results: list[CheckResult]) -> int:
 # --------------------------------------------------------------------------- command line
 
 
+def _printable(text: str) -> str:
+    """The text with control and other invisible characters escaped (\\r, \\x1b, ...): a
+    record must not move the cursor or rewrite the verdict on the auditor's terminal."""
+    if text.isprintable():
+        return text
+    return "".join(
+        ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text
+    )
+
+
+def _say(text: str, to_stderr: bool = False) -> None:
+    print(_printable(text), file=sys.stderr if to_stderr else sys.stdout)
+
+
 def _load(path: str) -> object:
     try:
         with open(path, encoding="utf-8") as handle:
@@ -381,21 +395,21 @@ def _load(path: str) -> object:
 
 def _report(path: str, record: dict[str, object], results: list[CheckResult]) -> int:
     for result in results:
-        print(f"  {result.status:<7} {result.name:<11} {result.detail}")
+        _say(f"  {result.status:<7} {result.name:<11} {result.detail}")
     status = exit_status(results)
     failure = first_failure(results)
     task = record.get("task_code")
     frame = record.get("frame")
     size = len(frame) if isinstance(frame, list) else 0
     if failure is not None:
-        print(f"FAILED: check '{failure.name}' failed for {path}: {failure.detail}")
+        _say(f"FAILED: check '{failure.name}' failed for {path}: {failure.detail}")
     elif status == EXIT_PARTIAL:
-        print(
+        _say(
             f"PARTIAL: task {task}: commitment and seed check out, but this record has no "
             "frame, so the selection could not be recomputed (ask for the auditors' export)"
         )
     else:
-        print(
+        _say(
             f"OK: task {task}: {record.get('n')} of {size} units "
             f"selected exactly as ie-draw-v1 prescribes; all {len(CHECKS)} checks passed"
         )
@@ -416,10 +430,10 @@ def main(argv: list[str] | None = None) -> int:
         record = _load(args.record)
         results = verify_record(record)
     except MalformedRecord as exc:
-        print(f"ERROR: not a readable draw record: {exc}", file=sys.stderr)
+        _say(f"ERROR: not a readable draw record: {exc}", to_stderr=True)
         return EXIT_MALFORMED
     except MemoryError:
-        print("ERROR: not enough memory to read this record", file=sys.stderr)
+        _say("ERROR: not enough memory to read this record", to_stderr=True)
         return EXIT_MALFORMED
     assert isinstance(record, dict)
     return _report(args.record, record, results)

@@ -10,6 +10,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from inspect_engine import uscc
+from inspect_engine.formats.csv_safety import unescape_formula
 
 Parser = Callable[[str], Any]
 
@@ -18,15 +19,36 @@ _INDUSTRY = re.compile(r"^[A-T][0-9]{2}$")
 _INDUSTRY_PREFIX = re.compile(r"^[A-T]([0-9]{1,2})?$")
 _DISTRICT = re.compile(r"^[1-9][0-9]{5}$")
 _CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-/]*$")
+MAX_NUMBER = 40  # characters; no number of the formats is longer (decimals cost O(n) to read)
+MAX_LIST = 10_000  # characters of a ';'-list
+SHOWN = 40  # characters of a bad value quoted back in an error
+
+
+def shown(raw: str) -> str:
+    """The value as quoted in an error: short, so a 10 MB cell never makes a 10 MB report."""
+    if len(raw) <= SHOWN:
+        return repr(raw)
+    return f"{raw[:SHOWN]!r}… ({len(raw):,} characters)"
+
+
+def _number_text(raw: str) -> str:
+    if len(raw) > MAX_NUMBER:
+        raise ValueError(f"{shown(raw)} is not a number (longer than {MAX_NUMBER} characters)")
+    return raw
 
 
 def text(max_len: int) -> Parser:
+    """Free text. A leading apostrophe before = + - @ is the escape our CSV exports add so
+    that spreadsheets do not run the cell (docs/csv-safety.md): it is removed, so that an
+    exported file imports back unchanged."""
+
     def parse(raw: str) -> str:
-        if len(raw) > max_len:
-            raise ValueError(f"longer than {max_len} characters ({len(raw)})")
-        if raw != raw.strip():
+        value = unescape_formula(raw)
+        if len(value) > max_len:
+            raise ValueError(f"longer than {max_len} characters ({len(value):,})")
+        if value != value.strip():
             raise ValueError("has leading or trailing spaces")
-        return raw
+        return value
 
     return parse
 
@@ -36,9 +58,9 @@ def code(max_len: int = 32) -> Parser:
 
     def parse(raw: str) -> str:
         if len(raw) > max_len:
-            raise ValueError(f"longer than {max_len} characters ({len(raw)})")
+            raise ValueError(f"longer than {max_len} characters ({len(raw):,})")
         if not _CODE.match(raw):
-            raise ValueError(f"{raw!r} is not a code (letters, digits, '-', '_', '.', '/')")
+            raise ValueError(f"{shown(raw)} is not a code (letters, digits, '-', '_', '.', '/')")
         return raw
 
     return parse
@@ -49,7 +71,7 @@ def enum(*values: str) -> Parser:
 
     def parse(raw: str) -> str:
         if raw not in allowed:
-            raise ValueError(f"{raw!r} is not one of {', '.join(values)}")
+            raise ValueError(f"{shown(raw)} is not one of {', '.join(values)}")
         return raw
 
     return parse
@@ -58,25 +80,25 @@ def enum(*values: str) -> Parser:
 def credit_code(raw: str) -> str:
     why = uscc.problem(raw)
     if why is not None:
-        raise ValueError(f"{raw!r} is not a valid 统一社会信用代码: {why}")
+        raise ValueError(f"{shown(raw)} is not a valid 统一社会信用代码: {why}")
     return raw
 
 
 def iso_date(raw: str) -> date:
     if len(raw) != 10:
-        raise ValueError(f"{raw!r} is not a date YYYY-MM-DD")
+        raise ValueError(f"{shown(raw)} is not a date YYYY-MM-DD")
     try:
         return date.fromisoformat(raw)
     except ValueError:
-        raise ValueError(f"{raw!r} is not a date YYYY-MM-DD") from None
+        raise ValueError(f"{shown(raw)} is not a date YYYY-MM-DD") from None
 
 
 def decimal_at_least(minimum: Decimal) -> Parser:
     def parse(raw: str) -> Decimal:
         try:
-            value = Decimal(raw)
+            value = Decimal(_number_text(raw))
         except InvalidOperation:
-            raise ValueError(f"{raw!r} is not a decimal number") from None
+            raise ValueError(f"{shown(raw)} is not a decimal number") from None
         if not value.is_finite() or value < minimum:
             raise ValueError(f"{raw!r} must be a number not below {minimum}")
         if abs(value) >= Decimal("1e18"):
@@ -89,7 +111,7 @@ def decimal_at_least(minimum: Decimal) -> Parser:
 def integer(minimum: int, maximum: int) -> Parser:
     def parse(raw: str) -> int:
         if not re.fullmatch(r"-?[0-9]{1,9}", raw):
-            raise ValueError(f"{raw!r} is not a whole number")
+            raise ValueError(f"{shown(raw)} is not a whole number")
         value = int(raw)
         if not minimum <= value <= maximum:
             raise ValueError(f"{value} is outside {minimum}..{maximum}")
@@ -101,9 +123,9 @@ def integer(minimum: int, maximum: int) -> Parser:
 def number_between(low: float, high: float) -> Parser:
     def parse(raw: str) -> float:
         try:
-            value = float(raw)
+            value = float(_number_text(raw))
         except ValueError:
-            raise ValueError(f"{raw!r} is not a number") from None
+            raise ValueError(f"{shown(raw)} is not a number") from None
         if not low <= value <= high:
             raise ValueError(f"{raw!r} is outside {low}..{high}")
         return value
@@ -114,9 +136,9 @@ def number_between(low: float, high: float) -> Parser:
 def probability(raw: str) -> float:
     """An inclusion probability: 0 < π ≤ 1."""
     try:
-        value = float(raw)
+        value = float(_number_text(raw))
     except ValueError:
-        raise ValueError(f"{raw!r} is not a number") from None
+        raise ValueError(f"{shown(raw)} is not a number") from None
     if not 0.0 < value <= 1.0:
         raise ValueError(f"{raw!r} must be above 0 and at most 1")
     return value
@@ -125,9 +147,9 @@ def probability(raw: str) -> float:
 def ratio(raw: str) -> Decimal:
     """A sampling ratio or floor: a decimal above 0 and at most 1 (kept exact)."""
     try:
-        value = Decimal(raw)
+        value = Decimal(_number_text(raw))
     except InvalidOperation:
-        raise ValueError(f"{raw!r} is not a decimal number") from None
+        raise ValueError(f"{shown(raw)} is not a decimal number") from None
     if not value.is_finite() or not Decimal(0) < value <= Decimal(1):
         raise ValueError(f"{raw!r} must be above 0 and at most 1")
     return value
@@ -139,28 +161,30 @@ def boolean(raw: str) -> bool:
         return True
     if lowered == "false":
         return False
-    raise ValueError(f"{raw!r} is not true or false")
+    raise ValueError(f"{shown(raw)} is not true or false")
 
 
 def district(raw: str) -> str:
     if not _DISTRICT.match(raw):
-        raise ValueError(f"{raw!r} is not a GB/T 2260 county-level code (6 digits)")
+        raise ValueError(f"{shown(raw)} is not a GB/T 2260 county-level code (6 digits)")
     return raw
 
 
 def industry(raw: str) -> str:
     if not _INDUSTRY.match(raw):
-        raise ValueError(f"{raw!r} is not a GB/T 4754 division (section letter + 2 digits)")
+        raise ValueError(f"{shown(raw)} is not a GB/T 4754 division (section letter + 2 digits)")
     return raw
 
 
 def _list_of(raw: str, check: Callable[[str], str | None], what: str) -> str:
     """A ';'-list, kept in its text form; empty entries are refused."""
+    if len(raw) > MAX_LIST:
+        raise ValueError(f"the list is longer than {MAX_LIST:,} characters ({len(raw):,})")
     parts = raw.split(";")
     for part in parts:
         why = check(part)
         if why is not None:
-            raise ValueError(f"{what} {part!r}: {why}")
+            raise ValueError(f"{what} {shown(part)}: {why}")
     if len(set(parts)) != len(parts):
         raise ValueError(f"{what} listed twice")
     return ";".join(parts)

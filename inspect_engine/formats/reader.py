@@ -1,23 +1,36 @@
 """Streaming CSV reader: UTF-8 (optional BOM), header row, RFC 4180 quoting.
 
 Yields one parsed row at a time with its row number (the header is row 1, as in a
-spreadsheet) and the problems found in it; never holds the file in memory."""
+spreadsheet) and the problems found in it; never holds the file in memory. Whatever the
+bytes, it yields rows or raises FileRejected: a file that is not UTF-8, an unusable header
+or an endless line rejects the file, naming the row and the reason; a malformed row is an
+error of that row."""
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from inspect_engine.formats.fields import shown
 from inspect_engine.formats.spec import FileFormat, cross_field_problems
 
-MAX_FIELD = 100_000  # characters; a longer cell is refused, not read
-csv.field_size_limit(MAX_FIELD)
+CHUNK = 1 << 20  # bytes read at a time
+MAX_LINE = 16 << 20  # bytes without a line end; no real row comes near (a value may fill it)
+MAX_COLUMNS = 1000  # columns in a header; every format has fewer than 20
+MAX_NAMED_EXTRA = 10  # extra columns named one by one in the warnings
+# Global to the csv module: no field may be longer than a line, except one spanning lines
+# inside quotes, which is then reported as a quote left open.
+csv.field_size_limit(MAX_LINE)
 
 Progress = Callable[[int, int], None]
+# The first bytes of a ZIP archive (.xlsx) and of an OLE2 compound file (.xls).
+_WORKBOOKS = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1")
 
 
 @dataclass(frozen=True)
@@ -46,39 +59,175 @@ class ParsedRow:
     errors: tuple[RowError, ...]
 
 
-class _CountingReader(io.RawIOBase):
-    """Counts the bytes the text layer has pulled, for the progress bar."""
+class _Unreadable(Exception):
+    """Raised from inside the csv module's input; the caller knows the row being read."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+class _Lines:
+    """The file as decoded lines (ends kept: \\n, \\r\\n or \\r), for csv.reader.
+
+    Decoding a chunk at a time is fast; on a decoding error the good lines before the bad
+    one are handed over first, so that the error is reported on the row that holds it."""
 
     def __init__(self, raw: IO[bytes]):
         self._raw = raw
-        self.consumed = 0
+        self.consumed = 0  # bytes read, for the progress bar
+        self.offset = 0  # bytes decoded
+        self.nul = False  # a NUL character was seen: the rows are checked for it
 
-    def readable(self) -> bool:
-        return True
+    def __iter__(self) -> Iterator[str]:
+        pending = b""
+        at_start = True
+        while True:
+            chunk = self._raw.read(CHUNK)
+            self.consumed += len(chunk)
+            data = pending + chunk
+            if at_start:
+                if len(data) < len(codecs.BOM_UTF8) and chunk:
+                    pending = data
+                    continue
+                data = self._without_bom(data)
+                at_start = False
+            if not chunk:
+                if data:
+                    yield from self._decoded(data)
+                return
+            # A line ends at \n or at \r; a \r ending the chunk may be half of \r\n.
+            end = max(data.rfind(b"\n"), data.rfind(b"\r", 0, len(data) - 1)) + 1
+            pending = data[end:]
+            if len(pending) > MAX_LINE:
+                raise _Unreadable(
+                    f"a line runs over {MAX_LINE:,} bytes without ending: not a CSV file of "
+                    "this kind"
+                )
+            if end:
+                yield from self._decoded(data[:end])
 
-    def readinto(self, buffer: Any) -> int:
-        data = self._raw.read(len(buffer))
-        buffer[: len(data)] = data
-        self.consumed += len(data)
-        return len(data)
+    def _without_bom(self, data: bytes) -> bytes:
+        if data.startswith(codecs.BOM_UTF8):
+            self.offset = len(codecs.BOM_UTF8)
+            return data[len(codecs.BOM_UTF8) :]
+        if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            raise _Unreadable(
+                "the file is UTF-16 (or UTF-32) text, not UTF-8: save it as UTF-8 "
+                "(in Excel: 'CSV UTF-8')"
+            )
+        if data.startswith(_WORKBOOKS):
+            raise _Unreadable(
+                "the file is a spreadsheet workbook (.xlsx or .xls), not CSV text: "
+                "save it as 'CSV UTF-8'"
+            )
+        return data
+
+    def _decoded(self, data: bytes) -> Iterator[str]:
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            bad_at = self.offset + exc.start
+            start = max(data.rfind(b"\n", 0, exc.start), data.rfind(b"\r", 0, exc.start)) + 1
+            if start:
+                yield from self._decoded(data[:start])
+            raise _Unreadable(_not_utf8(bad_at, data[start:].splitlines()[0])) from None
+        self.offset += len(data)
+        if "\x00" in text:
+            self.nul = True
+        yield from io.StringIO(text, newline="")
+
+
+def _not_utf8(at: int, line: bytes) -> str:
+    if b"\x00" in line:
+        guess = "it holds NUL bytes: UTF-16 text, or not text at all"
+    elif _decodes(line, "gb18030"):
+        guess = "it looks like GBK/GB18030, the Chinese Windows encoding"
+    else:
+        guess = "binary data or an unknown encoding"
+    return (
+        f"the file is not UTF-8 text (byte {at:,}: {guess}); save it as UTF-8 "
+        "(in Excel: 'CSV UTF-8')"
+    )
+
+
+def _decodes(data: bytes, encoding: str) -> bool:
+    try:
+        data.decode(encoding)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _next_record(reader: Any, row: int) -> list[str] | None:
+    """The next record, None at the end; csv.Error is the caller's (a bad row)."""
+    try:
+        return next(reader)  # type: ignore[no-any-return]
+    except StopIteration:
+        return None
+    except _Unreadable as exc:
+        raise FileRejected([RowError(row, None, exc.reason)]) from None
+
+
+def _csv_problem(exc: csv.Error) -> str:
+    text = str(exc)
+    if "unexpected end of data" in text:
+        reason = "a quoted value is never closed (a '\"' is missing), so the file ends inside it"
+    elif "field larger than field limit" in text:
+        reason = f"a value runs over {MAX_LINE:,} characters: is a quote left open?"
+    elif "expected after" in text:
+        reason = "text follows a closing quote: a '\"' inside a quoted value must be doubled"
+    else:
+        reason = text
+    return f"malformed CSV: {reason}"
+
+
+def _suggestion(fmt: FileFormat, name: str) -> str | None:
+    """The format's column a header name means, when only spaces, a BOM or case differ."""
+    cleaned = name.strip(" \t\ufeff\u3000").lower()
+    by_lower = {c.lower(): c for c in fmt.names}
+    found = by_lower.get(cleaned)
+    return found if found is not None and found != name else None
 
 
 def read_header(fmt: FileFormat, header: list[str]) -> tuple[list[str], list[str]]:
     """Checks the header; returns (warnings, columns of the format present)."""
-    errors: list[RowError] = []
-    seen: set[str] = set()
-    for name in header:
-        if name in seen:
-            errors.append(RowError(1, name, "column appears twice in the header"))
-        seen.add(name)
-    missing = [c for c in fmt.required if c not in seen]
-    if missing:
-        errors.append(RowError(1, None, f"missing required column(s): {', '.join(missing)}"))
+    if not header or header == [""]:
+        raise FileRejected([RowError(1, None, "the header row is blank: it must name the columns")])
+    if len(header) > MAX_COLUMNS:
+        reason = (
+            f"the header has {len(header):,} columns; {fmt.kind} files have "
+            f"{len(fmt.names)} (at most {MAX_COLUMNS:,} columns are read)"
+        )
+        raise FileRejected([RowError(1, None, reason)])
+    if any("\x00" in name for name in header):
+        reason = "the header holds NUL characters: the file is UTF-16 or not text; save it as UTF-8"
+        raise FileRejected([RowError(1, None, reason)])
+    counts = Counter(header)
+    extra = [name for name in counts if name not in fmt.names]
+    meant = {_suggestion(fmt, name): name for name in extra}
+    errors = [
+        RowError(1, name, f"column appears {counts[name]} times in the header")
+        for name in fmt.names
+        if counts[name] > 1
+    ]
+    for name in fmt.required:
+        if name in counts:
+            continue
+        reason = "required column is missing from the header"
+        if name in meant:
+            reason += f" (the header has {shown(meant[name])}: remove what surrounds it)"
+        errors.append(RowError(1, name, reason))
     if errors:
         raise FileRejected(errors)
-    extra = [h for h in header if h not in fmt.names]
-    warnings = [f"extra column {name!r} is ignored" for name in extra]
-    return warnings, [c for c in fmt.names if c in seen]
+    warnings = []
+    for name in extra[:MAX_NAMED_EXTRA]:
+        hint = _suggestion(fmt, name)
+        also = f" (is it {hint!r} with spaces around it?)" if hint else ""
+        warnings.append(f"extra column {shown(name)} is ignored{also}")
+    if len(extra) > MAX_NAMED_EXTRA:
+        warnings.append(f"... and {len(extra) - MAX_NAMED_EXTRA:,} more extra columns are ignored")
+    return warnings, [c for c in fmt.names if c in counts]
 
 
 def iter_rows(
@@ -89,64 +238,77 @@ def iter_rows(
 ) -> Iterator[ParsedRow]:
     total = path.stat().st_size
     with path.open("rb") as raw:
-        counter = _CountingReader(raw)
-        buffered = io.BufferedReader(counter, buffer_size=1 << 20)
-        text = io.TextIOWrapper(buffered, encoding="utf-8-sig", errors="strict", newline="")
-        reader = csv.reader(text, strict=True)
+        yield from _parse(fmt, _Lines(raw), warnings, total, progress)
+
+
+def column_values(path: Path, column: str) -> list[tuple[int, str]]:
+    """(row, value) of one column, tokenised exactly as iter_rows does; malformed rows and
+    empty values are left out (the import reports them). FileRejected if unreadable."""
+    with path.open("rb") as raw:
+        reader = csv.reader(_Lines(raw), strict=True)
         try:
-            yield from _parse(fmt, reader, warnings, counter, total, progress)
-        except UnicodeDecodeError as exc:
-            raise FileRejected(
-                [
-                    RowError(
-                        0,
-                        None,
-                        f"the file is not UTF-8 text ({exc.reason} near byte "
-                        f"{counter.consumed - len(exc.object) + exc.start})",
-                    )
-                ]
-            ) from None
+            header = _next_record(reader, 1) or []
+        except csv.Error:
+            return []
+        if column not in header or len(header) > MAX_COLUMNS:
+            return []
+        at = header.index(column)
+        found: list[tuple[int, str]] = []
+        row = 1
+        while True:
+            row += 1
+            try:
+                cells = _next_record(reader, row)
+            except csv.Error:
+                continue
+            if cells is None:
+                return found
+            if len(cells) == len(header) and cells[at]:
+                found.append((row, cells[at]))
 
 
 def _parse(
     fmt: FileFormat,
-    reader: Any,
+    lines: _Lines,
     warnings: list[str],
-    counter: _CountingReader,
     total: int,
     progress: Progress | None,
 ) -> Iterator[ParsedRow]:
-    row_no = 1
+    reader = csv.reader(lines, strict=True)
     try:
-        header = next(reader)
-    except StopIteration:
-        raise FileRejected([RowError(1, None, "the file is empty: no header row")]) from None
+        header = _next_record(reader, 1)
     except csv.Error as exc:
-        raise FileRejected([RowError(1, None, f"unreadable header: {exc}")]) from None
+        raise FileRejected([RowError(1, None, f"unreadable header: {_csv_problem(exc)}")]) from None
+    if header is None:
+        raise FileRejected([RowError(1, None, "the file is empty: no header row")])
     header_warnings, present = read_header(fmt, header)
     warnings.extend(header_warnings)
     index = {name: header.index(name) for name in present}
-    columns = [c for c in fmt.columns]
+    columns = fmt.columns
     width = len(header)
+    row_no = 1
+    data_rows = 0
     while True:
         row_no += 1
         try:
-            cells = next(reader)
-        except StopIteration:
-            break
+            cells = _next_record(reader, row_no)
         except csv.Error as exc:
-            yield ParsedRow(row_no, {}, (RowError(row_no, None, f"malformed CSV: {exc}"),))
+            data_rows += 1
+            yield ParsedRow(row_no, {}, (RowError(row_no, None, _csv_problem(exc)),))
             continue
+        if cells is None:
+            break
         if progress is not None and row_no % 4096 == 0:
-            progress(counter.consumed, total)
+            progress(lines.consumed, total)
         if not cells:
             continue  # a blank line
+        data_rows += 1
         if len(cells) != width:
-            reason = f"has {len(cells)} fields, the header has {width}"
-            yield ParsedRow(row_no, {}, (RowError(row_no, None, reason),))
+            yield ParsedRow(row_no, {}, (_width_error(fmt, row_no, header, cells),))
             continue
         values: dict[str, Any] = {}
         errors: list[RowError] = []
+        check_nul = lines.nul
         for column in columns:
             position = index.get(column.name)
             raw = cells[position] if position is not None else ""
@@ -154,6 +316,9 @@ def _parse(
                 if column.required:
                     errors.append(RowError(row_no, column.name, "required value is empty"))
                 values[column.name] = column.default
+                continue
+            if check_nul and "\x00" in raw:
+                errors.append(RowError(row_no, column.name, "holds a NUL character (\\0)"))
                 continue
             try:
                 values[column.name] = column.parse(raw)
@@ -163,5 +328,16 @@ def _parse(
             for column_name, reason in cross_field_problems(fmt.kind, values):
                 errors.append(RowError(row_no, column_name, reason))
         yield ParsedRow(row_no, values, tuple(errors))
+    if data_rows == 0:
+        warnings.append("the file has no rows below the header")
     if progress is not None:
         progress(total, total)
+
+
+def _width_error(fmt: FileFormat, row: int, header: list[str], cells: list[str]) -> RowError:
+    reason = f"has {len(cells)} fields, the header has {len(header)}"
+    if len(cells) > len(header):
+        return RowError(row, None, reason + ": is a comma inside a value left unquoted?")
+    absent = [name for name in header[len(cells) :] if name in fmt.names]
+    first = absent[0] if absent else None
+    return RowError(row, first, reason + ": the last value(s) are missing")

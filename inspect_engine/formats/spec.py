@@ -33,6 +33,7 @@ class Column:
     parse: f.Parser
     required: bool = True
     default: object = None  # value when the cell is empty or the column absent
+    numeric: bool = False  # holds numbers: a CSV export writes "-23.1" unescaped
 
 
 @dataclass(frozen=True)
@@ -70,13 +71,13 @@ ENTERPRISES = FileFormat(
         Column("district", f.district),
         Column("unit", f.code()),
         Column("registered_on", f.iso_date),
-        Column("registered_capital", f.decimal_at_least(Decimal(0)), required=False),
+        Column("registered_capital", f.decimal_at_least(Decimal(0)), required=False, numeric=True),
         Column("status", f.enum(*STATUSES)),
         Column("licences", f.token_list, required=False),
         Column("tags", f.token_list, required=False),
         Column("address", f.text(300), required=False),
-        Column("lat", f.number_between(-90.0, 90.0), required=False),
-        Column("lon", f.number_between(-180.0, 180.0), required=False),
+        Column("lat", f.number_between(-90.0, 90.0), required=False, numeric=True),
+        Column("lon", f.number_between(-180.0, 180.0), required=False, numeric=True),
     ),
     key="credit_code",
 )
@@ -92,7 +93,7 @@ INSPECTORS = FileFormat(
         Column("qualifications", f.token_list, required=False),
         Column("certificate_expires", f.iso_date),
         Column("lead", f.boolean, required=False, default=False),
-        Column("monthly_capacity", f.integer(0, 1000)),
+        Column("monthly_capacity", f.integer(0, 1000), numeric=True),
         Column("active", f.boolean, required=False, default=True),
     ),
     key="inspector_id",
@@ -111,7 +112,7 @@ ITEMS = FileFormat(
         Column("licences", f.token_list, required=False),
         Column("qualification", f.text(64), required=False),
         # The law asks for at least two inspectors (行政处罚法 Art. 42).
-        Column("min_inspectors", f.integer(2, 20), required=False, default=2),
+        Column("min_inspectors", f.integer(2, 20), required=False, default=2, numeric=True),
     ),
     key="item_code",
 )
@@ -125,7 +126,7 @@ INSPECTIONS = FileFormat(
         Column("item_code", f.code(64), required=False),
         Column("inspector_id", f.code(), required=False),
         Column("result", f.enum(*RESULT_CODES)),
-        Column("inclusion_probability", f.probability, required=False),
+        Column("inclusion_probability", f.probability, required=False, numeric=True),
     ),
     references=(
         Reference("credit_code", "enterprise"),
@@ -140,7 +141,7 @@ PENALTIES = FileFormat(
         Column("credit_code", f.credit_code),
         Column("decided_on", f.iso_date),
         Column("severity", f.enum(*SEVERITIES)),
-        Column("amount", f.decimal_at_least(Decimal(0)), required=False),
+        Column("amount", f.decimal_at_least(Decimal(0)), required=False, numeric=True),
     ),
     references=(Reference("credit_code", "enterprise"),),
 )
@@ -160,7 +161,7 @@ ANNUAL_REPORTS = FileFormat(
     "annual-reports",
     (
         Column("credit_code", f.credit_code),
-        Column("year", f.integer(1980, 2100)),
+        Column("year", f.integer(1980, 2100), numeric=True),
         Column("filed_on", f.iso_date, required=False),
     ),
     references=(Reference("credit_code", "enterprise"),),
@@ -211,13 +212,13 @@ TASKS = FileFormat(
         Column("industries", f.industry_prefix_list, required=False),
         Column("districts", f.district_list, required=False),
         Column("licences", f.token_list, required=False),
-        Column("ratio_A", f.ratio),
-        Column("ratio_B", f.ratio),
-        Column("ratio_C", f.ratio),
-        Column("ratio_D", f.ratio),
-        Column("floor", f.ratio, required=False, default=Decimal("0.002")),
+        Column("ratio_A", f.ratio, numeric=True),
+        Column("ratio_B", f.ratio, numeric=True),
+        Column("ratio_C", f.ratio, numeric=True),
+        Column("ratio_D", f.ratio, numeric=True),
+        Column("floor", f.ratio, required=False, default=Decimal("0.002"), numeric=True),
         Column("mode", f.enum(*MODES), required=False, default="cross_office"),
-        Column("team_size", f.integer(2, 20), required=False, default=2),
+        Column("team_size", f.integer(2, 20), required=False, default=2, numeric=True),
     ),
     key="task_code",
     references=(),

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from inspect_engine.formats.csv_safety import SafeWriter
 from inspect_engine.formats.spec import FORMATS
 from inspect_engine.workflows.imports import TABLES, canonical_text
 
@@ -25,7 +25,7 @@ def export_directory(session: Session, kind: str, path: Path) -> int:
     query = select(*columns).order_by(getattr(model, fmt.key)).execution_options(yield_per=10_000)
     rows = 0
     with path.open("w", encoding="utf-8", newline="") as out:
-        writer = csv.writer(out, lineterminator="\n")
+        writer = SafeWriter(out, [column.numeric for column in fmt.columns])
         writer.writerow(fmt.names)
         for record in session.execute(query):
             writer.writerow([canonical_text(value) for value in record])

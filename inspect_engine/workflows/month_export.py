@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from inspect_engine.errors import Conflict
+from inspect_engine.formats.csv_safety import SafeWriter
 from inspect_engine.workflows.planning import DRAWN_STATES, auditor_record, get_plan
 from models import Draw, TeamMember, Visit
 
@@ -63,7 +63,7 @@ def _write_visits(session: Session, plan_id: int, path: Path) -> int:
     tmp = path.with_suffix(".csv.tmp")
     count = 0
     with tmp.open("w", encoding="utf-8", newline="") as out:
-        writer = csv.writer(out, lineterminator="\n")
+        writer = SafeWriter(out)  # codes only, no numbers
         writer.writerow(VISIT_COLUMNS)
         visits = select(Visit).where(Visit.plan_id == plan_id).order_by(Visit.visit_code)
         for visit in session.scalars(visits):

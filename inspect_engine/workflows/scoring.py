@@ -6,7 +6,6 @@ plan can always say which classes it drew with."""
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass
 from datetime import date
 from itertools import repeat
@@ -18,6 +17,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from inspect_engine.errors import NotFound
+from inspect_engine.formats.csv_safety import SafeWriter
 from inspect_engine.risk.backtest import write_backtest_report
 from inspect_engine.risk.classes import CLASS_LETTERS, ClassPolicy
 from inspect_engine.risk.pipeline import (
@@ -184,7 +184,7 @@ def export_scores(session: Session, path: Path) -> int:
     )  # fmt: skip
     count = 0
     with path.open("w", encoding="utf-8", newline="") as out:
-        writer = csv.writer(out, lineterminator="\n")
+        writer = SafeWriter(out, [False, True, False, False])  # probability is a number
         writer.writerow(["credit_code", "probability", "risk_class", "reasons"])
         for code, probability, risk_class, reasons in session.execute(query):
             writer.writerow([code, f"{probability:.6f}", risk_class, reasons or ""])
