@@ -11,6 +11,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from sqlalchemy.orm import Session
 
@@ -73,7 +74,7 @@ def run(action: Callable[[], T]) -> T:
     try:
         return action()
     except DomainError as exc:
-        console.print(f"[red]error:[/red] {exc.message}", highlight=False, soft_wrap=True)
+        console.print(f"[red]error:[/red] {escape(exc.message)}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
 
 
@@ -124,7 +125,7 @@ def import_command(
         with transaction() as session, phase_progress() as progress:
             report = import_file(session, kind, file, progress=progress)
         for warning in report.warnings:
-            console.print(f"[yellow]warning:[/yellow] {warning}")
+            console.print(f"[yellow]warning:[/yellow] {escape(warning)}")
         console.print(f"{kind}: {report.rows} rows read, {report.new_rows} new rows stored")
 
     if kind not in FORMATS:
@@ -249,7 +250,7 @@ def simulate_city(
         with phase_progress() as progress:
             summary = generate_city(scale, seed, out, progress=progress)
     except ValueError as exc:
-        console.print(f"[red]error:[/red] {exc}")
+        console.print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(2) from None
     rows = ", ".join(f"{name} {count:,}" for name, count in summary.rows.items())
     console.print(

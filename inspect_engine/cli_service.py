@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 users_app = typer.Typer(help="Users, roles and bearer tokens.", no_args_is_help=True)
 results_app = typer.Typer(help="Inspection results: import and publish.", no_args_is_help=True)
@@ -96,7 +97,7 @@ def results_import(
         with transaction() as session:
             report = import_results(session, file)
         for warning in report.warnings:
-            console.print(f"[yellow]warning:[/yellow] {warning}")
+            console.print(f"[yellow]warning:[/yellow] {escape(warning)}")
         console.print(
             f"results: {report.rows} rows read; {report.new} new, {report.updated} updated, "
             f"{report.unchanged} unchanged"
