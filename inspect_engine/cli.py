@@ -519,7 +519,8 @@ def month_export(
     month: MonthOption,
     out: Annotated[Path, typer.Option("--dir", file_okay=False)],
 ) -> None:
-    """Write OUT/draws/<task_code>.json (records with frames) and OUT/visits.csv."""
+    """Write OUT/draws/<task_code>.json (records with frames), OUT/visits.csv and
+    OUT/audit-head.txt (the audit log's head, for `audit verify --expect-head`)."""
     from inspect_engine.workflows.month_export import export_month
 
     def body() -> None:
@@ -529,6 +530,7 @@ def month_export(
             f"{len(result.records)} draw record(s) in {out / 'draws'}; "
             f"{result.visits} visits in {result.visits_csv}"
         )
+        console.print(f"audit log head: {result.audit_head} (keep it: audit-head.txt)")
         if result.records:
             console.print(f"verify: python -m inspect_engine.verify {result.records[0]}")
 

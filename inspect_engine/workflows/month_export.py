@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from inspect_engine.errors import Conflict
 from inspect_engine.formats.csv_safety import SafeWriter
+from inspect_engine.workflows import audit
 from inspect_engine.workflows.planning import DRAWN_STATES, auditor_record, get_plan
 from models import Draw, TeamMember, Visit
 
@@ -29,6 +30,7 @@ class ExportResult:
     records: tuple[Path, ...]
     visits_csv: Path
     visits: int
+    audit_head: str  # SEQ:HASH, also in audit-head.txt (`audit verify --expect-head`)
 
 
 def export_month(session: Session, month: str, out_dir: Path) -> ExportResult:
@@ -47,7 +49,11 @@ def export_month(session: Session, month: str, out_dir: Path) -> ExportResult:
         paths.append(path)
     visits_csv = out_dir / "visits.csv"
     count = _write_visits(session, plan.id, visits_csv)
-    return ExportResult(tuple(paths), visits_csv, count)
+    # The audit log's head as of this export: kept outside the database, it lets an
+    # auditor prove later that no entry up to here was deleted or rewritten.
+    head = str(audit.chain_head(session))
+    _write_atomically(out_dir / "audit-head.txt", head + "\n")
+    return ExportResult(tuple(paths), visits_csv, count, head)
 
 
 def _write_visits(session: Session, plan_id: int, path: Path) -> int:

@@ -11,6 +11,7 @@ import models
 from inspect_engine.errors import Conflict
 from inspect_engine.sampling.frames import ExclusionPolicy
 from inspect_engine.verify import exit_status, verify_record
+from inspect_engine.workflows import audit
 from inspect_engine.workflows.imports import ImportRejected
 from inspect_engine.workflows.month_export import export_month
 from inspect_engine.workflows.planning import draw_month, freeze_month, plan_month
@@ -70,6 +71,11 @@ def test_the_draw_verifies_and_merges_visits(session: Session, tmp_path: Path) -
     lines = (out / "visits.csv").read_text(encoding="utf-8").splitlines()
     assert lines[0] == "visit_id,credit_code,task_codes,item_codes,departments,inspector_ids"
     assert len(lines) == 1 + result.visits
+    # the audit head written beside the records is the log's head, and the log reaches it
+    head = (out / "audit-head.txt").read_text(encoding="utf-8").strip()
+    assert head == exported.audit_head == str(audit.chain_head(session))
+    assert int(head.split(":")[0]) >= 3  # plan, freeze and draw at least
+    assert audit.verify_audit_chain(session, expect_head=audit.ChainHead.parse(head)).intact
     verified = subprocess.run(
         [sys.executable, "-m", "inspect_engine.verify", str(exported.records[0])],
         capture_output=True,
