@@ -130,17 +130,29 @@ class ResultFilter:
             raise InvalidInput(f"result {self.result!r} is not a result code")
 
 
-def _filtered(filters: ResultFilter) -> Select[tuple[Publication]]:
+def _filtered(filters: ResultFilter, after: tuple[date, int] | None) -> Select[tuple[Publication]]:
     """Current versions only (a corrected version shows that it was corrected; the old one
-    stays reachable from its detail page), ordered latest inspection first.
+    stays reachable from its detail page), ordered latest inspection first, after the
+    cursor's (inspected_on, id) if there is one.
 
     Each filter is the leading column of one index ending in (inspected_on, id), so pages
     are index range scans; a name search scans that order until the page is full."""
     query = select(Publication).where(Publication.state == "current")
+    latest = filters.date_to
+    if after is not None:
+        day, last = after
+        query = query.where(
+            tuple_(Publication.inspected_on, Publication.id) < tuple_(literal(day), literal(last))
+        )
+        # SQLite starts the range at one upper bound of inspected_on: with date_to as well
+        # as the cursor it takes date_to, and every page of a month would rescan the pages
+        # before it. The tighter of the two is the only one it needs.
+        if latest is not None:
+            latest = min(latest, day)
     if filters.date_from is not None:
         query = query.where(Publication.inspected_on >= filters.date_from)
-    if filters.date_to is not None:
-        query = query.where(Publication.inspected_on <= filters.date_to)
+    if latest is not None:
+        query = query.where(Publication.inspected_on <= latest)
     for column, value in (
         (Publication.district, filters.district),
         (Publication.department, filters.department),
@@ -161,13 +173,9 @@ def _filtered(filters: ResultFilter) -> Select[tuple[Publication]]:
 def public_results(
     session: Session, filters: ResultFilter, *, after: tuple[date, int] | None, limit: int
 ) -> list[Publication]:
-    query = _filtered(filters).limit(limit)
-    if after is not None:
-        day, last = after
-        query = query.where(
-            tuple_(Publication.inspected_on, Publication.id) < tuple_(literal(day), literal(last))
-        )
-    return list(session.scalars(query))
+    """A page of the public list: `limit` rows after the cursor key `after` (keyset: the
+    cost of a page does not grow with its depth)."""
+    return list(session.scalars(_filtered(filters, after).limit(limit)))
 
 
 def iter_public_results(

@@ -13,6 +13,7 @@ from xml.etree import ElementTree as ET
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi import Path as PathParam
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from pydantic import BeforeValidator
 from sqlalchemy.orm import Session, sessionmaker
@@ -62,7 +63,7 @@ def _blank_is_absent(value: object) -> object:
 Blank = BeforeValidator(_blank_is_absent)
 
 
-def result_filter(
+async def result_filter(
     date_from: Annotated[
         date | None, Query(description="inspected on or after (ISO date)"), Blank
     ] = None,
@@ -83,10 +84,12 @@ def result_filter(
         Query(max_length=100, description="part of the enterprise name, or its credit code"),
     ] = None,
 ) -> ResultFilter:
+    # async: it only checks values; a plain def would cost every request a thread hop
     return ResultFilter(date_from, date_to, district, department, result, q)
 
 
 Filters = Annotated[ResultFilter, Depends(result_filter)]
+ResultsPage = Page[schemas.PublicResult]
 
 
 @router.get("/plans")
@@ -145,7 +148,7 @@ def download_verifier() -> FileResponse:
 
 @router.get(
     "/results",
-    response_model=Page[schemas.PublicResult],
+    response_model=ResultsPage,
     responses={
         200: {
             "content": {"text/csv": {}},
@@ -153,30 +156,50 @@ def download_verifier() -> FileResponse:
         }
     },
 )
-def list_results(
+async def list_results(
     request: Request,
-    session: SessionDep,
     filters: Filters,
     limit: Limit = 50,
     cursor: Cursor = None,
     format: Annotated[Literal["json", "csv"], Query()] = "json",
-) -> Page[schemas.PublicResult] | Response:
+) -> Response:
     """Reviewed and published results, latest inspection first. `?format=csv` streams
     every match (UTF-8 with BOM for spreadsheets; formula-like cells are escaped)."""
+    factory: sessionmaker[Session] = request.app.state.session_factory
     if format == "csv":
-        titles = queries.item_titles(session)
+        titles = await run_in_threadpool(_item_titles, factory)
         return StreamingResponse(
-            _csv_lines(request.app.state.session_factory, filters, titles),
+            _csv_lines(factory, filters, titles),
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": 'attachment; filename="results.csv"'},
         )
     key = decode_cursor(cursor, date, int)
-    rows = queries.public_results(
-        session, filters, after=(key[0], key[1]) if key else None, limit=limit + 1
-    )
-    kept, next_cursor = page(rows, limit, lambda p: [p.inspected_on, p.id])
-    titles = queries.item_titles(session)
-    return Page(items=[convert.public_result(p, titles) for p in kept], next_cursor=next_cursor)
+    after = (key[0], key[1]) if key else None
+    body = await run_in_threadpool(_results_page, factory, filters, after, limit)
+    return Response(body, media_type="application/json")
+
+
+def _results_page(
+    factory: sessionmaker[Session],
+    filters: ResultFilter,
+    after: tuple[date, int] | None,
+    limit: int,
+) -> bytes:
+    """One page as JSON, read and built in one worker thread with its own read-only
+    session: the most asked page of the service pays one thread hop instead of four
+    (session dependency in and out, filters, endpoint) and skips a second validation of
+    the page it has just built."""
+    with factory() as session:
+        rows = queries.public_results(session, filters, after=after, limit=limit + 1)
+        kept, next_cursor = page(rows, limit, lambda p: [p.inspected_on, p.id])
+        titles = queries.item_titles(session)
+    items = [convert.public_result(p, titles) for p in kept]
+    return ResultsPage(items=items, next_cursor=next_cursor).model_dump_json().encode()
+
+
+def _item_titles(factory: sessionmaker[Session]) -> dict[str, str]:
+    with factory() as session:
+        return queries.item_titles(session)
 
 
 def csv_cell(value: object) -> str:
