@@ -122,8 +122,9 @@ def _load_enterprise_columns(
 ) -> EnterpriseColumns:
     version = latest_model_version(session)
     if only is None:
-        credit_code, profile, vocabulary, registered_on = _whole_directory(session)
-        risk_class = _risk_classes(session, version, credit_code)
+        (credit_code, profile, vocabulary, registered_on), keys = _whole_directory(session)
+        find = CodeRows(credit_code, keys)  # one lookup table for the classes and the history
+        risk_class = _risk_classes(session, version, find)
     else:
         credit_code, profile, vocabulary, registered_on, risk_class = _some_enterprises(
             session, version, only
@@ -140,7 +141,9 @@ def _load_enterprise_columns(
         licences=_licences(split, profile),
         risk_class=risk_class,
         history=(
-            load_inspection_history(session, credit_code, as_of, year, departments, recent_since)
+            load_inspection_history(
+                session, credit_code, as_of, year, departments, recent_since, find=find
+            )
             if only is None
             else InspectionHistory(
                 year,
@@ -165,10 +168,12 @@ def _licences(split: list[list[str]], profile: NDArray[np.int32]) -> TagSet:
 
 
 Directory = tuple[NDArray[np.str_], NDArray[np.int32], list[str], NDArray[np.datetime64]]
+# A directory with its credit codes as search keys (bytes when ASCII: see _sort_keys).
+Keyed = tuple[Directory, NDArray[Any]]
 SNAPSHOT = "enterprises"
 
 
-def _whole_directory(session: Session) -> Directory:
+def _whole_directory(session: Session) -> Keyed:
     """Credit codes, profile codes with their vocabulary, and registration days of every
     enterprise, sorted by credit code: from the directory's snapshot when it is current,
     else read from the table (and the snapshot stored for the next reader)."""
@@ -186,9 +191,9 @@ def _whole_directory(session: Session) -> Directory:
             return _unpack(payload)
     # The revision is read before the rows: a write committed in between makes the stored
     # snapshot look older than it is (rebuilt once more), never newer.
-    directory = _read_directory(session)
-    _store_snapshot(session, revision, directory)
-    return directory
+    keyed = _read_directory(session)
+    _store_snapshot(session, revision, keyed)
+    return keyed
 
 
 def refresh_directory_snapshot(session: Session) -> int:
@@ -198,17 +203,17 @@ def refresh_directory_snapshot(session: Session) -> int:
         select(ColumnSnapshot.revision).where(ColumnSnapshot.name == SNAPSHOT)
     )
     with paused_gc():
-        directory = _read_directory(session)
-    _store_snapshot(session, revision or 0, directory)
-    return int(directory[0].shape[0])
+        keyed = _read_directory(session)
+    _store_snapshot(session, revision or 0, keyed)
+    return int(keyed[1].shape[0])
 
 
-def _store_snapshot(session: Session, revision: int, directory: Directory) -> None:
+def _store_snapshot(session: Session, revision: int, keyed: Keyed) -> None:
     values = {
         "built_revision": revision,
         "built_at": datetime.now(UTC),
-        "rows": int(directory[0].shape[0]),
-        "payload": _pack(directory),
+        "rows": int(keyed[1].shape[0]),
+        "payload": _pack(keyed),
     }
     updated: CursorResult[Any] = session.execute(  # type: ignore[assignment]
         update(ColumnSnapshot)
@@ -222,14 +227,14 @@ def _store_snapshot(session: Session, revision: int, directory: Directory) -> No
         insert_new(session, ColumnSnapshot, [{"name": SNAPSHOT, "revision": 0, **values}], "name")
 
 
-def _pack(directory: Directory) -> bytes:
+def _pack(keyed: Keyed) -> bytes:
     """The snapshot as an uncompressed .npz (numpy's own format, no pickled objects):
     credit codes are random characters, so compression would cost time for little."""
-    codes, profile, vocabulary, registered_on = directory
+    (_, profile, vocabulary, registered_on), keys = keyed
     buffer = io.BytesIO()
     np.savez(
         buffer,
-        credit_code=_sort_keys(codes),
+        credit_code=keys,
         profile=profile,
         vocabulary=np.frombuffer(json.dumps(vocabulary).encode("utf-8"), np.uint8),
         registered_on=registered_on.astype("datetime64[D]"),
@@ -237,18 +242,19 @@ def _pack(directory: Directory) -> bytes:
     return buffer.getvalue()
 
 
-def _unpack(payload: bytes) -> Directory:
+def _unpack(payload: bytes) -> Keyed:
     with np.load(io.BytesIO(payload), allow_pickle=False) as stored:
-        codes = stored["credit_code"]
-        return (
-            codes.astype("<U18"),
+        keys = stored["credit_code"]
+        directory = (
+            keys.astype("<U18"),
             stored["profile"].astype(np.int32),
             list(json.loads(stored["vocabulary"].tobytes().decode("utf-8"))),
             stored["registered_on"],
         )
+        return directory, keys
 
 
-def _read_directory(session: Session) -> Directory:
+def _read_directory(session: Session) -> Keyed:
     """The directory read from the table, sorted by credit code.
 
     The table is read in storage order and sorted here: asking the database for credit-code
@@ -264,13 +270,16 @@ def _read_directory(session: Session) -> Directory:
         profile_parts.append(profiles.encode(part_profiles))
         registered.append(part_days)
     if not codes:
-        return np.zeros(0, "<U18"), np.zeros(0, np.int32), [], np.zeros(0, "datetime64[D]")
+        empty = np.zeros(0, "<U18")
+        return (empty, np.zeros(0, np.int32), [], np.zeros(0, "datetime64[D]")), _sort_keys(empty)
     credit_code = np.concatenate(codes)
-    order = np.argsort(_sort_keys(credit_code), kind="stable")
+    keys = _sort_keys(credit_code)
+    order = np.argsort(keys, kind="stable")
     profile, vocabulary = _numbered_as_seen(
         np.concatenate(profile_parts)[order], list(profiles.vocabulary)
     )
-    return credit_code[order], profile, vocabulary, np.concatenate(registered)[order]
+    directory = (credit_code[order], profile, vocabulary, np.concatenate(registered)[order])
+    return directory, keys[order]
 
 
 _DIRECTORY = f"SELECT e.credit_code, {_PROFILE}, CAST(e.registered_on AS TEXT) FROM enterprises e"
@@ -352,16 +361,13 @@ def _numbered_as_seen(
     return renumber[codes], [vocabulary[i] for i in by_first.tolist()]
 
 
-def _risk_classes(
-    session: Session, version: int | None, credit_code: NDArray[np.str_]
-) -> NDArray[np.str_]:
+def _risk_classes(session: Session, version: int | None, find: CodeRows) -> NDArray[np.str_]:
     """Each enterprise's class under the latest model ('' where unclassed), read in one
     pass over that model's scores and placed by credit code."""
-    risk_class = np.full(credit_code.shape[0], "", dtype="<U1")
+    risk_class = np.full(find.codes.shape[0], "", dtype="<U1")
     if version is None:
         return risk_class
     where = f"WHERE model_version_id = {int(version)}"  # an integer read from the database
-    find = CodeRows(credit_code)
     if session.get_bind().dialect.name == "sqlite":
         # As for the directory: one string of fixed-width (code, class) pairs, built inside
         # the database, instead of millions of row tuples.
@@ -433,9 +439,9 @@ class CodeRows:
     search starts from the previous hit): several times faster than searching unicode
     strings in arrival order, which counts for the 10 million rows of the history."""
 
-    def __init__(self, codes: NDArray[np.str_]) -> None:
+    def __init__(self, codes: NDArray[np.str_], keys: NDArray[Any] | None = None) -> None:
         self.codes = codes
-        self.keys = _sort_keys(codes)
+        self.keys = _sort_keys(codes) if keys is None else keys  # keys: _sort_keys(codes)
 
     def __call__(
         self, wanted: Sequence[Any] | NDArray[Any], *, check: bool = False
@@ -467,11 +473,14 @@ def load_inspection_history(
     year: int,
     departments: Iterable[str],
     recent_since: date | None = None,
+    *,
+    find: CodeRows | None = None,
 ) -> InspectionHistory:
     """Every inspection counts here, random or not (the caps are about total burden). The
-    last inspection per department is looked for from `recent_since` on (all when None)."""
+    last inspection per department is looked for from `recent_since` on (all when None).
+    `find`: the caller's lookup table for these codes, if it has one."""
     size = credit_code.shape[0]
-    find = CodeRows(credit_code)
+    find = CodeRows(credit_code) if find is None else find
     # ISO dates compare as the stored dates do on both databases; written inline for the
     # driver's cursor (they come from date objects, never from input text).
     before = f"inspected_on < '{as_of.isoformat()}'"

@@ -46,13 +46,14 @@ def test_a_current_snapshot_gives_exactly_what_the_table_gives(
     session: Session, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     tinycity.build(session)
-    from_table = columns._read_directory(session)
+    from_table, table_keys = columns._read_directory(session)
     load(session)  # stores the snapshot
     stored = snapshot(session)
     assert stored.built_revision == stored.revision
     assert stored.rows == 400
     the_table_is_not_read(monkeypatch)
-    from_snapshot = columns._whole_directory(session)
+    from_snapshot, snapshot_keys = columns._whole_directory(session)
+    assert np.array_equal(snapshot_keys, table_keys)
     assert np.array_equal(from_snapshot[0], from_table[0])
     assert from_snapshot[0].dtype == from_table[0].dtype
     assert np.array_equal(from_snapshot[1], from_table[1])
@@ -81,10 +82,10 @@ def test_a_stale_snapshot_is_never_used(session: Session) -> None:
     load(session)
     # A snapshot whose payload lacks a row, made stale by a counted write: the load must
     # come from the table and hold all 400 enterprises.
-    short = columns._read_directory(session)
-    short = (short[0][1:], short[1][1:], short[2], short[3][1:])
+    (codes, profile, vocabulary, registered_on), keys = columns._read_directory(session)
+    short = (codes[1:], profile[1:], vocabulary, registered_on[1:])
     stored = snapshot(session)
-    stored.payload = columns._pack(short)
+    stored.payload = columns._pack((short, keys[1:]))
     session.flush()
     assert len(load(session).credit_code) == 399  # current: the (doctored) snapshot is read
     bump_revision(session, "enterprises")
