@@ -28,11 +28,13 @@ class ColumnSnapshot(Base):
 
 @event.listens_for(Session, "before_flush")
 def _count_directory_writes(session: Session, context: object, instances: object) -> None:
-    """ORM writes to the directory (tests, admin fixes) count as writes too: the importers'
-    bulk statements call `repositories.bump_revision` themselves."""
+    """ORM writes to the directory and the scores (tests, admin fixes) count as writes
+    too: the importers' and the scoring's bulk statements call `bump_revision` themselves."""
     from models.directory import Enterprise
     from models.repositories import bump_revision
+    from models.risk import RiskScore
 
-    changed = (session.new, session.dirty, session.deleted)
-    if any(isinstance(obj, Enterprise) for objects in changed for obj in objects):
-        bump_revision(session, Enterprise.__tablename__)
+    changed = [obj for objects in (session.new, session.dirty, session.deleted) for obj in objects]
+    for model in (Enterprise, RiskScore):
+        if any(isinstance(obj, model) for obj in changed):
+            bump_revision(session, model.__tablename__)

@@ -23,7 +23,7 @@ from inspect_engine.sampling.frames import (
     TagSet,
 )
 from models import ColumnSnapshot, RiskScore
-from models.repositories import insert_new
+from models.repositories import bump_revision, insert_new
 
 CHUNK = 100_000
 IN_BATCH = 5_000
@@ -171,26 +171,34 @@ Directory = tuple[NDArray[np.str_], NDArray[np.int32], list[str], NDArray[np.dat
 # A directory with its credit codes as search keys (bytes when ASCII: see _sort_keys).
 Keyed = tuple[Directory, NDArray[Any]]
 SNAPSHOT = "enterprises"
+CLASSES_SNAPSHOT = "risk_scores"  # the latest scoring's classes, by credit code
+
+
+def _current_snapshot(session: Session, name: str) -> tuple[int, bytes | None]:
+    """The table's write count, and the snapshot's payload if no write came after it.
+
+    Read before the rows a fresh snapshot is built from: a write committed in between
+    makes that snapshot look older than it is (rebuilt once more), never newer."""
+    state = session.execute(
+        select(ColumnSnapshot.revision, ColumnSnapshot.built_revision).where(
+            ColumnSnapshot.name == name
+        )
+    ).one_or_none()
+    if state is None:
+        return 0, None
+    if state.built_revision != state.revision:
+        return state.revision, None
+    payload = session.scalar(select(ColumnSnapshot.payload).where(ColumnSnapshot.name == name))
+    return state.revision, payload
 
 
 def _whole_directory(session: Session) -> Keyed:
     """Credit codes, profile codes with their vocabulary, and registration days of every
     enterprise, sorted by credit code: from the directory's snapshot when it is current,
     else read from the table (and the snapshot stored for the next reader)."""
-    state = session.execute(
-        select(ColumnSnapshot.revision, ColumnSnapshot.built_revision).where(
-            ColumnSnapshot.name == SNAPSHOT
-        )
-    ).one_or_none()
-    revision = state.revision if state is not None else 0
-    if state is not None and state.built_revision == revision:
-        payload = session.scalar(
-            select(ColumnSnapshot.payload).where(ColumnSnapshot.name == SNAPSHOT)
-        )
-        if payload is not None:
-            return _unpack(payload)
-    # The revision is read before the rows: a write committed in between makes the stored
-    # snapshot look older than it is (rebuilt once more), never newer.
+    revision, payload = _current_snapshot(session, SNAPSHOT)
+    if payload is not None:
+        return _unpack(payload)
     keyed = _read_directory(session)
     _store_snapshot(session, revision, keyed)
     return keyed
@@ -209,22 +217,58 @@ def refresh_directory_snapshot(session: Session) -> int:
 
 
 def _store_snapshot(session: Session, revision: int, keyed: Keyed) -> None:
-    values = {
-        "built_revision": revision,
-        "built_at": datetime.now(UTC),
-        "rows": int(keyed[1].shape[0]),
-        "payload": _pack(keyed),
-    }
+    _store(session, SNAPSHOT, revision, int(keyed[1].shape[0]), _pack(keyed))
+
+
+def _store(session: Session, name: str, revision: int, rows: int, payload: bytes) -> None:
+    """Keep `payload` as the snapshot of `name` at `revision`, unless a write came since."""
+    values = {"built_revision": revision, "built_at": datetime.now(UTC), "rows": rows}
     updated: CursorResult[Any] = session.execute(  # type: ignore[assignment]
         update(ColumnSnapshot)
-        .where(ColumnSnapshot.name == SNAPSHOT, ColumnSnapshot.revision == revision)
-        .values(**values)
+        .where(ColumnSnapshot.name == name, ColumnSnapshot.revision == revision)
+        .values(payload=payload, **values)
         .execution_options(synchronize_session=False)
     )
     if not updated.rowcount and revision == 0:
         # No writer has counted itself yet: the first snapshot row. If one has meanwhile,
         # its row stays and this snapshot is not kept.
-        insert_new(session, ColumnSnapshot, [{"name": SNAPSHOT, "revision": 0, **values}], "name")
+        first = {"name": name, "revision": 0, "payload": payload, **values}
+        insert_new(session, ColumnSnapshot, [first], "name")
+
+
+def store_class_snapshot(
+    session: Session, version: int, codes: NDArray[np.str_], letters: NDArray[np.str_]
+) -> None:
+    """Scoring's classes kept as a snapshot, in the transaction that wrote the scores:
+    the next freeze then places them without reading millions of score rows."""
+    bump_revision(session, CLASSES_SNAPSHOT)
+    revision = session.scalar(
+        select(ColumnSnapshot.revision).where(ColumnSnapshot.name == CLASSES_SNAPSHOT)
+    )
+    payload = _pack_classes(version, codes, letters)
+    _store(session, CLASSES_SNAPSHOT, revision or 0, len(codes), payload)
+
+
+def _pack_classes(version: int, codes: NDArray[Any], letters: NDArray[Any]) -> bytes:
+    buffer = io.BytesIO()
+    np.savez(
+        buffer,
+        version=np.array([version], np.int64),
+        credit_code=_sort_keys(np.asarray(codes, dtype="<U18")),
+        risk_class=np.asarray(letters, dtype="<U1"),
+    )
+    return buffer.getvalue()
+
+
+def _snapshot_classes(
+    payload: bytes, version: int, find: CodeRows, risk_class: NDArray[np.str_]
+) -> bool:
+    """Place the snapshot's classes if they are `version`'s; False if they are not."""
+    with np.load(io.BytesIO(payload), allow_pickle=False) as stored:
+        if int(stored["version"][0]) != version:
+            return False
+        risk_class[find(stored["credit_code"])] = stored["risk_class"]
+    return True
 
 
 def _pack(keyed: Keyed) -> bytes:
@@ -367,6 +411,18 @@ def _risk_classes(session: Session, version: int | None, find: CodeRows) -> NDAr
     risk_class = np.full(find.codes.shape[0], "", dtype="<U1")
     if version is None:
         return risk_class
+    revision, payload = _current_snapshot(session, CLASSES_SNAPSHOT)
+    if payload is not None and _snapshot_classes(payload, version, find, risk_class):
+        return risk_class
+    read = _read_classes(session, version, find, risk_class)
+    _store(session, CLASSES_SNAPSHOT, revision, len(read[0]), _pack_classes(version, *read))
+    return risk_class
+
+
+def _read_classes(
+    session: Session, version: int, find: CodeRows, risk_class: NDArray[np.str_]
+) -> tuple[NDArray[Any], NDArray[Any]]:
+    """`version`'s classes from the scores table, placed; returns (codes, classes) read."""
     where = f"WHERE model_version_id = {int(version)}"  # an integer read from the database
     if session.get_bind().dialect.name == "sqlite":
         # As for the directory: one string of fixed-width (code, class) pairs, built inside
@@ -377,16 +433,23 @@ def _risk_classes(session: Session, version: int | None, find: CodeRows) -> NDAr
         )
         fixed, count, irregular = session.connection().exec_driver_sql(packed).one()
         if not count:
-            return risk_class
+            return np.zeros(0, "<U18"), np.zeros(0, "<U1")
         if not irregular and fixed.isascii() and len(fixed) == 19 * count:
             pairs = np.frombuffer(fixed.encode("ascii"), dtype=[("code", "S18"), ("cls", "S1")])
-            risk_class[find(pairs["code"])] = pairs["cls"].astype("<U1")
-            return risk_class
+            classes = pairs["cls"].astype("<U1")
+            risk_class[find(pairs["code"])] = classes
+            return pairs["code"].astype("<U18"), classes
     sql = f"SELECT credit_code, risk_class FROM risk_scores {where}"
+    all_codes: list[NDArray[Any]] = []
+    all_classes: list[NDArray[Any]] = []
     for chunk in driver_chunks(session, sql):
-        codes, classes = zip(*chunk, strict=True)
-        risk_class[find(codes)] = np.array([c or "" for c in classes], dtype="<U1")
-    return risk_class
+        codes, letters = zip(*chunk, strict=True)
+        all_codes.append(np.array(codes, dtype="<U18"))
+        all_classes.append(np.array([c or "" for c in letters], dtype="<U1"))
+        risk_class[find(codes)] = all_classes[-1]
+    if not all_codes:
+        return np.zeros(0, "<U18"), np.zeros(0, "<U1")
+    return np.concatenate(all_codes), np.concatenate(all_classes)
 
 
 def _some_enterprises(

@@ -28,6 +28,7 @@ from inspect_engine.risk.pipeline import (
     train_risk_model,
 )
 from inspect_engine.workflows import audit
+from inspect_engine.workflows.columns import store_class_snapshot
 from inspect_engine.workflows.risk_data import RiskData, load_risk_data
 from models import ModelVersion, RiskScore
 from models import repositories as repo
@@ -156,6 +157,7 @@ def _score(
             strict=False,  # repeat() is endless; the lists bound the rows
         )
         repo.insert_rows(session, RiskScore, SCORE_COLUMNS, values)
+    store_class_snapshot(session, version.id, codes, letters)  # what the freeze reads
     counts = {c: int((letters == c).sum()) for c in CLASS_LETTERS}
     return ScoreOutcome(
         model_version_id=version.id,

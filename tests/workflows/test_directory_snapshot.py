@@ -104,3 +104,52 @@ def test_an_enterprise_import_leaves_a_current_snapshot(
     the_table_is_not_read(monkeypatch)
     loaded = load(session)
     assert loaded.credit_code.tolist() == sorted(code(i) for i in range(9))
+
+
+def scored(session: Session, codes: list[str]) -> int:
+    """A model version whose scores class every third enterprise C, the others A."""
+    version = models.ModelVersion(kind="scorecard", as_of=FIRST_DAY, artefact=b"")
+    session.add(version)
+    session.flush()
+    session.add_all(
+        models.RiskScore(
+            model_version_id=version.id,
+            credit_code=code,
+            as_of=FIRST_DAY,
+            probability=0.5,
+            risk_class="C" if i % 3 == 0 else "A",
+        )
+        for i, code in enumerate(codes)
+    )
+    session.flush()
+    return version.id
+
+
+def test_the_classes_snapshot_is_read_while_current_and_never_after_a_write(
+    session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    codes = tinycity.build(session)
+    version = scored(session, codes)
+    first = load(session).risk_class  # read from the scores, and kept as a snapshot
+    expected = {code: "C" if i % 3 == 0 else "A" for i, code in enumerate(codes)}
+    loaded = load(session)
+    assert dict(zip(loaded.credit_code.tolist(), first.tolist(), strict=True)) == expected
+    # A current snapshot is what the freeze uses: doctored, it shows through.
+    everyone_d = np.full(len(codes), "D")
+    columns.store_class_snapshot(session, version, np.array(codes), everyone_d)
+
+    def refuse(*args: object) -> None:
+        raise AssertionError("the scores were read although their snapshot is current")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(columns, "_read_classes", refuse)
+        assert set(load(session).risk_class.tolist()) == {"D"}
+    # An ORM write to the scores makes it stale: the scores themselves are read again.
+    score = session.get(models.RiskScore, (version, codes[1]))
+    assert score is not None
+    score.risk_class = "B"
+    session.flush()
+    again = load(session)
+    row = int(np.searchsorted(again.credit_code, codes[1]))
+    assert again.risk_class[row] == "B"
+    assert set(again.risk_class.tolist()) == {"A", "B", "C"}
