@@ -216,6 +216,16 @@ def refresh_directory_snapshot(session: Session) -> int:
     return int(keyed[1].shape[0])
 
 
+def refresh_class_snapshot(session: Session) -> int:
+    """Keep the latest scores' classes as a snapshot if they are not already (what scoring
+    leaves behind; for databases scored before snapshots existed). Returns its rows."""
+    version = latest_model_version(session)
+    if version is None:
+        return 0
+    (codes, *_), keys = _whole_directory(session)
+    return int((_risk_classes(session, version, CodeRows(codes, keys)) != "").sum())
+
+
 def _store_snapshot(session: Session, revision: int, keyed: Keyed) -> None:
     _store(session, SNAPSHOT, revision, int(keyed[1].shape[0]), _pack(keyed))
 

@@ -153,3 +153,14 @@ def test_the_classes_snapshot_is_read_while_current_and_never_after_a_write(
     row = int(np.searchsorted(again.credit_code, codes[1]))
     assert again.risk_class[row] == "B"
     assert set(again.risk_class.tolist()) == {"A", "B", "C"}
+
+
+def test_refresh_keeps_the_latest_classes_for_the_next_freeze(
+    session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    codes = tinycity.build(session)
+    assert columns.refresh_class_snapshot(session) == 0  # nothing scored yet
+    scored(session, codes)
+    assert columns.refresh_class_snapshot(session) == len(codes)
+    monkeypatch.setattr(columns, "_read_classes", lambda *args: pytest.fail("scores read"))
+    assert (load(session).risk_class != "").all()
