@@ -5,13 +5,20 @@ it, each visit's features as of its own day (exactly what monthly scoring does).
 kind is chosen by the test metric, never by the fit on the training visits; both are kept
 in the result so the difference can be seen. All metrics are weighted by 1/π so that they
 describe the population, not the sample of inspected enterprises.
+
+The test period also calibrates: a candidate's core fitted before the split day scores the
+later visits, its calibrator is fitted on those scores, and the test figures use
+calibrators cross-fitted by enterprise (a visit is never judged by a calibrator that saw
+it). The pipeline then refits the winner's core on all visits and keeps this calibrator,
+so every core is fitted once. Candidates fit on one capped sample of the training visits
+(`labels.capped_sample`), and a fitted scorecard is shared with the GBM's explanation.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -22,11 +29,13 @@ from sklearn.metrics import log_loss, roc_auc_score
 from inspect_engine.risk.classes import CLASS_LETTERS, PUBLISHED_SHARES, classes_by_share
 from inspect_engine.risk.features import FeatureMatrix
 from inspect_engine.risk.inspectors import InspectorDetection
-from inspect_engine.risk.labels import LabelledVisits
-from inspect_engine.risk.models import RiskModel
+from inspect_engine.risk.labels import LabelledVisits, capped_sample
+from inspect_engine.risk.models import HeldOutCalibrated, RiskModel
 
 SelectionMetric = Literal["log_loss", "brier", "auc"]
 _LOWER_IS_BETTER = {"log_loss": True, "brier": True, "auc": False}
+# Independent random streams of one training run, derived from its random_state.
+_BACKTEST_SAMPLE, FINAL_SAMPLE = 1, 2
 
 
 @dataclass(frozen=True)
@@ -70,17 +79,24 @@ def evaluate(
     budget: float = 0.05,
     shares: tuple[float, float, float, float] = PUBLISHED_SHARES,
     n_bins: int = 10,
+    rank_score: NDArray[np.floating] | None = None,
 ) -> Metrics:
-    """Metrics of probabilities against outcomes, each visit weighted (1/π)."""
+    """Metrics of probabilities against outcomes, each visit weighted (1/π).
+
+    `rank_score` (default: the probability) orders the visits for AUC, gains, lift, deciles
+    and classes. Pass the core's raw score when the probabilities come from calibrators
+    cross-fitted by fold: scoring ranks by one calibrator, monotone in the raw score (ties
+    broken by it), so the raw score is the ranking a deployed model makes."""
     p = np.asarray(probability, dtype=np.float64)
     y = np.asarray(problem, dtype=bool)
     w = np.ones(len(p)) if weight is None else np.asarray(weight, dtype=np.float64)
+    rank = p if rank_score is None else np.asarray(rank_score, dtype=np.float64)
     yf = y.astype(np.float64)
     both = bool(y.any() and not y.all())
-    auc = float(roc_auc_score(y, p, sample_weight=w)) if both else float("nan")
+    auc = float(roc_auc_score(y, rank, sample_weight=w)) if both else float("nan")
     loss = float(log_loss(y, p, sample_weight=w, labels=[False, True]))
 
-    order = np.argsort(-p, kind="stable")
+    order = np.argsort(-rank, kind="stable")
     cum_w = np.cumsum(w[order]) / w.sum()
     cum_found = np.cumsum((w * yf)[order]) / max((w * yf).sum(), 1e-300)
     chosen = (cum_w - w[order] / w.sum()) < budget  # rows ranked within the budget
@@ -100,7 +116,7 @@ def evaluate(
         dec_obs = np.bincount(bins, w * yf, n_bins) / sw
         n_eff = sw**2 / sw2
 
-    classes, _ = classes_by_share(p, shares, weight=w)
+    classes, _ = classes_by_share(rank, shares, weight=w)
     cw = np.bincount(classes, w, 4)
     with np.errstate(invalid="ignore", divide="ignore"):
         class_obs = np.bincount(classes, w * yf, 4) / cw
@@ -141,12 +157,15 @@ class Backtest:
     metric: SelectionMetric
     candidates: dict[str, CandidateResult]
     chosen: str
+    n_fit: int = 0  # training visits in the capped sample the candidates fitted on
+    models: dict[str, RiskModel] = field(default_factory=dict, repr=False, compare=False)
 
     def metadata(self) -> dict[str, Any]:
         """JSON-able summary for the model artefact."""
         return {
             "split_day": str(self.split_day),
             "n_train": self.n_train,
+            "n_fit": self.n_fit,
             "n_test": self.n_test,
             "metric": self.metric,
             "chosen": self.chosen,
@@ -177,31 +196,66 @@ def choose_model(
     test_fraction: float = 0.25,
     metric: SelectionMetric = "log_loss",
     budget: float = 0.05,
+    max_fit_visits: int | None = None,
+    random_state: int = 0,
 ) -> Backtest:
-    """Fit every candidate before the split day, judge it after; the best test metric wins."""
+    """Fit every candidate before the split day, judge it after; the best test metric wins.
+
+    Candidates that calibrate in two steps (`HeldOutCalibrated`) are calibrated on the test
+    period (see the module docstring); others calibrate themselves in `fit`. In-sample
+    figures are on the fitted sample, with its weights."""
     day = split_day(labels.day, test_fraction)
     train = np.flatnonzero(labels.day < day)
     test = np.flatnonzero(labels.day >= day)
     if len(train) == 0 or len(test) == 0:
         raise ValueError("the history is too short for a time-split backtest")
-    train_labels, test_labels = labels.subset(train), labels.subset(test)
-    X_train, X_test = X.take(train), X.take(test)
+    found = labels.problem[test]
+    if found.all() or not found.any():
+        raise ValueError(
+            f"the test period (visits from {day}) needs visits with and without problems "
+            "to calibrate and judge the models; more history is needed"
+        )
+    rng = np.random.default_rng(np.random.SeedSequence([random_state, _BACKTEST_SAMPLE]))
+    rows, fit_weight = capped_sample(
+        labels.problem[train], labels.weight[train], max_fit_visits, rng
+    )
+    fit = train[rows]
+    fit_labels, test_labels = labels.subset(fit), labels.subset(test)
+    X_fit, X_test = X.take(fit), X.take(test)
     results: dict[str, CandidateResult] = {}
+    models: dict[str, RiskModel] = {}
+    scorecard = None  # fitted once on the sample, shared by the candidates that use one
     for kind, make in candidates.items():
-        model = make().fit(X_train, train_labels.problem, train_labels.weight, train_labels.teams)
+        model = make()
+        if isinstance(model, HeldOutCalibrated):
+            model.fit_core(
+                X_fit, fit_labels.problem, fit_weight, fit_labels.teams, scorecard=scorecard
+            )
+            scorecard = getattr(model, "scorecard_", scorecard)
+            rank_test = model.raw_score(X_test)
+            p_test = model.calibrate(
+                rank_test, test_labels.problem, test_labels.weight, test_labels.enterprise
+            )
+        else:
+            model.fit(X_fit, fit_labels.problem, fit_weight, fit_labels.teams)
+            p_test = model.predict_proba(X_test)[:, 1]
+            rank_test = p_test
+        raw_fit = model.raw_score(X_fit)
         results[kind] = CandidateResult(
             kind,
             evaluate(
-                model.predict_proba(X_train)[:, 1], train_labels.problem, train_labels.weight,
+                model.probability_from_score(raw_fit),
+                fit_labels.problem,
+                fit_weight,
                 budget,
+                rank_score=raw_fit,
             ),
-            evaluate(
-                model.predict_proba(X_test)[:, 1], test_labels.problem, test_labels.weight, budget
-            ),
-        )  # fmt: skip
+            evaluate(p_test, test_labels.problem, test_labels.weight, budget, rank_score=rank_test),
+        )
+        models[kind] = model
     sign = 1.0 if _LOWER_IS_BETTER[metric] else -1.0
     chosen = min(results, key=lambda k: sign * _finite(results[k].test.value(metric)))
-    return Backtest(day, len(train), len(test), metric, results, chosen)
+    return Backtest(day, len(train), len(test), metric, results, chosen, len(fit), models)
 
 
 def _finite(x: float) -> float:
@@ -229,9 +283,10 @@ def write_backtest_report(
     lines = [
         f"# {title}",
         "",
-        f"Time split at {backtest.split_day}: {backtest.n_train} visits before it train, "
-        f"{backtest.n_test} visits on or after it test. Chosen by test {backtest.metric}: "
-        f"**{backtest.chosen}**. Figures are weighted by 1/π.",
+        f"Time split at {backtest.split_day}: {backtest.n_train} visits before it train"
+        f"{_sample_note(backtest)}, {backtest.n_test} visits on or after it calibrate and "
+        f"test (test figures from calibrators cross-fitted by enterprise). Chosen by test "
+        f"{backtest.metric}: **{backtest.chosen}**. Figures are weighted by 1/π.",
         "",
         "| model | data | AUC | Brier | log loss | base rate | problems found at "
         f"{backtest.candidates[backtest.chosen].test.budget:.0%} | lift vs random |",
@@ -286,6 +341,12 @@ def write_backtest_report(
     path = out / "report.md"
     path.write_text("\n".join(lines), encoding="utf-8")
     return path
+
+
+def _sample_note(backtest: Backtest) -> str:
+    if 0 < backtest.n_fit < backtest.n_train:
+        return f" (the models fit on a weighted sample of {backtest.n_fit})"
+    return ""
 
 
 def _figure() -> Any:

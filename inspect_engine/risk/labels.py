@@ -174,3 +174,35 @@ def labelled_visits(
         pi_known=~np.isnan(pi),
         teams=visits.teams.subset(rows, len(visits)),
     )
+
+
+def capped_sample(
+    problem: NDArray[np.bool_],
+    weight: NDArray[np.float64],
+    cap: int | None,
+    rng: np.random.Generator,
+) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+    """Rows to fit on, about `cap` of them, and their weights.
+
+    Visits that found a problem are scarce and informative: all are kept while they fill
+    at most half the cap (else half the cap goes to them). Each class is thinned by
+    independent draws at its own rate r, and a kept visit's weight is divided by r, so its
+    expected weight is its own: weighted totals, and the 1/π weighting of the population,
+    stay unbiased. No cap, or no more visits than the cap: all rows, weights unchanged."""
+    problem = np.asarray(problem, dtype=bool)
+    weight = np.asarray(weight, dtype=np.float64)
+    n = len(problem)
+    if cap is not None and cap < 2:
+        raise ValueError("the training sample cap must be at least 2 visits")
+    if cap is None or n <= cap:
+        return np.arange(n, dtype=np.int64), weight
+    n_problems = int(problem.sum())
+    n_others = n - n_problems
+    keep_problems = min(n_problems, max(cap // 2, cap - n_others))
+    rate = np.where(
+        problem,
+        keep_problems / max(n_problems, 1),
+        (cap - keep_problems) / max(n_others, 1),
+    )
+    rows = np.flatnonzero(rng.random(n) < rate).astype(np.int64)
+    return rows, weight[rows] / rate[rows]

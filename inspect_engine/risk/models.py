@@ -5,11 +5,13 @@ Both are scikit-learn estimators wrapped the same way (`CalibratedRiskModel`):
 1. a *core* learns a raw log-odds score from the features, with the inspectors as a
    training-only nuisance (see inspectors.py); scores are always computed for the average
    inspector;
-2. the core is cross-fitted (folds by enterprise): each fold's core scores the visits it did
-   not see, and a weighted calibrator (Platt sigmoid or isotonic) maps those out-of-fold
-   scores to probabilities. Held-out visits were made by real teams, so the calibrated
-   probability is the chance an inspection finds a problem, averaged over the inspector mix;
-3. the final core is refitted on all visits.
+2. a weighted calibrator (Platt sigmoid or isotonic) maps scores of visits the core did not
+   train on to probabilities. Held-out visits were made by real teams, so the calibrated
+   probability is the chance an inspection finds a problem, averaged over the inspector mix.
+   The pipeline calibrates on the backtest's test period (`calibrate`): the core fitted
+   before the split day scores the later visits, so no core is fitted only to calibrate.
+   `fit` is the self-contained alternative: cross-fitting with folds by enterprise, then
+   the core refitted on all visits.
 
 Scorecard core: fixed-bin one-hot encoding of every column plus one column per inspector,
 L2 logistic regression. Its coefficients are per-level log-odds points; an enterprise's
@@ -19,13 +21,15 @@ visits, so contributions say "how much this raises the risk above an average ent
 Gradient-boosted core: HistGradientBoostingClassifier on the raw columns (categoricals as
 native categories) plus the team's mean inspector effect. Its reasons come from a scorecard
 fitted on the same visits (the explanation model): exact additive attributions for a GBM
-are too costly at city scale.
+are too costly at city scale. A scorecard the caller already fitted on exactly these visits
+(the backtest's scorecard candidate) is reused rather than fitted again.
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol, Self
+from typing import Any, Literal, Protocol, Self, runtime_checkable
 
 import numpy as np
 from numpy.typing import NDArray
@@ -81,6 +85,32 @@ class RiskModel(Protocol):
     def reasons(self, X: FeatureMatrix) -> Contributions: ...
 
 
+@runtime_checkable
+class HeldOutCalibrated(Protocol):
+    """A model whose core and calibrator are fitted in two steps, on different visits."""
+
+    def fit_core(
+        self,
+        X: FeatureMatrix,
+        y: NDArray[np.bool_],
+        sample_weight: NDArray[np.float64],
+        teams: Teams | None = None,
+        scorecard: ScorecardCore | None = None,
+    ) -> Self: ...
+
+    def raw_score(self, X: FeatureMatrix) -> NDArray[np.float64]: ...
+
+    def calibrate(
+        self,
+        raw_score: NDArray[np.float64],
+        y: NDArray[np.bool_],
+        sample_weight: NDArray[np.float64],
+        enterprise: NDArray[np.int64],
+    ) -> NDArray[np.float64]: ...
+
+    def predict_proba(self, X: FeatureMatrix) -> NDArray[np.float64]: ...
+
+
 # --- scorecard ------------------------------------------------------------------------------
 
 
@@ -111,6 +141,7 @@ class ScorecardCore:
         teams: Teams | None = None,
     ) -> Self:
         sizes = [c.n_levels for c in X.columns]
+        self.fitted_on_ = fit_fingerprint(X, y, sample_weight, teams)
         self.groups_ = tuple(dict.fromkeys(c.group for c in X.columns))
         self.group_of_column_ = np.array([self.groups_.index(c.group) for c in X.columns])
         codes = X.level_codes()
@@ -177,6 +208,23 @@ class ScorecardCore:
         return Contributions(values, self.groups_)
 
 
+def fit_fingerprint(
+    X: FeatureMatrix,
+    y: NDArray[np.bool_],
+    sample_weight: NDArray[np.float64],
+    teams: Teams | None,
+) -> str:
+    """Digest of the visits, labels, weights and teams a core was fitted on: a fitted
+    scorecard is reused only on exactly the same data."""
+    digest = hashlib.blake2b("\x1f".join(X.names).encode(), digest_size=16)
+    parts: list[NDArray[Any]] = [X.enterprise, X.as_of, X.values, y, sample_weight]
+    if teams is not None:
+        parts += [teams.example, teams.inspector]
+    for part in parts:
+        digest.update(np.ascontiguousarray(part).tobytes())
+    return digest.hexdigest()
+
+
 def _member_rows(
     n: int, weight: NDArray[np.float64], teams: Teams | None
 ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]:
@@ -202,7 +250,7 @@ class GradientBoostingCore:
         self,
         random_state: int,
         max_iter: int = 300,
-        learning_rate: float = 0.05,
+        learning_rate: float = 0.1,
         max_leaf_nodes: int = 15,
         min_samples_leaf: int = 100,
         l2_regularization: float = 1.0,
@@ -228,9 +276,15 @@ class GradientBoostingCore:
         y: NDArray[np.bool_],
         sample_weight: NDArray[np.float64],
         teams: Teams | None = None,
+        explainer: ScorecardCore | None = None,
     ) -> Self:
+        """`explainer`: a scorecard already fitted on these visits with this core's scorecard
+        settings, reused as the explanation model instead of being fitted again."""
         template = self.scorecard or ScorecardCore()
-        self.explainer_ = ScorecardCore(**_params(template)).fit(X, y, sample_weight, teams)
+        if explainer is not None and _reusable(explainer, template, X, y, sample_weight, teams):
+            self.explainer_ = explainer
+        else:
+            self.explainer_ = ScorecardCore(**_params(template)).fit(X, y, sample_weight, teams)
         self.inspector_effect_ = self.explainer_.inspector_effect_
         team = team_offset(self.inspector_effect_, teams, len(X)) if teams is not None else None
         categorical = [c.kind == "categorical" for c in X.columns] + [False]
@@ -262,6 +316,20 @@ def _params(core: ScorecardCore) -> dict[str, Any]:
         "inspector_prior_sd": core.inspector_prior_sd,
         "max_iter": core.max_iter,
     }
+
+
+def _reusable(
+    fitted: ScorecardCore,
+    template: ScorecardCore,
+    X: FeatureMatrix,
+    y: NDArray[np.bool_],
+    sample_weight: NDArray[np.float64],
+    teams: Teams | None,
+) -> bool:
+    """Whether `fitted` is what fitting `template` on these visits would give."""
+    return _params(fitted) == _params(template) and getattr(
+        fitted, "fitted_on_", None
+    ) == fit_fingerprint(X, y, sample_weight, teams)
 
 
 Core = ScorecardCore | GradientBoostingCore
@@ -309,8 +377,8 @@ def enterprise_folds(
 
 
 class CalibratedRiskModel:
-    """A cross-fitted, calibrated risk model (see module docstring). `kind` picks the core;
-    `params` go to the core's constructor."""
+    """A calibrated risk model (see module docstring). `kind` picks the core; `params` go
+    to the core's constructor; `cv` folds by enterprise cross-fit the calibration."""
 
     def __init__(
         self,
@@ -339,11 +407,82 @@ class CalibratedRiskModel:
             return GradientBoostingCore(random_state=seed, scorecard=scorecard, **params)
         raise ValueError(f"unknown model kind {self.kind!r}")
 
+    def _seeds(self) -> list[int]:
+        """[calibration folds, cross-fitted cores …, final core]."""
+        state = np.random.SeedSequence(self.random_state).generate_state(self.cv + 2)
+        return [int(seed) for seed in state]
+
     @property
     def calibration_method(self) -> Literal["sigmoid", "isotonic"]:
         if self.calibration == "auto":
             return "sigmoid" if self.kind == "scorecard" else "isotonic"
         return self.calibration
+
+    @property
+    def scorecard_(self) -> ScorecardCore:
+        """The fitted scorecard: the core itself, or the GBM's explanation model."""
+        core = self.core_
+        return core if isinstance(core, ScorecardCore) else core.explainer_
+
+    def fit_core(
+        self,
+        X: FeatureMatrix,
+        y: NDArray[np.bool_],
+        sample_weight: NDArray[np.float64],
+        teams: Teams | None = None,
+        scorecard: ScorecardCore | None = None,
+    ) -> Self:
+        """Fit the core only (then `calibrate` on later visits). `scorecard`: one already
+        fitted on these visits, reused when its settings are this model's."""
+        y = np.asarray(y, dtype=bool)
+        w = np.asarray(sample_weight, dtype=np.float64)
+        if y.all() or not y.any():
+            raise ValueError("training labels need both problems and no-problem visits")
+        with threadpool_limits(limits=self.threads):
+            core = self._core(self._seeds()[-1])
+            if isinstance(core, GradientBoostingCore):
+                core.fit(X, y, w, teams, explainer=scorecard)
+            elif scorecard is not None and _reusable(scorecard, core, X, y, w, teams):
+                core = scorecard
+            else:
+                core.fit(X, y, w, teams)
+        self._set_core(core, X)
+        return self
+
+    def calibrate(
+        self,
+        raw_score: NDArray[np.float64],
+        y: NDArray[np.bool_],
+        sample_weight: NDArray[np.float64],
+        enterprise: NDArray[np.int64],
+    ) -> NDArray[np.float64]:
+        """Fit the calibrator on scores of visits the core never trained on, and return each
+        visit's probability from a calibrator cross-fitted without its enterprise (`cv`
+        folds), so the same visits can also judge the model honestly."""
+        y = np.asarray(y, dtype=bool)
+        w = np.asarray(sample_weight, dtype=np.float64)
+        if y.all() or not y.any():
+            raise ValueError("calibration needs both problems and no-problem visits")
+        method = self.calibration_method
+        self.calibrator_ = Calibrator(method).fit(raw_score, y, w)
+        folds = enterprise_folds(enterprise, self.cv, np.random.default_rng(self._seeds()[0]))
+        out_of_fold = np.empty(len(y))
+        for k in range(self.cv):
+            held, rest = folds == k, folds != k
+            both = bool(y[rest].any() and not y[rest].all())
+            # A fold whose complement lacks an outcome (tiny data) borrows the full calibrator.
+            calibrator = (
+                Calibrator(method).fit(raw_score[rest], y[rest], w[rest])
+                if both
+                else (self.calibrator_)
+            )
+            out_of_fold[held] = calibrator.predict(raw_score[held])
+        return out_of_fold
+
+    def use_calibrator(self, calibrator: Calibrator) -> Self:
+        """Calibrate with a calibrator fitted elsewhere (the backtest's, for the refitted core)."""
+        self.calibrator_ = calibrator
+        return self
 
     def fit(
         self,
@@ -352,6 +491,7 @@ class CalibratedRiskModel:
         sample_weight: NDArray[np.float64],
         teams: Teams | None = None,
     ) -> Self:
+        """Self-contained: cross-fitted cores calibrate, then the core is refitted on all."""
         with threadpool_limits(limits=self.threads):
             return self._fit(X, np.asarray(y, dtype=bool), sample_weight, teams)
 
@@ -365,19 +505,22 @@ class CalibratedRiskModel:
         w = np.asarray(sample_weight, dtype=np.float64)
         if y.all() or not y.any():
             raise ValueError("training labels need both problems and no-problem visits")
-        seeds = np.random.SeedSequence(self.random_state).generate_state(self.cv + 2)
+        seeds = self._seeds()
         folds = enterprise_folds(X.enterprise, self.cv, np.random.default_rng(seeds[0]))
         out_of_fold = np.empty(len(X))
         for k in range(self.cv):
             train, test = np.flatnonzero(folds != k), np.flatnonzero(folds == k)
             fold_teams = teams.subset(train, len(X)) if teams is not None else None
-            core = self._core(int(seeds[k + 1])).fit(X.take(train), y[train], w[train], fold_teams)
+            core = self._core(seeds[k + 1]).fit(X.take(train), y[train], w[train], fold_teams)
             out_of_fold[test] = core.raw_score(X.take(test))
         self.calibrator_ = Calibrator(self.calibration_method).fit(out_of_fold, y, w)
-        self.core_ = self._core(int(seeds[-1])).fit(X, y, w, teams)
-        self.inspector_effect_: NDArray[np.float64] = self.core_.inspector_effect_
-        self.feature_names_ = X.names
+        self._set_core(self._core(seeds[-1]).fit(X, y, w, teams), X)
         return self
+
+    def _set_core(self, core: Core, X: FeatureMatrix) -> None:
+        self.core_ = core
+        self.inspector_effect_: NDArray[np.float64] = core.inspector_effect_
+        self.feature_names_ = X.names
 
     def raw_score(self, X: FeatureMatrix) -> NDArray[np.float64]:
         self._check_columns(X)

@@ -7,8 +7,10 @@
     scores.risk_class, scores.probability, scores.reasons.joined()
 
 Training: observation visits in [as_of - history_days, as_of) are the labels, each with its
-features as of its own day; the candidates go through the time-split backtest; the winner
-is refitted on all visits; inspectors are compared with the winner's expectations.
+features as of its own day; the candidates are fitted once on (a capped sample of) the
+visits before the split day, calibrated and judged on the visits after it; the winner's
+core is refitted once on (a capped sample of) all visits and keeps the calibrator fitted on
+the test period; inspectors are compared with the winner's expectations.
 """
 
 from __future__ import annotations
@@ -23,11 +25,11 @@ import numpy as np
 import sklearn
 from numpy.typing import NDArray
 
-from inspect_engine.risk.backtest import Backtest, SelectionMetric, choose_model
+from inspect_engine.risk.backtest import FINAL_SAMPLE, Backtest, SelectionMetric, choose_model
 from inspect_engine.risk.classes import CLASS_LETTERS, ClassAssignment, ClassPolicy, assign_classes
 from inspect_engine.risk.features import FeatureConfig, FeatureMatrix, FeatureSpec, build_features
 from inspect_engine.risk.inspectors import InspectorDetection, inspector_detection
-from inspect_engine.risk.labels import LabelledVisits, labelled_visits
+from inspect_engine.risk.labels import LabelledVisits, capped_sample, labelled_visits
 from inspect_engine.risk.models import (
     CalibratedRiskModel,
     Calibration,
@@ -50,13 +52,14 @@ class TrainingConfig:
     selection_metric: SelectionMetric = "log_loss"
     test_fraction: float = 0.25
     budget: float = 0.05
-    cv: int = 3
+    cv: int = 3  # folds by enterprise that cross-fit the calibrator for the test figures
+    max_fit_visits: int | None = 300_000  # cap of the sample each core fits on; None: all
     calibration: Calibration = "auto"
     unknown_inclusion_weight: float = 1.0
     inspector_prior_sd: float = 3.0
     scorecard_C: float = 1.0
     gbm_max_iter: int = 300
-    gbm_learning_rate: float = 0.05
+    gbm_learning_rate: float = 0.1
     gbm_max_leaf_nodes: int = 15
     gbm_min_samples_leaf: int = 100
     gbm_l2_regularization: float = 1.0
@@ -151,9 +154,18 @@ def train_risk_model(
         kind: partial(config.model, kind, random_state) for kind in config.candidates
     }
     backtest = choose_model(
-        X, labels, dict(factories), config.test_fraction, config.selection_metric, config.budget
+        X,
+        labels,
+        dict(factories),
+        config.test_fraction,
+        config.selection_metric,
+        config.budget,
+        config.max_fit_visits,
+        random_state,
     )
-    model = factories[backtest.chosen]().fit(X, labels.problem, labels.weight, labels.teams)
+    model, n_fit = _refit_winner(
+        X, labels, backtest, factories[backtest.chosen], config, random_state
+    )
     expected = model.predict_proba(X)[:, 1]
     inspectors = inspector_detection(
         labels.teams, labels.problem, expected, config.inspector_z_limit, model.inspector_effect_
@@ -170,6 +182,12 @@ def train_risk_model(
         "feature_names": list(X.names),
         "random_state": random_state,
         "config": _jsonable(asdict(config)),
+        "fit": {
+            "visits": n_fit,
+            "sampled": n_fit < len(labels),
+            "calibration": f"{model.calibration_method} on the {backtest.n_test} visits "
+            f"from {backtest.split_day} (backtest test period)",
+        },
         "backtest": backtest.metadata(),
         "inspectors_flagged": {
             "above": int((inspectors.flag > 0).sum()),
@@ -179,6 +197,26 @@ def train_risk_model(
     }
     artifact = RiskModelArtifact(model, spec, metadata)
     return TrainingResult(artifact, backtest, inspectors, labels)
+
+
+def _refit_winner(
+    X: FeatureMatrix,
+    labels: LabelledVisits,
+    backtest: Backtest,
+    make: Callable[[], CalibratedRiskModel],
+    config: TrainingConfig,
+    random_state: int,
+) -> tuple[CalibratedRiskModel, int]:
+    """The chosen kind's core fitted once on (a capped sample of) all visits, with the
+    calibrator the backtest fitted on the test period."""
+    winner = backtest.models[backtest.chosen]
+    if not isinstance(winner, CalibratedRiskModel):
+        raise TypeError("the pipeline's candidates are calibrated risk models")
+    rng = np.random.default_rng(np.random.SeedSequence([random_state, FINAL_SAMPLE]))
+    rows, weight = capped_sample(labels.problem, labels.weight, config.max_fit_visits, rng)
+    fit = labels.subset(rows)
+    model = make().fit_core(X.take(rows), fit.problem, weight, fit.teams)
+    return model.use_calibrator(winner.calibrator_), len(rows)
 
 
 def _jsonable(value: Any) -> Any:
