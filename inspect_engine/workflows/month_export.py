@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -44,8 +46,7 @@ def export_month(session: Session, month: str, out_dir: Path) -> ExportResult:
         select(Draw.task_code).where(Draw.plan_id == plan.id).order_by(Draw.task_code)
     ):
         path = draws_dir / f"{task_code}.json"
-        record = auditor_record(session, task_code)
-        _write_atomically(path, json.dumps(record, ensure_ascii=False, indent=1) + "\n")
+        _write_atomically(path, record_text(auditor_record(session, task_code)))
         paths.append(path)
     visits_csv = out_dir / "visits.csv"
     count = _write_visits(session, plan.id, visits_csv)
@@ -54,6 +55,32 @@ def export_month(session: Session, month: str, out_dir: Path) -> ExportResult:
     head = str(audit.chain_head(session))
     _write_atomically(out_dir / "audit-head.txt", head + "\n")
     return ExportResult(tuple(paths), visits_csv, count, head)
+
+
+def record_text(record: dict[str, Any]) -> str:
+    """The auditor's record as indented JSON with one frame unit per line.
+
+    Equal, once parsed, to `json.dumps(record, indent=1)`; but `indent` makes Python's JSON
+    encoder run in pure Python, and a city frame has millions of units: here the C string
+    encoder writes each unit's two strings and the line is put together around them."""
+    head = {key: value for key, value in record.items() if key != "frame"}
+    text = json.dumps(head, ensure_ascii=False, indent=1)
+    if "frame" not in record:
+        return text + "\n"
+    lines = ",\n".join(_frame_lines(record["frame"]))
+    frame = f' "frame": [\n{lines}\n ]' if lines else ' "frame": []'
+    if not head:
+        return "{\n" + frame + "\n}\n"
+    return text[: -len("\n}")] + ",\n" + frame + "\n}\n"
+
+
+def _frame_lines(frame: list[dict[str, str]]) -> Iterator[str]:
+    encode = json.encoder.encode_basestring  # the C encoder: quotes and escapes one string
+    for unit in frame:
+        if unit.keys() != {"credit_code", "lambda"}:
+            raise ValueError(f"a frame unit has the keys {sorted(unit)}")
+        code, lam = encode(unit["credit_code"]), encode(unit["lambda"])
+        yield f'  {{"credit_code": {code}, "lambda": {lam}}}'
 
 
 def _write_visits(session: Session, plan_id: int, path: Path) -> int:
