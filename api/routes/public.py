@@ -3,7 +3,6 @@ CSV and Atom, and a lookup by credit code. Never a risk class, never an inspecto
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
@@ -24,6 +23,7 @@ from api.deps import SessionDep
 from api.pagination import MAX_ID, Cursor, Limit, decode_cursor, page
 from api.queries import ResultFilter
 from api.schemas import MONTH_PATTERN, Page, ResultCodeName
+from inspect_engine.formats.csv_safety import SafeWriter
 from models import Publication
 
 router = APIRouter(prefix="/public", tags=["public"])
@@ -47,7 +47,7 @@ CSV_COLUMNS = (
     "corrected",
     "reason",
 )
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+CSV_NUMERIC = tuple(name in ("id", "version") for name in CSV_COLUMNS)
 FEED_ENTRIES = 50
 ATOM = "http://www.w3.org/2005/Atom"
 
@@ -202,17 +202,11 @@ def _item_titles(factory: sessionmaker[Session]) -> dict[str, str]:
         return queries.item_titles(session)
 
 
-def csv_cell(value: object) -> str:
-    """A cell a spreadsheet will not run: text starting like a formula gets a quote."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
-
-
 def _csv_lines(
     factory: sessionmaker[Session], filters: ResultFilter, titles: dict[str, str]
 ) -> Iterator[str]:
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer = SafeWriter(buffer, CSV_NUMERIC)  # the rule of every export: docs/csv-safety.md
     writer.writerow(CSV_COLUMNS)
     yield "\ufeff" + buffer.getvalue()
     for chunk in queries.iter_public_results(factory, filters):
@@ -220,7 +214,7 @@ def _csv_lines(
         buffer.truncate()
         for p in chunk:
             row = convert.public_result(p, titles)
-            writer.writerow([csv_cell(_csv_value(row, name)) for name in CSV_COLUMNS])
+            writer.writerow([_csv_value(row, name) for name in CSV_COLUMNS])
         yield buffer.getvalue()
 
 
