@@ -44,8 +44,10 @@ def _bars(ax: Any, names: Sequence[str], rows: Sequence[Mapping[str, Any]]) -> N
         ax.set_axis_off()
         return
     share = [float(r["share"]) for r in rows]
-    low = [s - float(r["ci_low"]) for s, r in zip(share, rows, strict=True)]
-    high = [float(r["ci_high"]) - s for s, r in zip(share, rows, strict=True)]
+    # A small domain's Horvitz–Thompson share can leave [0, 1] while its Wilson interval
+    # stays inside, so the bar can end outside its interval: that side gets no whisker.
+    low = [max(0.0, s - float(r["ci_low"])) for s, r in zip(share, rows, strict=True)]
+    high = [max(0.0, float(r["ci_high"]) - s) for s, r in zip(share, rows, strict=True)]
     positions = list(range(len(rows)))
     ax.bar(positions, share, yerr=[low, high], capsize=3, color="#3d6fb6")
     ax.set_xticks(positions, names, rotation=45, ha="right", fontsize=8)
