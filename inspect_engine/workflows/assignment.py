@@ -12,8 +12,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import CursorResult, select, update
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from inspect_engine import faults
@@ -33,7 +32,7 @@ from inspect_engine.assignment.types import Visit as VisitSpec
 from inspect_engine.errors import Conflict, NotFound
 from inspect_engine.formats.fields import split_list
 from inspect_engine.workflows import audit, field
-from inspect_engine.workflows.planning import get_plan, month_start
+from inspect_engine.workflows.planning import claim_plan, get_plan, month_start
 from models import (
     AssignmentRun,
     Enterprise,
@@ -73,7 +72,7 @@ def assign_month(
     The claim (drawn → assigned) is the transaction's first statement: concurrent requests
     queue on the plan's row, and all but the first find it assigned and get its result."""
     month_start(month)
-    claimed = _claim_plan(session, month, ("drawn",), "assigned")
+    claimed = claim_plan(session, month, ("drawn",), "assigned")
     plan = get_plan(session, month)
     session.refresh(plan)  # the session may hold the plan as it was before the claim
     if not claimed:
@@ -119,7 +118,7 @@ def reassign_inspector(
     month_start(month)
     if not reason.strip():
         raise Conflict("a re-assignment needs a reason")
-    claimed = _claim_plan(session, month, TEAMS_DRAWN)
+    claimed = claim_plan(session, month, TEAMS_DRAWN)
     plan = get_plan(session, month)
     if not claimed:
         raise Conflict(f"the plan for {month} has no teams yet")
@@ -148,32 +147,6 @@ def reassign_inspector(
          "unstaffed": run.unstaffed},
     )  # fmt: skip
     return _outcome(plan, run, len(visits))
-
-
-def _claim_plan(
-    session: Session, month: str, states: tuple[str, ...], status: str | None = None
-) -> bool:
-    """A conditional UPDATE of the plan's row (to `status`, or unchanged): it takes the row
-    lock on PostgreSQL and the write lock on SQLite, so writers of one plan wait for each
-    other and each then reads what the one before committed. False: not in `states`."""
-    claim = (
-        update(Plan)
-        .where(Plan.month == month, Plan.status.in_(states))
-        .values(status=status if status is not None else Plan.status)
-        .execution_options(synchronize_session=False)
-    )
-    try:
-        outcome: CursorResult[Any] = session.execute(claim)  # type: ignore[assignment]
-    except OperationalError as exc:
-        # SQLite cannot turn a transaction that has already read (an API request's login
-        # and checks) into a writer once another writer committed: the plan changed
-        # under this request. PostgreSQL waits on the row instead and never gets here.
-        if session.get_bind().dialect.name != "sqlite" or "locked" not in str(exc.orig):
-            raise
-        raise Conflict(
-            f"another request changed the plan for {month} meanwhile; try again"
-        ) from None
-    return bool(outcome.rowcount)
 
 
 def _month(month: str) -> Month:

@@ -18,6 +18,7 @@ from typing import Any, cast
 
 import numpy as np
 from sqlalchemy import CursorResult, Table, delete, insert, select, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from inspect_engine import faults
@@ -56,6 +57,35 @@ def get_plan(session: Session, month: str) -> Plan:
     if plan is None:
         raise NotFound(f"there is no plan for {month}; run `month plan` first")
     return plan
+
+
+def claim_plan(
+    session: Session, month: str, states: tuple[str, ...], status: str | None = None
+) -> bool:
+    """A conditional UPDATE of the plan's row (to `status`, or unchanged): it takes the row
+    lock on PostgreSQL and the write lock on SQLite, so writers of one plan wait for each
+    other and each then reads what the one before committed. False: not in `states`.
+
+    It must be the transaction's first statement: a read before it would see the plan's
+    rows as they were before the writer this claim waited for."""
+    claim = (
+        update(Plan)
+        .where(Plan.month == month, Plan.status.in_(states))
+        .values(status=status if status is not None else Plan.status)
+        .execution_options(synchronize_session=False)
+    )
+    try:
+        outcome: CursorResult[Any] = session.execute(claim)  # type: ignore[assignment]
+    except OperationalError as exc:
+        # SQLite cannot turn a transaction that has already read (an API request's login
+        # and checks) into a writer once another writer committed: the plan changed
+        # under this request. PostgreSQL waits on the row instead and never gets here.
+        if session.get_bind().dialect.name != "sqlite" or "locked" not in str(exc.orig):
+            raise
+        raise Conflict(
+            f"another request changed the plan for {month} meanwhile; try again"
+        ) from None
+    return bool(outcome.rowcount)
 
 
 # --------------------------------------------------------------------------- plan

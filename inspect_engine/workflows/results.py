@@ -37,7 +37,7 @@ from inspect_engine.publication import deadlines
 from inspect_engine.publication.result_codes import CODES, ResultCode
 from inspect_engine.workflows import audit, estimates
 from inspect_engine.workflows.imports import MAX_REPORTED_ERRORS, ImportRejected, event_hash
-from inspect_engine.workflows.planning import get_plan, month_start
+from inspect_engine.workflows.planning import DRAWN_STATES, claim_plan, get_plan, month_start
 from inspect_engine.workflows.users import Forbidden
 from models import (
     Enterprise,
@@ -640,8 +640,16 @@ def publish_month(
 ) -> PublishReport:
     """Every reviewed, not yet published result of the month's visits becomes public, and
     a history row (with its inclusion probability) for next month's model. Idempotent:
-    a second call finds nothing left to publish."""
+    a second call finds nothing left to publish.
+
+    The claim on the plan is the transaction's first statement: concurrent calls for the
+    month queue on it, and each reads the results the one before it published."""
+    month_start(month)
+    claimed = claim_plan(session, month, DRAWN_STATES)
     plan = get_plan(session, month)
+    session.refresh(plan)  # the session may hold the plan as it was before the claim
+    if not claimed:
+        raise Conflict(f"the plan for {month} is {plan.status}: nothing to publish before the draw")
     query = (
         select(Result, Visit, Item.department)
         .join(Visit, Visit.id == Result.visit_id)
