@@ -38,7 +38,7 @@ from inspect_engine.sampling.visits import count_visits, merge_into_visits, task
 from inspect_engine.workflows import audit
 from inspect_engine.workflows.columns import latest_model_version, load_enterprise_columns
 from inspect_engine.workflows.imports import ImportRejected
-from models import Draw, Frame, Item, Plan, Selection, Task, Visit
+from models import Draw, Frame, Item, Plan, Result, Selection, Task, Visit
 
 MONTH = re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])$")
 MAX_CONTRIBUTION = 1000
@@ -68,9 +68,31 @@ def claim_plan(
 
     It must be the transaction's first statement: a read before it would see the plan's
     rows as they were before the writer this claim waited for."""
+    return _claim(session, Plan.month == month, states, status, f"the plan for {month}")
+
+
+def claim_plan_of_result(
+    session: Session, result_id: int, states: tuple[str, ...] = DRAWN_STATES
+) -> bool:
+    """`claim_plan` for the plan of a result's visit (a correction, a withdrawal), with the
+    same rule: the transaction's first statement. The plan is found by a subquery of the
+    same UPDATE, so nothing is read before the lock. False: no such result, or its plan
+    is not in `states`."""
+    plan_id = (
+        select(Visit.plan_id)
+        .join(Result, Result.visit_id == Visit.id)
+        .where(Result.id == result_id)
+        .scalar_subquery()
+    )
+    return _claim(session, Plan.id == plan_id, states, None, f"the plan of result {result_id}")
+
+
+def _claim(
+    session: Session, which: Any, states: tuple[str, ...], status: str | None, plan: str
+) -> bool:
     claim = (
         update(Plan)
-        .where(Plan.month == month, Plan.status.in_(states))
+        .where(which, Plan.status.in_(states))
         .values(status=status if status is not None else Plan.status)
         .execution_options(synchronize_session=False)
     )
@@ -82,9 +104,7 @@ def claim_plan(
         # under this request. PostgreSQL waits on the row instead and never gets here.
         if session.get_bind().dialect.name != "sqlite" or "locked" not in str(exc.orig):
             raise
-        raise Conflict(
-            f"another request changed the plan for {month} meanwhile; try again"
-        ) from None
+        raise Conflict(f"another request changed {plan} meanwhile; try again") from None
     return bool(outcome.rowcount)
 
 

@@ -37,7 +37,13 @@ from inspect_engine.publication import deadlines
 from inspect_engine.publication.result_codes import CODES, ResultCode
 from inspect_engine.workflows import audit, estimates
 from inspect_engine.workflows.imports import MAX_REPORTED_ERRORS, ImportRejected, event_hash
-from inspect_engine.workflows.planning import DRAWN_STATES, claim_plan, get_plan, month_start
+from inspect_engine.workflows.planning import (
+    DRAWN_STATES,
+    claim_plan,
+    claim_plan_of_result,
+    get_plan,
+    month_start,
+)
 from inspect_engine.workflows.users import Forbidden
 from models import (
     Enterprise,
@@ -850,17 +856,28 @@ def _history_row(
 
 
 def _published(session: Session, result_id: int, departments: Scope) -> tuple[Result, Publication]:
-    found = get_result(session, result_id, departments=departments)
-    result = session.get(Result, result_id)
+    """The result and its current publication, for a correction or a withdrawal.
+
+    The claim on the result's plan comes first: a correction, a withdrawal or a publish
+    of the same month waits for the other to commit, and then reads (populate_existing:
+    not the session's older copies) the state it left, so the second of two racing
+    changes finds the version no longer current."""
+    claimed = claim_plan_of_result(session, result_id, DRAWN_STATES)
+    get_result(session, result_id, departments=departments)  # NotFound; Forbidden
+    result = session.get(Result, result_id, populate_existing=True)
     publication = session.scalars(
-        select(Publication).where(Publication.result_id == result_id)
+        select(Publication)
+        .where(Publication.result_id == result_id)
+        .execution_options(populate_existing=True)
     ).first()
     assert result is not None
-    if publication is None or publication.state != "current":
-        state = publication.state if publication else found.status
+    if publication is None or publication.state != "current" or not claimed:
+        state = publication.state if publication else result.status
         raise Conflict(
             f"result {result_id} is {state}: only the current published version can change"
         )
+    # the estimates are rewritten into the plan's summary as the claim left it
+    session.get(Plan, session.get_one(Visit, result.visit_id).plan_id, populate_existing=True)
     return result, publication
 
 
