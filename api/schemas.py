@@ -218,6 +218,7 @@ class ImportReportOut(BaseModel):
 class PlanTasksOut(BaseModel):
     month: str = Field(examples=["2026-12"])
     tasks: list[str] = Field(examples=[["2026-12-INFO", "2026-12-FOOD"]])
+    warnings: list[str] = Field(default_factory=list, examples=[[]])
 
 
 class PlanStatus(BaseModel):

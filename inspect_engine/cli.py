@@ -280,6 +280,8 @@ def month_plan(
     def body() -> None:
         with transaction() as session:
             summary = plan_month(session, month, tasks)
+        for warning in summary.warnings:
+            console.print(f"[yellow]warning:[/yellow] {escape(warning)}")
         console.print(
             f"plan {summary.month}: {len(summary.tasks)} task(s): " + ", ".join(summary.tasks)
         )
@@ -409,6 +411,8 @@ def month_run(
                     progress=progress,
                 )
         if tasks is not None:
+            for warning in one.plan.warnings if one.plan else ():
+                console.print(f"[yellow]warning:[/yellow] {escape(warning)}")
             print_commitment(one.freeze)
             return False
         print_draw(two.draw)

@@ -122,7 +122,9 @@ def upload_tasks(
     with saved_upload(file) as path:
         summary = planning.plan_month(session, month, path, actor=actor(user))
     require_whole_plan(session, user, month)  # the tasks it brings (rolled back if not)
-    return schemas.PlanTasksOut(month=summary.month, tasks=list(summary.tasks))
+    return schemas.PlanTasksOut(
+        month=summary.month, tasks=list(summary.tasks), warnings=list(summary.warnings)
+    )
 
 
 @router.get("/plans/{month}/preview")

@@ -25,6 +25,7 @@ from inspect_engine.workflows.month_export import ExportResult, export_month
 from inspect_engine.workflows.planning import (
     DrawResult,
     FreezeResult,
+    PlanSummary,
     draw_month,
     freeze_month,
     month_start,
@@ -41,6 +42,7 @@ StepProgress = Callable[[str, int, int], None]
 class PhaseOne:
     score: ScoreOutcome | None
     freeze: FreezeResult
+    plan: PlanSummary | None = None  # None: the plan was already made (a rerun)
 
 
 @dataclass(frozen=True)
@@ -72,14 +74,15 @@ def run_phase_one(
         with transactions() as session:
             scored = score_city(session, first_day)
     _step("plan", 1, 3, progress)
+    planned = None
     with transactions() as session:
         if _status(session, month) in (None, "planned"):
-            plan_month(session, month, tasks)
+            planned = plan_month(session, month, tasks)
     _step("freeze", 2, 3, progress)
     with transactions() as session:
         frozen = freeze_month(session, month, policy)
     _step("done", 3, 3, progress)
-    return PhaseOne(scored, frozen)
+    return PhaseOne(scored, frozen, planned)
 
 
 def run_phase_two(

@@ -115,12 +115,13 @@ def _claim(
 class PlanSummary:
     month: str
     tasks: tuple[str, ...]
+    warnings: tuple[str, ...] = ()  # what the file had that was ignored (extra columns)
 
 
 def plan_month(session: Session, month: str, tasks_path: Path, actor: str = "cli") -> PlanSummary:
     """Create the month's plan from tasks.csv, or replace its tasks while not yet frozen."""
     month_start(month)
-    rows = _read_tasks(session, tasks_path)
+    rows, warnings = _read_tasks(session, tasks_path)
     plan = session.scalars(select(Plan).where(Plan.month == month)).first()
     if plan is not None and plan.status != "planned":
         raise Conflict(f"the plan for {month} is {plan.status}; its tasks can no longer change")
@@ -141,11 +142,12 @@ def plan_month(session: Session, month: str, tasks_path: Path, actor: str = "cli
     session.flush()
     codes = tuple(r["task_code"] for r in rows)
     audit.record(session, actor, "plan.tasks", month, {"tasks": list(codes)})
-    return PlanSummary(month, codes)
+    return PlanSummary(month, codes, tuple(warnings))
 
 
-def _read_tasks(session: Session, path: Path) -> list[dict[str, Any]]:
-    """tasks.csv, validated like every import: row-numbered errors, nothing half-read."""
+def _read_tasks(session: Session, path: Path) -> tuple[list[dict[str, Any]], list[str]]:
+    """tasks.csv, validated like every import: row-numbered errors, nothing half-read; the
+    rows, and the reader's warnings."""
     items = {i.item_code: i for i in session.scalars(select(Item))}
     errors: list[RowError] = []
     rows: list[dict[str, Any]] = []
@@ -168,7 +170,7 @@ def _read_tasks(session: Session, path: Path) -> list[dict[str, Any]]:
         errors.append(RowError(1, None, "the file has no tasks"))
     if errors:
         raise ImportRejected("tasks", errors[:100], len(errors), warnings)
-    return rows
+    return rows, warnings
 
 
 def _task_problem(

@@ -52,10 +52,13 @@ def test_a_bad_directory_file_is_rejected_row_by_row(service: Service) -> None:
 
 @pytest.fixture(scope="module")
 def october(service: Service) -> dict[str, Any]:
+    remarked = f"{TASKS_HEADER},remark\n{TASK},首次抽查\n"  # a column the format does not have
     created = _post(
-        service, "sup_samr", f"/supervisor/plans/{OCTOBER}/tasks", files=_csv("tasks.csv", TASKS)
+        service, "sup_samr", f"/supervisor/plans/{OCTOBER}/tasks", files=_csv("tasks.csv", remarked)
     )
     assert created.status_code == 201, created.text
+    assert created.json()["tasks"] == ["2026-10-INFO"]
+    assert any("'remark' is ignored" in w for w in created.json()["warnings"])
     preview = service.get(f"/supervisor/plans/{OCTOBER}/preview", "sup_samr").json()
     frozen = _post(service, "sup_samr", f"/supervisor/plans/{OCTOBER}/freeze")
     assert frozen.status_code == 200, frozen.text

@@ -357,7 +357,8 @@ def counts(city: City, kind: str) -> dict[str, int]:
 def use_case(session: Session, kind: str, path: Path) -> tuple[int, list[str] | None]:
     """Rows read and warnings (None: the use case reports none)."""
     if kind == "tasks":
-        return len(plan_month(session, TASKS_MONTH, path).tasks), None
+        planned = plan_month(session, TASKS_MONTH, path)
+        return len(planned.tasks), list(planned.warnings)
     if kind == "results":
         report = import_results(session, path)
         return report.rows, report.warnings
@@ -456,9 +457,13 @@ def test_cli(
     monkeypatch.setenv("INSPECT_DATABASE_URL", city.url)
     before = counts(city, kind)
     status = CLI.main(cli_args(kind, path), prog_name="inspect-engine", standalone_mode=False)
-    output = capsys.readouterr().err
+    captured = capsys.readouterr()
+    output = captured.err
     if expect.row is None:
         assert status in (None, 0), output[-2000:]
+        if expect.warning:  # the user is told what was ignored
+            printed = captured.out + captured.err
+            assert re.search(expect.warning, " ".join(printed.split())), printed[-2000:]
         return
     assert status == 1, output[-2000:]
     where = str(RowError(expect.row, expect.column, ""))
