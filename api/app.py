@@ -10,8 +10,10 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.middleware.body_limit import RequestBodyLimitMiddleware
 
 from api import problems
+from api.limits import DeclaredLengthLimit
 from api.routes import admin, auditor, board, field, inspector, public, site, supervisor
 from inspect_engine.settings import Settings
 from models.db import make_engine, make_session_factory
@@ -68,6 +70,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         "/problems/{slug}", _problem_page, include_in_schema=False, response_class=HTMLResponse
     )
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    # 413 past max_upload_bytes before the multipart parser spools an upload to disk:
+    # Starlette counts a body as it arrives; a declared length is refused first (outer)
+    app.add_middleware(RequestBodyLimitMiddleware, max_body_size=settings.max_upload_bytes)
+    app.add_middleware(DeclaredLengthLimit, max_bytes=settings.max_upload_bytes)
     return app
 
 

@@ -70,10 +70,22 @@ VALIDATION = ProblemType(
     "A parameter or the body does not match the schema; `errors` lists each one.",
 )
 INTERNAL = ProblemType(500, "internal-error", "internal error", "The failure was logged.")
+# A request body over the upload limit (FastAPI's max_body_size), refused as it arrives.
+TOO_LARGE = ProblemType(
+    413,
+    "content-too-large",
+    "upload too large",
+    "The request body is larger than the upload limit (setting INSPECT_MAX_UPLOAD_BYTES).",
+)
 API_PREFIXES = frozenset(
     {"public", "supervisor", "inspector", "auditor", "admin", "me", "problems", "openapi.json"}
 )
-HTTP_SLUGS = {404: "not-found", 405: "method-not-allowed", 401: "not-authenticated"}
+HTTP_SLUGS = {
+    404: "not-found",
+    405: "method-not-allowed",
+    401: "not-authenticated",
+    413: "content-too-large",
+}
 
 
 def problem_for(exc: Exception) -> ProblemType:
@@ -84,7 +96,7 @@ def problem_for(exc: Exception) -> ProblemType:
 
 
 def all_problem_types() -> dict[str, ProblemType]:
-    types = {p.slug: p for p in (*PROBLEMS.values(), VALIDATION, INTERNAL)}
+    types = {p.slug: p for p in (*PROBLEMS.values(), VALIDATION, INTERNAL, TOO_LARGE)}
     types.setdefault(
         "method-not-allowed",
         ProblemType(405, "method-not-allowed", "method not allowed", "Use another method."),
@@ -166,8 +178,18 @@ def _http_error(request: Request, exc: Exception) -> Response:
     slug = HTTP_SLUGS.get(exc.status_code, "http-error")
     kind = all_problem_types().get(slug, ProblemType(exc.status_code, slug, "request refused", ""))
     detail = exc.detail if isinstance(exc.detail, str) else "request refused"
+    if exc.status_code == 413:  # FastAPI's max_body_size, set from max_upload_bytes
+        detail = too_large(request.app.state.settings.max_upload_bytes)
     return problem_response(
         request, kind, detail, status=exc.status_code, headers=getattr(exc, "headers", None)
+    )
+
+
+def too_large(limit: int) -> str:
+    megabytes = f"{limit / 2**20:.{2 if limit >= 2**20 else 4}f}".rstrip("0").rstrip(".")
+    return (
+        f"the request body is larger than the upload limit of {megabytes} MB "
+        f"({limit:,} bytes), set by max_upload_bytes (environment INSPECT_MAX_UPLOAD_BYTES)"
     )
 
 

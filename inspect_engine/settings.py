@@ -28,6 +28,10 @@ class Settings(BaseSettings):
     secret_key: str = DEFAULT_SECRET
     # Import: rows written per statement batch.
     import_batch_rows: int = Field(default=5000, ge=100)
+    # Upload: the largest request body the service accepts, in bytes (default 1 GiB; the
+    # enterprise directory is about 500 MB). Larger bodies are refused with a 413 before
+    # they are spooled to disk (api/limits.py).
+    max_upload_bytes: int = Field(default=1_073_741_824, ge=1024)
 
     # Exclusions applied before a frame is frozen (configuration, never constants).
     recent_window_days: int = Field(default=180, ge=0)
