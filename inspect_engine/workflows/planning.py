@@ -43,6 +43,7 @@ from models import Draw, Frame, Item, Plan, Result, Selection, Task, Visit
 MONTH = re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])$")
 MAX_CONTRIBUTION = 1000
 DRAWN_STATES = ("drawn", "assigned", "published")
+CLAIM_BATCH = 2000  # visit codes per claiming UPDATE (bound parameters stay few)
 
 
 def month_start(month: str) -> date:
@@ -87,9 +88,51 @@ def claim_plan_of_result(
     return _claim(session, Plan.id == plan_id, states, None, f"the plan of result {result_id}")
 
 
+def claim_plan_of_visit(
+    session: Session, visit_code: str, states: tuple[str, ...] = DRAWN_STATES
+) -> bool:
+    """`claim_plan` for the plan of a visit (an inspector's submission), found by a subquery
+    of the same UPDATE: the transaction's first statement, nothing read before the lock.
+    False: no such visit, or its plan is not in `states`."""
+    plan_id = select(Visit.plan_id).where(Visit.visit_code == visit_code).scalar_subquery()
+    return _claim(session, Plan.id == plan_id, states, None, f"the plan of visit {visit_code}")
+
+
+def claim_plans_of_visits(
+    session: Session, visit_codes: Sequence[str], states: tuple[str, ...] = DRAWN_STATES
+) -> int:
+    """`claim_plan` for the plans of several visits (a results import may span months), by
+    subqueries of the UPDATE, the transaction's first statements. On PostgreSQL the rows
+    are locked in plan id order (FOR UPDATE of an ordered subquery), so two imports that
+    share plans queue instead of deadlocking. The number of plans claimed."""
+    wanted = sorted(set(visit_codes))
+    claimed = 0
+    for start in range(0, len(wanted), CLAIM_BATCH):
+        batch = wanted[start : start + CLAIM_BATCH]
+        plan_ids = (
+            select(Plan.id)
+            .where(
+                Plan.id.in_(select(Visit.plan_id).where(Visit.visit_code.in_(batch))),
+                Plan.status.in_(states),
+            )
+            .order_by(Plan.id)
+            .with_for_update()
+        )
+        claimed += _claim_count(
+            session, Plan.id.in_(plan_ids), states, None, "the plans of the imported visits"
+        )
+    return claimed
+
+
 def _claim(
     session: Session, which: Any, states: tuple[str, ...], status: str | None, plan: str
 ) -> bool:
+    return bool(_claim_count(session, which, states, status, plan))
+
+
+def _claim_count(
+    session: Session, which: Any, states: tuple[str, ...], status: str | None, plan: str
+) -> int:
     claim = (
         update(Plan)
         .where(which, Plan.status.in_(states))
@@ -105,7 +148,7 @@ def _claim(
         if session.get_bind().dialect.name != "sqlite" or "locked" not in str(exc.orig):
             raise
         raise Conflict(f"another request changed {plan} meanwhile; try again") from None
-    return bool(outcome.rowcount)
+    return int(outcome.rowcount)
 
 
 # --------------------------------------------------------------------------- plan

@@ -41,6 +41,8 @@ from inspect_engine.workflows.planning import (
     DRAWN_STATES,
     claim_plan,
     claim_plan_of_result,
+    claim_plan_of_visit,
+    claim_plans_of_visits,
     get_plan,
     month_start,
 )
@@ -186,7 +188,9 @@ def _own_visit(session: Session, inspector_id: str, visit_code: str) -> tuple[Vi
     """The visit, if the inspector is on its team; otherwise NotFound (an inspector must
     not learn which other visits exist)."""
     row = session.execute(
-        _own_visits_query(inspector_id).where(Visit.visit_code == visit_code)
+        _own_visits_query(inspector_id)
+        .where(Visit.visit_code == visit_code)
+        .execution_options(populate_existing=True)
     ).first()
     if row is None:
         raise NotFound(f"there is no visit {visit_code} among your assignments")
@@ -276,11 +280,16 @@ def _describe_visits(session: Session, rows: list[tuple[Visit, str]]) -> list[As
 
 
 def _current_results(session: Session, visit_ids: Iterable[int]) -> dict[tuple[int, str], Result]:
-    """The latest version of each (visit, item) result."""
+    """The latest version of each (visit, item) result, as stored now (populate_existing:
+    not the session's older copies, which a writer that queued on the plan would act on)."""
     latest: dict[tuple[int, str], Result] = {}
     wanted = list(visit_ids)
     for start in range(0, len(wanted), BATCH):
-        query = select(Result).where(Result.visit_id.in_(wanted[start : start + BATCH]))
+        query = (
+            select(Result)
+            .where(Result.visit_id.in_(wanted[start : start + BATCH]))
+            .execution_options(populate_existing=True)
+        )
         for result in session.scalars(query):
             key = (result.visit_id, result.item_code)
             if key not in latest or latest[key].version < result.version:
@@ -301,7 +310,12 @@ def submit_result(
     actor: str = "cli",
 ) -> Result:
     """An inspector reports the result of one item of his own visit. He may change it
-    until a supervisor approves it; after that only a supervisor's correction can."""
+    until a supervisor approves it; after that only a supervisor's correction can.
+
+    The claim on the visit's plan is the transaction's first statement: a review, an
+    import or a publish of the same month waits for this submission, or this one for
+    them, and then reads what the other committed."""
+    claim_plan_of_visit(session, visit_code)  # False: no such visit, NotFound below
     visit, month = _own_visit(session, inspector_id, visit_code)
     if item_code not in visit.item_codes:
         raise InvalidInput(f"item {item_code} is not part of visit {visit_code}")
@@ -431,9 +445,13 @@ def review_result(
     departments: Scope,
     actor: str = "cli",
 ) -> Result:
-    """Approve a submitted result, or send it back to the inspectors with a reason."""
+    """Approve a submitted result, or send it back to the inspectors with a reason.
+
+    The claim on the result's plan comes first: a re-submission, an import or a publish
+    of the same month cannot change the result between this check and this decision."""
+    claim_plan_of_result(session, result_id)  # False: no such result, NotFound below
     found = get_result(session, result_id, departments=departments)
-    result = session.get(Result, result_id)
+    result = session.get(Result, result_id, populate_existing=True)
     assert result is not None
     if result.status != "submitted":
         raise Conflict(
@@ -489,8 +507,19 @@ def import_results(
 ) -> ResultsImportReport:
     """results.csv entered by a supervisor: it counts as reviewed. Validated like every
     import (row-numbered errors, all-or-nothing) and idempotent: a row equal to the stored
-    result changes nothing. A published result is corrected, never re-imported."""
-    checked = _read_results(session, path, departments, today or today_in_shanghai())
+    result changes nothing. A published result is corrected, never re-imported.
+
+    The file is read first; then the plans of its visits are claimed, the transaction's
+    first statement, so that no submission, review or publish of those months changes
+    the results between the checks and the writes."""
+    warnings: list[str] = []
+    try:
+        parsed = list(iter_rows(RESULTS_FORMAT, path, warnings))
+    except FileRejected as exc:
+        raise ImportRejected("results", exc.errors, len(exc.errors), warnings) from None
+    claim_plans_of_visits(session, _codes(parsed))  # unknown visits: row errors below
+    day = today or today_in_shanghai()
+    checked = _read_results(session, parsed, warnings, departments, day)
     if checked.errors:
         raise ImportRejected(
             "results", checked.errors[:MAX_REPORTED_ERRORS], len(checked.errors), checked.warnings
@@ -548,12 +577,10 @@ def _visits_by_code(session: Session, codes: Iterable[str]) -> list[Visit]:
     return out
 
 
-def _read_results(session: Session, path: Path, departments: Scope, today: date) -> _ResultsFile:
-    checked = _ResultsFile()
-    try:
-        parsed = list(iter_rows(RESULTS_FORMAT, path, checked.warnings))
-    except FileRejected as exc:
-        raise ImportRejected("results", exc.errors, len(exc.errors), checked.warnings) from None
+def _read_results(
+    session: Session, parsed: list[Any], warnings: list[str], departments: Scope, today: date
+) -> _ResultsFile:
+    checked = _ResultsFile(warnings=warnings)
     visits = {v.visit_code: v for v in _visits_by_code(session, _codes(parsed))}
     months = dict(
         session.execute(
