@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Select, literal, select, tuple_
+from sqlalchemy import Select, func, literal, select, sql, text, tuple_
 from sqlalchemy.orm import Session, sessionmaker
 
 from inspect_engine.errors import InvalidInput, NotFound
@@ -130,13 +130,16 @@ class ResultFilter:
             raise InvalidInput(f"result {self.result!r} is not a result code")
 
 
-def _filtered(filters: ResultFilter, after: tuple[date, int] | None) -> Select[tuple[Publication]]:
+def _filtered(
+    filters: ResultFilter, after: tuple[date, int] | None, names: Select[Any] | None = None
+) -> Select[tuple[Publication]]:
     """Current versions only (a corrected version shows that it was corrected; the old one
     stays reachable from its detail page), ordered latest inspection first, after the
     cursor's (inspected_on, id) if there is one.
 
     Each filter is the leading column of one index ending in (inspected_on, id), so pages
-    are index range scans; a name search scans that order until the page is full."""
+    are index range scans; a name search scans that order until the page is full, unless
+    `names` (the ids whose names may match, see `_rare_name_ids`) narrows it first."""
     query = select(Publication).where(Publication.state == "current")
     latest = filters.date_to
     if after is not None:
@@ -167,6 +170,8 @@ def _filtered(filters: ResultFilter, after: tuple[date, int] | None) -> Select[t
             query = query.where(Publication.credit_code == code)
         else:
             query = query.where(Publication.enterprise_name.contains(q, autoescape=True))
+            if names is not None:
+                query = query.where(Publication.id.in_(names))
     return query.order_by(Publication.inspected_on.desc(), Publication.id.desc())
 
 
@@ -175,7 +180,34 @@ def public_results(
 ) -> list[Publication]:
     """A page of the public list: `limit` rows after the cursor key `after` (keyset: the
     cost of a page does not grow with its depth)."""
-    return list(session.scalars(_filtered(filters, after).limit(limit)))
+    names = _rare_name_ids(session, filters.q)
+    return list(session.scalars(_filtered(filters, after, names).limit(limit)))
+
+
+NAMES_FTS = sql.table("publication_names", sql.column("rowid"))  # SQLite, migration 0005
+RARE_NAME_MATCHES = 1000  # below it, sorting the matches beats walking the list
+
+
+def _rare_name_ids(session: Session, q: str | None) -> Select[Any] | None:
+    """On SQLite, the ids whose names contain every trigram of `q`, when there are few.
+
+    Walking the list's order until a page is full is quick for a common part of a name and
+    scans every published result for a rare one (a company's own name, most often). The
+    trigram index (a superset of the LIKE's matches; the LIKE still decides) answers the
+    rare case; a common one keeps the ordered walk, which stops after a page. None: no
+    narrowing (PostgreSQL has its pg_trgm index; under 3 characters there is no trigram)."""
+    text_q = (q or "").strip()
+    if session.get_bind().dialect.name != "sqlite" or len(text_q) < 3:
+        return None
+    if CREDIT_CODE.match(text_q.upper()):
+        return None
+    phrase = '"' + text_q.replace('"', '""') + '"'
+    matching = select(NAMES_FTS.c.rowid).where(text("publication_names MATCH :phrase"))
+    matching = matching.params(phrase=phrase)
+    found = session.scalar(
+        select(func.count()).select_from(matching.limit(RARE_NAME_MATCHES).subquery())
+    )
+    return matching if (found or 0) < RARE_NAME_MATCHES else None
 
 
 def iter_public_results(

@@ -115,6 +115,15 @@ def _sqlite_values(row: tuple[Any, ...]) -> tuple[Any, ...]:
                  v.isoformat() if isinstance(v, date) else v for v in row)  # fmt: skip
 
 
+def migrate(url: str) -> None:
+    from models.db import make_engine
+    from models.migrate import upgrade
+
+    engine = make_engine(url)
+    upgrade(engine)
+    engine.dispose()
+
+
 def stored(url: str) -> int:
     try:
         with transaction(url) as session:
@@ -329,6 +338,8 @@ def main(argv: list[str] | None = None) -> None:
         started = time.perf_counter()
         fill(url, args.results)
         print(f"filled {args.results:,} publications in {time.perf_counter() - started:.0f} s")
+    else:
+        migrate(url)  # a database filled by older code gets this code's schema
     figures = measure(url, args.clients, args.seconds, args.workers, args.rate, kinds)
     pace = f"{args.rate:g} request/s each" if args.rate > 0 else "no pause"
     print(

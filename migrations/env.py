@@ -21,12 +21,24 @@ def _url() -> str:
     return Settings().database_url
 
 
+# Kept by migrations and triggers, not by the models: SQLite's full-text index of published
+# names (migration 0005) and the shadow tables FTS5 creates for it.
+UNMODELLED_TABLES = ("publication_names",)
+
+
+def _include_name(name: str | None, type_: str, parent_names: object) -> bool:
+    if type_ == "table" and name is not None:
+        return not name.startswith(UNMODELLED_TABLES)
+    return True
+
+
 def _configure(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_name=_include_name,
     )
 
 
