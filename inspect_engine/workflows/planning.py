@@ -18,7 +18,7 @@ from typing import Any, cast
 
 import numpy as np
 from sqlalchemy import CursorResult, Table, delete, insert, select, update
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from inspect_engine import faults
@@ -162,10 +162,17 @@ class PlanSummary:
 
 
 def plan_month(session: Session, month: str, tasks_path: Path, actor: str = "cli") -> PlanSummary:
-    """Create the month's plan from tasks.csv, or replace its tasks while not yet frozen."""
+    """Create the month's plan from tasks.csv, or replace its tasks while not yet frozen.
+
+    An existing plan is claimed first, so that concurrent uploads replace its tasks one
+    after the other; two requests creating the same new plan at once (PostgreSQL: no row
+    to lock yet) end in one plan and a Conflict for the other."""
     month_start(month)
+    claim_plan(session, month, ("planned",))
     rows, warnings = _read_tasks(session, tasks_path)
-    plan = session.scalars(select(Plan).where(Plan.month == month)).first()
+    plan = session.scalars(
+        select(Plan).where(Plan.month == month).execution_options(populate_existing=True)
+    ).first()
     if plan is not None and plan.status != "planned":
         raise Conflict(f"the plan for {month} is {plan.status}; its tasks can no longer change")
     taken = session.scalars(
@@ -176,9 +183,7 @@ def plan_month(session: Session, month: str, tasks_path: Path, actor: str = "cli
     if taken:
         raise Conflict(f"task codes already used by another month's plan: {', '.join(taken)}")
     if plan is None:
-        plan = Plan(month=month, status="planned")
-        session.add(plan)
-        session.flush()
+        plan = _new_plan(session, month)
     session.execute(delete(Task).where(Task.plan_id == plan.id))
     for row in rows:
         session.add(_task_row(plan.id, row))
@@ -186,6 +191,18 @@ def plan_month(session: Session, month: str, tasks_path: Path, actor: str = "cli
     codes = tuple(r["task_code"] for r in rows)
     audit.record(session, actor, "plan.tasks", month, {"tasks": list(codes)})
     return PlanSummary(month, codes, tuple(warnings))
+
+
+def _new_plan(session: Session, month: str) -> Plan:
+    plan = Plan(month=month, status="planned")
+    try:
+        with session.begin_nested():  # a savepoint: the losing insert alone is undone
+            session.add(plan)
+    except IntegrityError:
+        raise Conflict(
+            f"another request created the plan for {month} meanwhile; try again"
+        ) from None
+    return plan
 
 
 def _read_tasks(session: Session, path: Path) -> tuple[list[dict[str, Any]], list[str]]:
@@ -313,10 +330,14 @@ class FreezeResult:
 def freeze_month(
     session: Session, month: str, policy: ExclusionPolicy, actor: str = "cli"
 ) -> FreezeResult:
-    """Build and freeze every task's frame, then commit to a fresh secret nonce."""
+    """Build and freeze every task's frame, then commit to a fresh secret nonce. The claim
+    on the plan comes first: a concurrent freeze waits, then finds the plan frozen and
+    shows the same commitment (a published commitment must never have a twin)."""
     first_day = month_start(month)
+    claimed = claim_plan(session, month, ("planned",))
     plan = get_plan(session, month)
-    if plan.status != "planned":
+    session.refresh(plan)  # as the freeze this one waited for left it
+    if not claimed:
         return _frozen_result(session, plan)  # already frozen: show the same commitment
     specs = task_specs(session, plan)
     if not specs:
