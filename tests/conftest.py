@@ -7,14 +7,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
-from models.db import make_engine
+from models.db import make_engine, make_session_factory
 from models.migrate import upgrade
 
 DATA = Path(__file__).parent / "data"
@@ -54,6 +55,28 @@ def fresh_database_url(backend: str, tmp_path_factory: pytest.TempPathFactory, t
     if backend == "sqlite":
         return f"sqlite:///{tmp_path_factory.mktemp(tag) / 'test.db'}"
     return _postgres_database(tag)
+
+
+def database_url(factory: sessionmaker[Session]) -> str:
+    """The URL of the database a session factory opens (to start an app on it)."""
+    return str(factory.kw["bind"].url.render_as_string(hide_password=False))
+
+
+@contextmanager
+def own_database(
+    backend: str, tmp_path_factory: pytest.TempPathFactory, tag: str, connections: int = 5
+) -> Iterator[sessionmaker[Session]]:
+    """A migrated database of the test's own, for tests whose transactions must commit
+    (concurrent writers, crashes), with `connections` pooled connections; dropped after."""
+    url = fresh_database_url(backend, tmp_path_factory, tag)
+    engine = make_engine(url, pool_size=connections, max_overflow=0)
+    try:
+        upgrade(engine)
+        yield make_session_factory(engine)
+    finally:
+        engine.dispose()
+        if backend == "postgresql":
+            _drop_postgres_database(url)
 
 
 @pytest.fixture(scope="session", params=BACKENDS)

@@ -24,9 +24,7 @@ from inspect_engine.settings import Environment, Settings
 from inspect_engine.workflows.assignment import AssignOutcome, assign_month, reassign_inspector
 from inspect_engine.workflows.planning import draw_month, freeze_month, plan_month
 from inspect_engine.workflows.users import create_user, issue_token
-from models.db import make_engine, make_session_factory
-from models.migrate import upgrade
-from tests.conftest import BACKENDS, _drop_postgres_database, fresh_database_url
+from tests.conftest import BACKENDS, database_url, own_database
 from tests.workflows import tinycity
 
 MONTH = "2026-12"
@@ -58,11 +56,7 @@ def frozen(
 def _december(
     backend: str, tmp_path_factory: pytest.TempPathFactory, tmp_path: Path, *, draw: bool
 ) -> Iterator[DrawnMonth]:
-    url = fresh_database_url(backend, tmp_path_factory, "assign")
-    engine = make_engine(url, pool_size=SUPERVISORS, max_overflow=0)
-    factory = make_session_factory(engine)
-    try:
-        upgrade(engine)
+    with own_database(backend, tmp_path_factory, "assign", SUPERVISORS) as factory:
         with factory.begin() as session:
             tinycity.build(session)
             tinycity.add_inspectors(session)
@@ -72,11 +66,7 @@ def _december(
         if draw:
             with factory.begin() as session:
                 draw_month(session, MONTH, "coins:HTTHHTHT")
-        yield DrawnMonth(url, factory)
-    finally:
-        engine.dispose()
-        if backend == "postgresql":
-            _drop_postgres_database(url)
+        yield DrawnMonth(database_url(factory), factory)
 
 
 def at_once(count: int, call: Callable[[int], Any]) -> tuple[list[Any], list[BaseException]]:

@@ -9,9 +9,7 @@ from sqlalchemy import func, select
 import models
 from inspect_engine.sampling.frames import ExclusionPolicy
 from inspect_engine.workflows.planning import DrawResult, draw_month, freeze_month, plan_month
-from models.db import make_engine, make_session_factory
-from models.migrate import upgrade
-from tests.conftest import BACKENDS, _drop_postgres_database, fresh_database_url
+from tests.conftest import BACKENDS, own_database
 from tests.workflows import tinycity
 
 REQUESTS = 20
@@ -21,11 +19,7 @@ REQUESTS = 20
 def test_twenty_concurrent_draw_requests_make_one_draw(
     backend: str, tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
 ) -> None:
-    url = fresh_database_url(backend, tmp_path_factory, "draws")
-    engine = make_engine(url, pool_size=REQUESTS, max_overflow=0)
-    factory = make_session_factory(engine)
-    try:
-        upgrade(engine)
+    with own_database(backend, tmp_path_factory, "draws", REQUESTS) as factory:
         with factory.begin() as session:
             tinycity.build(session)
             plan_month(session, "2026-12", tinycity.tasks_file(tmp_path))
@@ -62,7 +56,3 @@ def test_twenty_concurrent_draw_requests_make_one_draw(
             assert len(drawn) == 1
             winner = next(r for r in results if r.first_request)
             assert drawn[0].details["seed"] == winner.seed
-    finally:
-        engine.dispose()
-        if backend == "postgresql":
-            _drop_postgres_database(url)

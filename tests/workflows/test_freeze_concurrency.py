@@ -15,9 +15,7 @@ import models
 from inspect_engine.errors import Conflict
 from inspect_engine.sampling.frames import ExclusionPolicy
 from inspect_engine.workflows.planning import FreezeResult, PlanSummary, freeze_month, plan_month
-from models.db import make_engine, make_session_factory
-from models.migrate import upgrade
-from tests.conftest import BACKENDS, _drop_postgres_database, fresh_database_url
+from tests.conftest import BACKENDS, own_database
 from tests.workflows import tinycity
 from tests.workflows.test_assign_concurrency import MONTH, SUPERVISORS, at_once
 
@@ -27,19 +25,11 @@ def planned(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
 ) -> Iterator[sessionmaker[Session]]:
     """A fresh database whose December plan has its tasks, not yet frozen."""
-    url = fresh_database_url(request.param, tmp_path_factory, "freeze")
-    engine = make_engine(url, pool_size=SUPERVISORS, max_overflow=0)
-    factory = make_session_factory(engine)
-    try:
-        upgrade(engine)
+    with own_database(request.param, tmp_path_factory, "freeze", SUPERVISORS) as factory:
         with factory.begin() as session:
             tinycity.build(session)
             plan_month(session, MONTH, tinycity.tasks_file(tmp_path))
         yield factory
-    finally:
-        engine.dispose()
-        if request.param == "postgresql":
-            _drop_postgres_database(url)
 
 
 def test_concurrent_freezes_make_one_commitment(planned: sessionmaker[Session]) -> None:
@@ -66,18 +56,10 @@ def city(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[sessionmaker[Session]]:
     """A fresh database with the tiny city and no plan."""
-    url = fresh_database_url(request.param, tmp_path_factory, "plan")
-    engine = make_engine(url, pool_size=SUPERVISORS, max_overflow=0)
-    factory = make_session_factory(engine)
-    try:
-        upgrade(engine)
+    with own_database(request.param, tmp_path_factory, "plan", SUPERVISORS) as factory:
         with factory.begin() as session:
             tinycity.build(session)
         yield factory
-    finally:
-        engine.dispose()
-        if request.param == "postgresql":
-            _drop_postgres_database(url)
 
 
 def test_concurrent_uploads_of_a_new_plan_make_one_plan(

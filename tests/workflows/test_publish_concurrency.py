@@ -18,11 +18,9 @@ from inspect_engine.errors import Conflict, DomainError
 from inspect_engine.sampling.frames import ExclusionPolicy
 from inspect_engine.workflows import results
 from inspect_engine.workflows.planning import freeze_month, plan_month
-from models.db import make_engine, make_session_factory
-from models.migrate import upgrade
 from tests.api import servicecity
 from tests.api.servicecity import MONTH
-from tests.conftest import BACKENDS, _drop_postgres_database, fresh_database_url
+from tests.conftest import BACKENDS, own_database
 from tests.workflows import tinycity
 from tests.workflows.test_assign_concurrency import at_once
 
@@ -44,11 +42,7 @@ def reviewed(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
 ) -> Iterator[ReviewedMonth]:
     """A fresh database whose September plan has teams and several reviewed results."""
-    url = fresh_database_url(request.param, tmp_path_factory, "publish")
-    engine = make_engine(url, pool_size=SUPERVISORS, max_overflow=0)
-    factory = make_session_factory(engine)
-    try:
-        upgrade(engine)
+    with own_database(request.param, tmp_path_factory, "publish", SUPERVISORS) as factory:
         with factory.begin() as session:
             city = servicecity.populate(session, tmp_path)
         ids: set[int] = set()
@@ -72,10 +66,6 @@ def reviewed(
             history = session.scalar(select(func.count()).select_from(models.Inspection)) or 0
         assert len(ids) > VISITS  # some visits carry more than one item
         yield ReviewedMonth(factory, ids, history)
-    finally:
-        engine.dispose()
-        if request.param == "postgresql":
-            _drop_postgres_database(url)
 
 
 def publish(factory: sessionmaker[Session], number: int) -> results.PublishReport:
