@@ -16,7 +16,9 @@ from typing import TypeVar
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.orm import Session
+
+# one transaction as a CLI command owns it; the steps import it from here
+from models.db import transaction as transaction
 
 CACHE = Path(__file__).parent / "cache"
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/inspect_engine_bench"
@@ -202,24 +204,6 @@ def _pg_admin() -> Iterator[Callable[[str], list[tuple[object, ...]]]]:
 
             yield run
     finally:
-        engine.dispose()
-
-
-@contextmanager
-def transaction(url: str) -> Iterator[Session]:
-    """One transaction, as a CLI command owns it: commit on success, roll back on error."""
-    from models.db import make_engine, make_session_factory
-
-    engine = make_engine(url)
-    session = make_session_factory(engine)()
-    try:
-        yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
         engine.dispose()
 
 

@@ -54,19 +54,10 @@ def _settings() -> Settings:
 @contextmanager
 def transaction() -> Iterator[Session]:
     """The command owns the transaction: commit on success, roll back on any error."""
-    from models.db import make_engine, make_session_factory
+    from models.db import transaction as on
 
-    engine = make_engine(_settings().database_url)
-    session = make_session_factory(engine)()
-    try:
+    with on(_settings().database_url) as session:
         yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
-        engine.dispose()
 
 
 def run(action: Callable[[], T]) -> T:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -46,3 +48,20 @@ WRITE_INTENT = "inspect_engine_write_intent"
 def _sqlite_begin(connection: Any) -> None:
     immediate = connection.get_execution_options().get(WRITE_INTENT, False)
     connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+@contextmanager
+def transaction(url: str) -> Iterator[Session]:
+    """One transaction on its own engine, as a command owns it (the CLI, the benchmarks'
+    steps): commit on success, roll back on any error, then close everything."""
+    engine = make_engine(url)
+    session = make_session_factory(engine)()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+        engine.dispose()
