@@ -1,9 +1,10 @@
 """The upload limit's first check: a request that declares a body over `max_upload_bytes`
 is answered 413 at once, as a problem naming the setting, without reading the body.
 
-FastAPI's `max_body_size` (set from the same setting in create_app) counts every other body
-as it arrives (chunked, or a Content-Length that lies) and raises a 413 that the problem
-handler formats; for a declared length Starlette would answer in plain text, hence this."""
+Starlette's `RequestBodyLimitMiddleware` (added inside this one by create_app, with the
+same setting) counts every other body as it arrives (chunked, or a Content-Length that
+lies) and raises a 413 that the problem handler formats; for a declared length it would
+answer in plain text, hence this."""
 
 from __future__ import annotations
 

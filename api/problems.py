@@ -70,7 +70,7 @@ VALIDATION = ProblemType(
     "A parameter or the body does not match the schema; `errors` lists each one.",
 )
 INTERNAL = ProblemType(500, "internal-error", "internal error", "The failure was logged.")
-# A request body over the upload limit (FastAPI's max_body_size), refused as it arrives.
+# A request body over the upload limit (api/limits.py, Starlette's body limit middleware).
 TOO_LARGE = ProblemType(
     413,
     "content-too-large",
@@ -178,7 +178,7 @@ def _http_error(request: Request, exc: Exception) -> Response:
     slug = HTTP_SLUGS.get(exc.status_code, "http-error")
     kind = all_problem_types().get(slug, ProblemType(exc.status_code, slug, "request refused", ""))
     detail = exc.detail if isinstance(exc.detail, str) else "request refused"
-    if exc.status_code == 413:  # FastAPI's max_body_size, set from max_upload_bytes
+    if exc.status_code == 413:  # Starlette's body limit, set from max_upload_bytes
         detail = too_large(request.app.state.settings.max_upload_bytes)
     return problem_response(
         request, kind, detail, status=exc.status_code, headers=getattr(exc, "headers", None)

@@ -197,8 +197,8 @@ def _rare_name_ids(session: Session, q: str | None) -> Select[Any] | None:
     rare case; a common one keeps the ordered walk, which stops after a page. None: no
     narrowing (PostgreSQL has its pg_trgm index; under 3 characters there is no trigram)."""
     text_q = (q or "").strip()
-    if session.get_bind().dialect.name != "sqlite" or len(text_q) < 3:
-        return None
+    if session.get_bind().dialect.name != "sqlite" or len(text_q) < 3 or "\x00" in text_q:
+        return None  # (FTS5 refuses a NUL in a phrase; the LIKE answers it)
     if CREDIT_CODE.match(text_q.upper()):
         return None
     phrase = '"' + text_q.replace('"', '""') + '"'

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from inspect_engine.errors import Conflict
 from inspect_engine.workflows import audit
-from inspect_engine.workflows.planning import get_plan
+from inspect_engine.workflows.planning import claim_plan, get_plan
 from models import Result, Visit
 
 CLOSABLE = ("assigned", "published")
@@ -26,8 +26,11 @@ class CarriedOver:
 
 
 def close_month(session: Session, month: str, actor: str = "cli") -> tuple[CarriedOver, ...]:
-    """Mark every visit of the month without any result as carried over; idempotent."""
+    """Mark every visit of the month without any result as carried over; idempotent. The
+    claim on the plan comes first: a result submitted meanwhile is seen, not overwritten."""
+    claim_plan(session, month, CLOSABLE)
     plan = get_plan(session, month)
+    session.refresh(plan)
     if plan.status not in CLOSABLE:
         raise Conflict(f"the plan for {month} is {plan.status}: only an assigned plan closes")
     has_result = exists().where(Result.visit_id == Visit.id)

@@ -75,8 +75,10 @@ def run_phase_one(
             scored = score_city(session, first_day)
     _step("plan", 1, 3, progress)
     planned = None
-    with transactions() as session:
-        if _status(session, month) in (None, "planned"):
+    with transactions() as session:  # apart: plan_month's claim must come first in its own
+        status = _status(session, month)
+    if status in (None, "planned"):
+        with transactions() as session:
             planned = plan_month(session, month, tasks)
     _step("freeze", 2, 3, progress)
     with transactions() as session:

@@ -103,8 +103,9 @@ def claim_plans_of_visits(
 ) -> int:
     """`claim_plan` for the plans of several visits (a results import may span months), by
     subqueries of the UPDATE, the transaction's first statements. On PostgreSQL the rows
-    are locked in plan id order (FOR UPDATE of an ordered subquery), so two imports that
-    share plans queue instead of deadlocking. The number of plans claimed."""
+    are locked in month order (FOR UPDATE of an ordered subquery, and batches of sorted
+    visit codes, which start with the month), so two imports that share plans queue
+    instead of deadlocking. The number of plans claimed."""
     wanted = sorted(set(visit_codes))
     claimed = 0
     for start in range(0, len(wanted), CLAIM_BATCH):
@@ -115,7 +116,7 @@ def claim_plans_of_visits(
                 Plan.id.in_(select(Visit.plan_id).where(Visit.visit_code.in_(batch))),
                 Plan.status.in_(states),
             )
-            .order_by(Plan.id)
+            .order_by(Plan.month)  # the batches' order too (visit codes start with it)
             .with_for_update()
         )
         claimed += _claim_count(

@@ -1244,8 +1244,11 @@ def _expected_probability(
 
 
 def publish_plan(session: Session, month: str, *, actor: str = "cli") -> Plan:
-    """Approve and publish the month's plan once its teams are drawn (idempotent)."""
+    """Approve and publish the month's plan once its teams are drawn (idempotent; claims
+    the plan first, so that a re-assignment or a second approval waits for it)."""
+    claim_plan(session, month, ("assigned", "published"))
     plan = get_plan(session, month)
+    session.refresh(plan)
     if plan.status == "published":
         return plan
     if plan.status != "assigned":

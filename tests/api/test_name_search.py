@@ -98,6 +98,9 @@ def test_sqlite_narrows_rare_names_only(session: Session, monkeypatch: pytest.Mo
     assert queries._rare_name_ids(session, "餐饮店16号") is not None  # 1 match: narrowed
     assert queries._rare_name_ids(session, "餐饮店") is None  # 50 matches: the walk
     assert queries._rare_name_ids(session, "药房") is None  # no trigram in 2 characters
+    # FTS5 refuses a NUL inside a phrase: such a search is the LIKE's alone, not a 500
+    assert queries._rare_name_ids(session, "餐饮\x00店16号") is None
+    assert public_results(session, ResultFilter(q="餐饮\x00店"), after=None, limit=51) == []
 
 
 def test_the_trigram_index_follows_changes(session: Session) -> None:

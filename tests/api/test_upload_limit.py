@@ -1,4 +1,4 @@
-"""The upload limit (max_upload_bytes: api/limits.py and FastAPI's max_body_size): a body
+"""The upload limit (max_upload_bytes: api/limits.py and Starlette's body limit): a body
 over the limit is refused with a 413 problem before the multipart parser spools it, whether
 it declares its length, streams without one (chunked) or lies about it; smaller uploads
 and GETs are served as before."""

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 import models
 from inspect_engine.errors import Conflict, DomainError
 from inspect_engine.workflows import results
+from inspect_engine.workflows.closing import CarriedOver, close_month
 from inspect_engine.workflows.imports import ImportRejected
 from tests.workflows import test_publish_concurrency as publishing
 
@@ -333,3 +334,43 @@ def test_a_resubmission_while_approved_and_published_never_unpublishes(
     assert_consistent(record)
     assert errors == [] and other.errors == [], (errors, other.errors)
     assert (record.status, record.result) == ("published", "not_disclosed"), record
+
+
+def test_closing_the_month_while_a_result_comes_in_keeps_the_visit_visited(
+    reviewed: publishing.ReviewedMonth, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An inspector submits the first result of a visit while a supervisor closes the
+    month. The close must wait and then see the result, not carry the visit over on top
+    of it (and list it among the unvisited)."""
+    with reviewed.factory() as session:
+        visit_code, items, inspector = session.execute(
+            select(models.Visit.visit_code, models.Visit.item_codes, models.TeamMember.inspector_id)
+            .join(models.TeamMember, models.TeamMember.visit_id == models.Visit.id)
+            .where(
+                models.TeamMember.replaced_at.is_(None),
+                ~exists().where(models.Result.visit_id == models.Visit.id),
+            )
+            .order_by(models.Visit.visit_code, models.TeamMember.inspector_id)
+            .limit(1)
+        ).one()
+    engine = engine_of(reviewed.factory)
+
+    def close() -> tuple[CarriedOver, ...]:
+        with reviewed.factory.begin() as session:
+            return close_month(session, publishing.MONTH, actor="supervisor-close")
+
+    errors: list[BaseException] = []
+    with stopping_at(monkeypatch, "utcnow", engine, close) as other:
+        try:
+            submit(reviewed.factory, inspector, visit_code, items[0], "no_problem")
+        except BaseException as exc:  # collected and asserted on below
+            errors.append(exc)
+    no_database_errors(errors + other.errors)
+    assert errors == [] and other.errors == []
+    (carried,) = other.outcome
+    assert visit_code not in {c.visit_code for c in carried}
+    with reviewed.factory() as session:
+        status = session.scalar(
+            select(models.Visit.status).where(models.Visit.visit_code == visit_code)
+        )
+    assert status == "visited"
