@@ -143,12 +143,14 @@ def _claim_count(
     try:
         outcome: CursorResult[Any] = session.execute(claim)  # type: ignore[assignment]
     except OperationalError as exc:
-        # SQLite cannot turn a transaction that has already read (an API request's login
-        # and checks) into a writer once another writer committed: the plan changed
-        # under this request. PostgreSQL waits on the row instead and never gets here.
+        # SQLite: a transaction that has already read cannot become a writer once another
+        # writer committed, and a writer waits at most the busy timeout (a long import may
+        # hold the lock longer). PostgreSQL waits on the row instead and never gets here.
         if session.get_bind().dialect.name != "sqlite" or "locked" not in str(exc.orig):
             raise
-        raise Conflict(f"another request changed {plan} meanwhile; try again") from None
+        raise Conflict(
+            f"another request is changing {plan}, or changed it meanwhile; try again"
+        ) from None
     return int(outcome.rowcount)
 
 
