@@ -204,16 +204,86 @@ def _whole_directory(session: Session) -> Keyed:
     return keyed
 
 
-def refresh_directory_snapshot(session: Session) -> int:
-    """Rebuild the directory's snapshot from the table; called by the directory's writers
-    (after `bump_revision`) so that the month's freeze finds it current. Returns its rows."""
+def refresh_directory_snapshot(session: Session, written: Iterable[str] | None = None) -> int:
+    """Bring the directory's snapshot up to date; called by the directory's writers (after
+    `bump_revision`) so that the month's freeze finds it current. Returns its rows.
+
+    `written`: the credit codes this writer stored. When they are few and the snapshot was
+    current just before this writer's count, only those rows are read and patched in (a
+    correction of a few enterprises then costs seconds, not a read of the whole table);
+    otherwise the snapshot is rebuilt from the table."""
     revision = session.scalar(
         select(ColumnSnapshot.revision).where(ColumnSnapshot.name == SNAPSHOT)
     )
-    with paused_gc():
-        keyed = _read_directory(session)
+    keyed = None
+    if written is not None and revision:
+        changed = sorted(set(written))
+        if len(changed) <= PATCH_LIMIT:
+            keyed = _patched_directory(session, revision - 1, changed)
+    if keyed is None:
+        with paused_gc():
+            keyed = _read_directory(session)
     _store_snapshot(session, revision or 0, keyed)
     return int(keyed[1].shape[0])
+
+
+PATCH_LIMIT = 50_000  # rows written: beyond, reading the whole table is the cheaper way
+
+
+def _patched_directory(session: Session, current_at: int, changed: list[str]) -> Keyed | None:
+    """The snapshot current at revision `current_at`, with the rows of `changed` read again
+    from the table: updated where the code was there, inserted in code order where not,
+    profiles renumbered as a read of the whole table numbers them. None if that snapshot
+    is not there (then the caller reads the table)."""
+    state = session.execute(
+        select(ColumnSnapshot.built_revision, ColumnSnapshot.payload).where(
+            ColumnSnapshot.name == SNAPSHOT
+        )
+    ).one_or_none()
+    if state is None or state.built_revision != current_at or state.payload is None:
+        return None
+    (codes, profile, vocabulary, registered), keys = _unpack(state.payload)
+    new_codes, new_profile, new_registered = _directory_rows(session, changed, vocabulary)
+    new_keys = _sort_keys(new_codes)
+    if new_keys.dtype != keys.dtype:  # a non-ASCII code on one side: compare as the table
+        return None
+    at = np.searchsorted(keys, new_keys)
+    there = at < keys.shape[0]
+    there[there] = keys[at[there]] == new_keys[there]
+    profile, registered = profile.copy(), registered.copy()
+    profile[at[there]] = new_profile[there]
+    registered[at[there]] = new_registered[there]
+    fresh, where = ~there, at[~there]
+    codes = np.insert(codes, where, new_codes[fresh])
+    keys = np.insert(keys, where, new_keys[fresh])
+    profile = np.insert(profile, where, new_profile[fresh])
+    registered = np.insert(registered, where, new_registered[fresh])
+    profile, vocabulary = _numbered_as_seen(profile, vocabulary)
+    return (codes, profile, vocabulary, registered), keys
+
+
+def _directory_rows(
+    session: Session, changed: list[str], vocabulary: list[str]
+) -> tuple[NDArray[np.str_], NDArray[np.int32], NDArray[np.datetime64]]:
+    """Credit codes (sorted, as given), profile numbers in `vocabulary` (extended with new
+    profiles) and registration days of the enterprises `changed`, from the table."""
+    statement = text(
+        f"SELECT e.credit_code, {_PROFILE}, CAST(e.registered_on AS TEXT) FROM enterprises e "
+        "WHERE e.credit_code IN :codes"
+    ).bindparams(bindparam("codes", expanding=True))
+    rows: list[Any] = []
+    for start in range(0, len(changed), IN_BATCH):
+        batch = changed[start : start + IN_BATCH]
+        rows += session.connection().execute(statement, {"codes": batch}).all()
+    rows.sort(key=lambda row: row[0].encode("utf-8"))  # the table's (byte) order
+    number = {text: i for i, text in enumerate(vocabulary)}
+    profiles = [number.setdefault(row[1], len(number)) for row in rows]
+    vocabulary[:] = list(number)  # dicts keep insertion order: old numbers, then new ones
+    return (
+        np.array([row[0] for row in rows], dtype="<U18"),
+        np.array(profiles, dtype=np.int32),
+        np.array([row[2] for row in rows], dtype="datetime64[D]"),
+    )
 
 
 def refresh_class_snapshot(session: Session) -> int:

@@ -177,7 +177,8 @@ def import_file(
     session.flush()
     report.new_rows = repo.count(session, model) - before
     if kind == "enterprises":
-        refresh_directory_snapshot(session)  # the month's freeze reads it instead of the table
+        # the month's freeze reads it instead of the table; a few rows are patched in
+        refresh_directory_snapshot(session, written=seen_keys)
     audit.record(
         session,
         actor,

@@ -164,3 +164,66 @@ def test_refresh_keeps_the_latest_classes_for_the_next_freeze(
     assert columns.refresh_class_snapshot(session) == len(codes)
     monkeypatch.setattr(columns, "_read_classes", lambda *args: pytest.fail("scores read"))
     assert (load(session).risk_class != "").all()
+
+
+def _line(credit_code: str, status: str = "active", district: str = "440106", lic: str = "") -> str:
+    unit = f"{district}-01"
+    return f"{credit_code},企业,company,H62,{district},{unit},2021-03-04,{status},{lic}"
+
+
+def assert_snapshot_is_the_table(session: Session) -> None:
+    stored = snapshot(session)
+    assert stored.built_revision == stored.revision
+    (codes, profile, vocabulary, registered), keys = columns._unpack(stored.payload)
+    (t_codes, t_profile, t_vocabulary, t_registered), t_keys = columns._read_directory(session)
+    assert np.array_equal(keys, t_keys) and keys.dtype == t_keys.dtype
+    assert np.array_equal(codes, t_codes)
+    assert np.array_equal(profile, t_profile)
+    assert vocabulary == t_vocabulary  # numbered as a read of the whole table numbers them
+    assert np.array_equal(registered, t_registered)
+    assert stored.rows == len(t_codes)
+
+
+def test_a_small_import_patches_the_snapshot_without_reading_the_table(
+    session: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = [*enterprise_lines(12), _line(code(20, "91440199"))]
+    import_file(session, "enterprises", write(tmp_path, "e.csv", HEADER, first))
+    assert_snapshot_is_the_table(session)
+    corrections = [
+        _line(code(3), status="revoked"),  # a changed profile
+        _line(code(5), lic="food_business;drug_retail"),  # a profile never seen before
+        enterprise_lines(12)[7],  # written again unchanged
+        _line(code(1, "91440100"), district="440103"),  # before every code, new district
+        _line(code(2)),  # another unit and registration day
+        _line(code(8, "91440150"), district="440111"),  # between codes
+        _line(code(9, "91440199")),  # between codes, beside another new one
+        _line(code(30, "91440199")),  # after every code
+    ]
+    read = []
+    original = columns._read_directory
+    monkeypatch.setattr(columns, "_read_directory", lambda s: read.append(1) or original(s))
+    import_file(session, "enterprises", write(tmp_path, "fix.csv", HEADER, corrections))
+    assert read == []  # patched: the table was not read
+    monkeypatch.setattr(columns, "_read_directory", original)
+    assert_snapshot_is_the_table(session)
+    the_table_is_not_read(monkeypatch)
+    loaded = load(session)
+    assert len(loaded.credit_code) == 17
+    row = int(np.searchsorted(loaded.credit_code, code(3)))
+    assert loaded.status.value(row) == "revoked"
+
+
+def test_a_small_import_after_an_uncounted_snapshot_reads_the_table(
+    session: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A snapshot not current before the import (a write came after it) is not patched."""
+    import_file(session, "enterprises", write(tmp_path, "e.csv", HEADER, enterprise_lines(6)))
+    bump_revision(session, "enterprises")  # a write the snapshot does not hold
+    read = []
+    original = columns._read_directory
+    monkeypatch.setattr(columns, "_read_directory", lambda s: read.append(1) or original(s))
+    import_file(session, "enterprises", write(tmp_path, "one.csv", HEADER, [_line(code(40))]))
+    assert read == [1]
+    monkeypatch.setattr(columns, "_read_directory", original)
+    assert_snapshot_is_the_table(session)
