@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from inspect_engine.sampling.frames import ExclusionPolicy
 from inspect_engine.settings import Settings
+from inspect_engine.workflows.planning import EVERY_STATE, claim_plan
 from inspect_engine.workflows.users import Forbidden, Principal, Role, authenticate
 from models import Item, Plan, Task
 from models.db import WRITE_INTENT
@@ -104,7 +105,12 @@ def plan_departments(session: Session, month: str) -> set[str]:
 
 def require_whole_plan(session: Session, user: Principal, month: str) -> None:
     """A month-wide act (plan, freeze, draw, assign, publish) concerns every department of
-    the joint plan: only a supervisor responsible for all of them, or an admin, may do it."""
+    the joint plan: only a supervisor responsible for all of them, or an admin, may do it.
+
+    The plan is claimed first (docs/concurrency.md): the departments checked are those of
+    the tasks the act then works on, since a concurrent upload of other tasks waits for
+    this request to end instead of replacing them in between."""
+    claim_plan(session, month, EVERY_STATE)
     needed = plan_departments(session, month)
     if not user.covers(needed):
         missing = ", ".join(sorted(needed - user.departments))

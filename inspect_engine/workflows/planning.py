@@ -43,6 +43,7 @@ from models import Draw, Frame, Item, Plan, Result, Selection, Task, Visit
 MONTH = re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])$")
 MAX_CONTRIBUTION = 1000
 DRAWN_STATES = ("drawn", "assigned", "published")
+EVERY_STATE = ("planned", "frozen", *DRAWN_STATES)
 CLAIM_BATCH = 2000  # visit codes per claiming UPDATE (bound parameters stay few)
 
 
