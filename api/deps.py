@@ -20,7 +20,7 @@ from inspect_engine.settings import Settings
 from inspect_engine.workflows.planning import EVERY_STATE, claim_plan
 from inspect_engine.workflows.users import Forbidden, Principal, Role, authenticate
 from models import Item, Plan, Task
-from models.db import WRITE_INTENT
+from models.db import WRITE_INTENT, owned
 
 
 def get_settings(request: Request) -> Settings:
@@ -38,14 +38,8 @@ def get_session(request: Request) -> Iterator[Session]:
         # SQLite: a request that may write takes the write lock when it begins, so it
         # waits for the writer before it instead of failing once it has read.
         session.connection(execution_options={WRITE_INTENT: True})
-    try:
+    with owned(session):
         yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]

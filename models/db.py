@@ -51,11 +51,9 @@ def _sqlite_begin(connection: Any) -> None:
 
 
 @contextmanager
-def transaction(url: str) -> Iterator[Session]:
-    """One transaction on its own engine, as a command owns it (the CLI, the benchmarks'
-    steps): commit on success, roll back on any error, then close everything."""
-    engine = make_engine(url)
-    session = make_session_factory(engine)()
+def owned(session: Session) -> Iterator[Session]:
+    """The session's transaction as its command or request owns it: commit on success,
+    roll back on any error, close in any case."""
     try:
         yield session
         session.commit()
@@ -64,4 +62,14 @@ def transaction(url: str) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+@contextmanager
+def transaction(url: str) -> Iterator[Session]:
+    """One transaction on its own engine (the CLI's commands, the benchmarks' steps)."""
+    engine = make_engine(url)
+    try:
+        with owned(make_session_factory(engine)()) as session:
+            yield session
+    finally:
         engine.dispose()

@@ -12,17 +12,17 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import Engine, event, select, text
+from sqlalchemy import Engine, event, select
 
 import models
 from api import deps
 from tests.api.conftest import Service
+from tests.workflows.test_result_write_races import waits_for_a_lock
 from tests.workflows.tinycity import TASKS_HEADER
 
 MONTH = "2026-11"
 SAMR_TASK = "2026-11-INFO,2026年11月企业公示信息抽查,SAMR-INFO,false,,0.05,0.1,0.2,0.4,0.01,any,2"
 FIRE_TASK = "2026-11-FIRE,2026年11月消防安全抽查,FIRE-CATER,false,,0.05,0.1,0.2,0.4,0.01,any,2"
-STALLED = 0.5  # seconds a statement of the other request runs: it waits for a lock
 WAIT = 30.0
 
 
@@ -33,22 +33,6 @@ def _upload(service: Service, user: str, lines: list[str]) -> httpx.Response:
         headers=service.city.headers(user),
         files={"file": ("tasks.csv", body.encode(), "text/csv")},
     )
-
-
-def _waiting(engine: Engine, running: dict[int, float], own: int) -> bool:
-    """Whether another request is stuck behind this one: a backend waiting on a lock
-    (PostgreSQL), or a statement of another thread running for long (SQLite's busy wait)."""
-    if engine.dialect.name == "postgresql":
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            waits = conn.scalar(
-                text(
-                    "SELECT count(*) FROM pg_stat_activity "
-                    "WHERE datname = current_database() AND wait_event_type = 'Lock'"
-                )
-            )
-        return bool(waits)
-    now = time.monotonic()
-    return any(now - since > STALLED for ident, since in running.items() if ident != own)
 
 
 def test_an_upload_cannot_change_the_tasks_a_freeze_was_allowed_for(
@@ -79,7 +63,7 @@ def test_an_upload_cannot_change_the_tasks_a_freeze_was_allowed_for(
             other["thread"] = threading.Thread(target=upload_fire)
             other["thread"].start()
             deadline = time.monotonic() + WAIT
-            while other["thread"].is_alive() and not _waiting(engine, running, own):
+            while other["thread"].is_alive() and not waits_for_a_lock(engine, running, own):
                 assert time.monotonic() < deadline, "the upload neither ran nor waited"
                 time.sleep(0.05)
         return needed

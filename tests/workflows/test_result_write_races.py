@@ -58,10 +58,11 @@ class Meanwhile:
         assert not self.thread.is_alive(), "the concurrent writer never finished"
 
 
-def _waits_for_a_lock(engine: Engine, statements: dict[int, float], ident: int | None) -> bool:
-    """Whether the other writer is stuck behind the main thread's transaction: a backend
-    waiting on a lock (PostgreSQL), or a statement running for long (SQLite's busy
-    handler, inside the driver)."""
+def waits_for_a_lock(engine: Engine, statements: dict[int, float], own: int) -> bool:
+    """Whether another writer is stuck behind the transaction of thread `own`: a backend
+    waiting on a lock (PostgreSQL), or a statement of another thread running for long
+    (SQLite's busy handler, inside the driver). `statements`: when each thread's running
+    statement began."""
     if engine.dialect.name == "postgresql":
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             waiting = conn.scalar(
@@ -71,8 +72,8 @@ def _waits_for_a_lock(engine: Engine, statements: dict[int, float], ident: int |
                 )
             )
         return bool(waiting)
-    started = statements.get(ident) if ident is not None else None
-    return started is not None and time.monotonic() - started > STALLED
+    now = time.monotonic()
+    return any(now - began > STALLED for thread, began in statements.items() if thread != own)
 
 
 def run_meanwhile(engine: Engine, call: Callable[[], Any]) -> Meanwhile:
@@ -101,7 +102,7 @@ def run_meanwhile(engine: Engine, call: Callable[[], Any]) -> Meanwhile:
         other.thread.start()
         deadline = time.monotonic() + WAIT
         while not other.done.wait(0.05):
-            if _waits_for_a_lock(engine, statements, other.thread.ident):
+            if waits_for_a_lock(engine, statements, threading.get_ident()):
                 break
             assert time.monotonic() < deadline, "the concurrent writer neither ran nor waited"
     finally:
@@ -233,9 +234,8 @@ def visit_item(result_id: int, factory: sessionmaker[Session]) -> tuple[str, str
         return session.get_one(models.Visit, row.visit_id).visit_code, row.item_code
 
 
-def submitted(reviewed: publishing.ReviewedMonth) -> tuple[int, str, str, str]:
-    """A result just submitted (no_problem) on a visit that had none: (result id,
-    inspector, visit code, item code)."""
+def open_visit(reviewed: publishing.ReviewedMonth) -> tuple[str, str, str]:
+    """A staffed visit without any result yet: (visit code, its first item, an inspector)."""
     with reviewed.factory() as session:
         visit_code, items, inspector = session.execute(
             select(models.Visit.visit_code, models.Visit.item_codes, models.TeamMember.inspector_id)
@@ -247,8 +247,15 @@ def submitted(reviewed: publishing.ReviewedMonth) -> tuple[int, str, str, str]:
             .order_by(models.Visit.visit_code, models.TeamMember.inspector_id)
             .limit(1)
         ).one()
-    row = submit(reviewed.factory, inspector, visit_code, items[0], "no_problem")
-    return row.id, inspector, visit_code, items[0]
+    return visit_code, items[0], inspector
+
+
+def submitted(reviewed: publishing.ReviewedMonth) -> tuple[int, str, str, str]:
+    """A result just submitted (no_problem) on a visit that had none: (result id,
+    inspector, visit code, item code)."""
+    visit_code, item, inspector = open_visit(reviewed)
+    row = submit(reviewed.factory, inspector, visit_code, item, "no_problem")
+    return row.id, inspector, visit_code, item
 
 
 # --------------------------------------------------------------------------- the races
@@ -342,17 +349,7 @@ def test_closing_the_month_while_a_result_comes_in_keeps_the_visit_visited(
     """An inspector submits the first result of a visit while a supervisor closes the
     month. The close must wait and then see the result, not carry the visit over on top
     of it (and list it among the unvisited)."""
-    with reviewed.factory() as session:
-        visit_code, items, inspector = session.execute(
-            select(models.Visit.visit_code, models.Visit.item_codes, models.TeamMember.inspector_id)
-            .join(models.TeamMember, models.TeamMember.visit_id == models.Visit.id)
-            .where(
-                models.TeamMember.replaced_at.is_(None),
-                ~exists().where(models.Result.visit_id == models.Visit.id),
-            )
-            .order_by(models.Visit.visit_code, models.TeamMember.inspector_id)
-            .limit(1)
-        ).one()
+    visit_code, item, inspector = open_visit(reviewed)
     engine = engine_of(reviewed.factory)
 
     def close() -> tuple[CarriedOver, ...]:
@@ -362,7 +359,7 @@ def test_closing_the_month_while_a_result_comes_in_keeps_the_visit_visited(
     errors: list[BaseException] = []
     with stopping_at(monkeypatch, "utcnow", engine, close) as other:
         try:
-            submit(reviewed.factory, inspector, visit_code, items[0], "no_problem")
+            submit(reviewed.factory, inspector, visit_code, item, "no_problem")
         except BaseException as exc:  # collected and asserted on below
             errors.append(exc)
     no_database_errors(errors + other.errors)
