@@ -246,7 +246,13 @@ def percentiles(seconds: list[float]) -> dict[str, float]:
 
 
 def measure(
-    url: str, clients: int, seconds: float, workers: int, rate: float, kinds: tuple[str, ...]
+    url: str,
+    clients: int,
+    seconds: float,
+    workers: int,
+    rate: float,
+    kinds: tuple[str, ...],
+    http: str = "auto",
 ) -> dict[str, Any]:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -254,7 +260,8 @@ def measure(
     server = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "--factory", "api.app:create_app",
          "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
-         "--log-level", "warning", "--no-access-log"],
+         "--log-level", "warning", "--no-access-log", "--http", http,
+         "--loop", "asyncio" if http == "h11" else "auto"],
         env=env, cwd=Path(__file__).resolve().parents[1],
     )  # fmt: skip
     try:
@@ -312,6 +319,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
     parser.add_argument(
+        "--http",
+        choices=("auto", "httptools", "h11"),
+        default="auto",
+        help="uvicorn's HTTP parser (h11: the pure-Python one, with the asyncio loop)",
+    )
+    parser.add_argument(
         "--rate",
         type=float,
         default=1.0,
@@ -338,7 +351,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"filled {args.results:,} publications in {time.perf_counter() - started:.0f} s")
     else:
         migrate(url)  # a database filled by older code gets this code's schema
-    figures = measure(url, args.clients, args.seconds, args.workers, args.rate, kinds)
+    figures = measure(url, args.clients, args.seconds, args.workers, args.rate, kinds, args.http)
     pace = f"{args.rate:g} request/s each" if args.rate > 0 else "no pause"
     print(
         f"{args.backend}: {args.clients} clients ({pace}) for {figures['seconds']} s on loopback, "
