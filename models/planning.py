@@ -21,9 +21,16 @@ class Plan(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     group_hash: Mapped[str | None] = mapped_column(String(64))
     # The nonce stays secret until the draw reveals it; only its commitment is shown.
+    # Before the draw it is kept sealed (encrypted under a key from the settings, never in
+    # the database) in `nonce_sealed`; `nonce` holds it in clear only once revealed.
     nonce: Mapped[str | None] = mapped_column(String(64))
+    nonce_sealed: Mapped[str | None] = mapped_column(Text)
     commitment: Mapped[str | None] = mapped_column(String(64))
     committed_at: Mapped[datetime | None]
+    # The staffing snapshot's hash (the second random's commitment) and the declared
+    # source of the public contribution, both published with the commitment.
+    staffing_hash: Mapped[str | None] = mapped_column(String(64))
+    contribution_source: Mapped[str | None] = mapped_column(Text)
     contribution: Mapped[str | None] = mapped_column(Text)
     seed: Mapped[str | None] = mapped_column(String(64))
     drawn_at: Mapped[datetime | None]
@@ -131,7 +138,7 @@ class AssignmentRun(Base):
     __tablename__ = "assignment_runs"
     id: Mapped[int] = mapped_column(primary_key=True)
     plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"), index=True)
-    label: Mapped[str] = mapped_column(String(64))
+    label: Mapped[str] = mapped_column(Text)
     partial: Mapped[bool]
     unstaffed: Mapped[list[Any]] = mapped_column(JSON, default=list)
     fairness: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
@@ -217,3 +224,38 @@ class Publication(Base):
             postgresql_ops={"enterprise_name": "gin_trgm_ops"},
         ),
     )
+
+
+class StaffingSnapshot(Base):
+    """Everything the team draw reads, frozen with the frames (ie-teams-v1): the canonical
+    text whose SHA-256 is the plan's `staffing_hash`, kept compressed."""
+
+    __tablename__ = "staffing_snapshots"
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"), primary_key=True)
+    staffing_hash: Mapped[str] = mapped_column(String(64))
+    text_gz: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TeamEvent(Base):
+    """A change to the staffing after the freeze (a conflict declared, leave, a certificate
+    revoked, an inspector deactivated or withdrawn), applied to the teams in order. Events
+    are hash-chained per plan: `event_hash` = SHA-256(previous hash | canonical event)."""
+
+    __tablename__ = "team_events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"), index=True)
+    seq: Mapped[int]
+    kind: Mapped[str] = mapped_column(String(32))
+    # The canonical event as the team protocol reads it (kind, inspector, dates, ...).
+    event: Mapped[dict[str, Any]] = mapped_column(JSON)
+    actor: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(Text)  # the import or command it came from
+    reason: Mapped[str | None] = mapped_column(Text)
+    # What it changed: visit code -> {"removed": [...], "added": [...]} or unstaffed.
+    outcome: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    event_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (UniqueConstraint("plan_id", "seq"),)
