@@ -56,21 +56,22 @@ def _steps(
         )  # fmt: skip
     steps += [
         _Step("certificate", table.certified, "with a valid certificate",
-              f"none has a certificate valid through {month.last_day.isoformat()}"),
+              "none has a certificate valid on a working day from "
+              f"{month.window_start.isoformat()} to {month.last_day.isoformat()}"),
         _Step("active-status", table.active, "active", "none is active"),
         _Step("leave", table.on_duty, f"available in {month.label}",
               f"all are on leave for the whole of {month.label}"),
     ]  # fmt: skip
-    if visit.mode is OfficeMode.CROSS_OFFICE:
+    if visit.mode in (OfficeMode.CROSS_OFFICE, OfficeMode.LOCAL_CROSS):
         steps.append(
-            _Step("cross-office (所所交叉)", table.office_allows(visit),
+            _Step("cross-office (所所交叉)", table.outside_office(visit.unit),
                   f"outside office {visit.unit}",
                   f"all belong to the enterprise's own office {visit.unit} "
                   "(cross-office mode, 所所交叉)")
         )  # fmt: skip
-    elif visit.mode is OfficeMode.LOCAL:
+    if visit.mode in (OfficeMode.LOCAL, OfficeMode.LOCAL_CROSS):
         steps.append(
-            _Step("local-mode", table.office_allows(visit), f"of district {visit.district}",
+            _Step("local-mode", table.of_district(visit.district), f"of district {visit.district}",
                   f"none works in the enterprise's district {visit.district} (local mode)")
         )  # fmt: skip
     steps.append(

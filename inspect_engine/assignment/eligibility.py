@@ -23,6 +23,7 @@ from inspect_engine.assignment.rules import (
     capacity_in_month,
     certificate_valid,
     is_active,
+    on_duty,
 )
 from inspect_engine.assignment.types import DepartmentNeed, Inspector, Month, OfficeMode, Visit
 
@@ -54,6 +55,7 @@ class InspectorTable:
     active: BoolArray
     on_duty: BoolArray  # available_in_month: not on leave the whole month
     capacity: IntArray  # capacity_in_month
+    duty: BoolArray  # (inspectors, window days): rules.on_duty on each working day
 
     @classmethod
     def build(
@@ -95,6 +97,9 @@ class InspectorTable:
             capacity=np.fromiter(
                 (capacity_in_month(i, month) for i in ordered), dtype=np.int64, count=len(ordered)
             ),
+            duty=np.array(
+                [[on_duty(i, day) for day in month.window_days] for i in ordered], dtype=np.bool_
+            ).reshape(len(ordered), len(month.window_days)),
         )
 
     @property
@@ -112,19 +117,28 @@ class InspectorTable:
         columns = [self.qualifications[q] for q in sorted(qualifications)]
         return np.asarray(self.holds[:, columns].all(axis=1), dtype=np.bool_)
 
+    def outside_office(self, unit: str) -> BoolArray:
+        return np.asarray(self.unit != self.units.get(unit, -1), dtype=np.bool_)
+
+    def of_district(self, district: str) -> BoolArray:
+        return np.asarray(self.district == self.districts.get(district, -1), dtype=np.bool_)
+
     def office_allows(self, visit: Visit) -> BoolArray:
         """office_mode_allows, vectorised."""
-        if visit.mode is OfficeMode.CROSS_OFFICE:
-            code = self.units.get(visit.unit, -1)
-            return np.asarray(self.unit != code, dtype=np.bool_)
-        if visit.mode is OfficeMode.LOCAL:
-            code = self.districts.get(visit.district, -1)
-            return np.asarray(self.district == code, dtype=np.bool_)
-        return np.ones(self.size, np.bool_)
+        allowed = np.ones(self.size, np.bool_)
+        if visit.mode in (OfficeMode.CROSS_OFFICE, OfficeMode.LOCAL_CROSS):
+            allowed &= self.outside_office(visit.unit)
+        if visit.mode in (OfficeMode.LOCAL, OfficeMode.LOCAL_CROSS):
+            allowed &= self.of_district(visit.district)
+        return allowed
 
     def fills_place(self, need: DepartmentNeed) -> BoolArray:
         """Inspectors who may fill `need`'s department place (department + qualifications)."""
         return self.of_department(need.department) & self.holding(need.qualifications)
+
+    def share_a_day(self, members: Sequence[int]) -> bool:
+        """The members have a working day of the window on which all are on duty."""
+        return bool(self.duty[list(members)].all(axis=0).any()) if len(members) else True
 
     def lawful_on_duty(self) -> BoolArray:
         """The per-inspector rules: certificate valid, active, not on leave all month."""
@@ -133,8 +147,12 @@ class InspectorTable:
 
 def profile_key(visit: Visit) -> Hashable:
     """What a visit's static eligibility depends on."""
-    unit = visit.unit if visit.mode is OfficeMode.CROSS_OFFICE else None
-    district = visit.district if visit.mode is OfficeMode.LOCAL else None
+    cross, local = (
+        (OfficeMode.CROSS_OFFICE, OfficeMode.LOCAL_CROSS),
+        (OfficeMode.LOCAL, OfficeMode.LOCAL_CROSS),
+    )
+    unit = visit.unit if visit.mode in cross else None
+    district = visit.district if visit.mode in local else None
     return (frozenset(visit.needs), visit.mode, unit, district)
 
 

@@ -39,8 +39,14 @@ from inspect_engine.assignment.eligibility import (
 )
 from inspect_engine.assignment.types import Visit
 
-RANDOM_COST_RANGE = 1 << 16
-"""Random pair costs are uniform on [0, R): wide enough that ties between arcs are rare."""
+RANDOM_COST_RANGE = 1 << 32
+"""Random pair costs are uniform on [0, R) (the top 32 bits of the pair's 60-bit key, see
+keys.py): equal costs have probability 2^-32 per pair of arcs."""
+
+LOAD_SCALE = RANDOM_COST_RANGE * 256
+"""The k-th place of an inspector with capacity c costs LOAD_SCALE * k // c. A fixed scale
+(never derived from the directory, so that no row can shift every cost): for capacities
+up to 256 one step of load is worth more than any difference of random costs."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -104,23 +110,30 @@ class FlowOutcome:
 
 
 def lead_departments(
-    problem: StaffingProblem, table: InspectorTable, rng: np.random.Generator
+    problem: StaffingProblem, table: InspectorTable, pair_costs: IntArray
 ) -> IntArray:
     """Per visit, the department whose slot must hold the lead (-1: no lead wanted/possible).
 
-    Drawn among required departments with eligible leads, weighted by their number of
-    eligible leads, so that every eligible lead is equally likely to be the one wanted.
+    The department of the visit's eligible lead with the smallest key (among its required
+    departments): every eligible lead is equally likely to be that one, and the choice
+    depends on no count or position.
     """
-    n_visits, n_dept = problem.required.shape
-    is_lead = table.lead[problem.cands.inspector]
-    key = problem.cands.visit[is_lead] * n_dept
-    key += table.department[problem.cands.inspector[is_lead]]
-    leads = np.bincount(key, minlength=n_visits * n_dept).reshape(n_visits, n_dept)
-    leads[~problem.required | ~problem.want_lead[:, None]] = 0
-    total = leads.sum(axis=1)
-    target = rng.random(n_visits) * total
-    choice = (np.cumsum(leads, axis=1) <= target[:, None]).sum(axis=1)
-    return np.where(total > 0, choice, -1).astype(np.int64)
+    n_visits = len(problem.visits)
+    dept = table.department[problem.cands.inspector]
+    wanted = (
+        table.lead[problem.cands.inspector]
+        & problem.want_lead[problem.cands.visit]
+        & problem.required[problem.cands.visit, dept]
+    )
+    choice = np.full(n_visits, -1, dtype=np.int64)
+    idx = np.flatnonzero(wanted)
+    if idx.size:
+        # the smallest cost per visit: sort by (visit, cost), take each visit's first
+        order = idx[np.lexsort((pair_costs[idx], problem.cands.visit[idx]))]
+        visits = problem.cands.visit[order]
+        first = np.r_[True, visits[1:] != visits[:-1]]
+        choice[visits[first]] = dept[order[first]]
+    return choice
 
 
 @dataclass(frozen=True, eq=False)
@@ -176,15 +189,14 @@ def network(
     via_penalty = (layout.lead_dept[arc_visit] == arc_dept) & ~table.lead[arc_insp]
     pair_heads[via_penalty] = layout.nonlead[arc_visit[via_penalty]]
 
-    # Capacity: one arc per free unit, the k-th costing R*K*k/capacity, K the largest
-    # capacity: convex in utilisation, and each step (>= R) outweighs any random cost.
+    # Capacity: one arc per free unit, the k-th costing LOAD_SCALE*k/capacity: convex in
+    # utilisation, and each step outweighs any random cost.
     room = np.clip(capacity - load, 0, None)
     owner = np.repeat(np.arange(table.size, dtype=np.int64), room)
     first_unit = (np.cumsum(room) - room)[owner]
     unit = load[owner] + 1 + np.arange(owner.size, dtype=np.int64) - first_unit
-    scale = RANDOM_COST_RANGE * max(1, int(capacity.max(initial=1)))
-    load_costs = (scale * unit) // capacity[owner]
-    penalty = 8 * (scale + RANDOM_COST_RANGE)  # more than any exchange of pairs and loads
+    load_costs = (LOAD_SCALE * unit) // capacity[owner]
+    penalty = 8 * (LOAD_SCALE + RANDOM_COST_RANGE)  # more than any exchange of pairs and loads
 
     # Joint visits: department slots overflow into the general places.
     gen = layout.general_places
@@ -225,10 +237,11 @@ def solve(
     table: InspectorTable,
     capacity: IntArray,
     load: IntArray,
-    rng: np.random.Generator,
 ) -> FlowOutcome:
-    """Maximum flow of least cost; which candidate pairs carry flow."""
-    layout = Layout.build(problem, table.size, lead_departments(problem, table, rng))
+    """Maximum flow of least cost; which candidate pairs carry flow. Arcs are added in
+    the canonical order (visits by id, inspectors by id), so that the solver, which is
+    deterministic, breaks any tie of costs the same way in every replay."""
+    layout = Layout.build(problem, table.size, lead_departments(problem, table, pair_costs))
     tails, heads, caps, costs = network(problem, pair_costs, table, capacity, load, layout)
     flow = min_cost_flow.SimpleMinCostFlow()
     flow.add_arcs_with_capacity_and_unit_cost(tails, heads, caps, costs)

@@ -11,18 +11,23 @@ from collections.abc import Iterable
 
 from inspect_engine.assignment.types import MIN_TEAM_SIZE, DepartmentNeed, OfficeMode
 
-_STRICTNESS = {OfficeMode.ANY: 0, OfficeMode.LOCAL: 1, OfficeMode.CROSS_OFFICE: 2}
-
 
 def merge_office_mode(modes: Iterable[OfficeMode | str]) -> OfficeMode:
-    """The strictest mode of the visit's tasks: cross_office > local > any.
+    """Every condition of the visit's tasks: a local task and a cross_office task make
+    local_cross (the enterprise's district, not its own office); otherwise the strictest.
 
     No task at all means the tasks.csv default, cross_office.
     """
-    parsed = [OfficeMode(mode) for mode in modes]
+    parsed = {OfficeMode(mode) for mode in modes}
     if not parsed:
         return OfficeMode.CROSS_OFFICE
-    return max(parsed, key=_STRICTNESS.__getitem__)
+    local = bool(parsed & {OfficeMode.LOCAL, OfficeMode.LOCAL_CROSS})
+    cross = bool(parsed & {OfficeMode.CROSS_OFFICE, OfficeMode.LOCAL_CROSS})
+    if local and cross:
+        return OfficeMode.LOCAL_CROSS
+    if cross:
+        return OfficeMode.CROSS_OFFICE
+    return OfficeMode.LOCAL if local else OfficeMode.ANY
 
 
 def merge_team_size(

@@ -1,23 +1,26 @@
-"""Random lawful teams for a month's visits (the second 随机): `assign` and `reassign`.
+"""Random lawful teams for a month's visits (the second 随机): `assign` (ie-teams-v1).
 
-The draw itself is the min-cost flow of `flow.py`. Around it:
+Every random choice is a function of the team seed and stable keys (keys.py): a pair's
+random cost is its keyed 60-bit value's top bits, never its position in a list. Steps:
 
 1. eligibility (`eligibility.py`): every lawful (visit, inspector) pair; visits whose pool
    cannot form a team whatever the others do are set aside with their reason;
-2. one random cost per pair from SHA-256(seed | purpose); a first solve uses, per visit and
-   department, each pair with probability min(1, THINNING / pool size) - the pairs kept are
-   those with the lowest random costs, which the optimum prefers anyway, so the teams keep
-   the same distribution and the solve is several times faster;
-3. visits the first solve left short get a second solve over all their pairs with the
-   capacity left; visits still short are completed one by one where possible (greedy, in
-   random order), so that no unstaffed visit could still be staffed: the plan is maximal;
-4. teams that wanted a lead and got none get one swapped in where a department allows it;
-5. every visit left without a team gets a reason (`diagnostics.py`).
+2. one min-cost flow over every lawful pair (`flow.py`): the optimum, unique unless two
+   costs tie (probability 2^-32 per pair), so a row that removes a pair no team uses
+   changes no team;
+3. teams that wanted a lead and got none get one swapped in where a department allows;
+4. a team whose members share no working day of the window loses, one at a time, the
+   member with the fewest duty days (then the largest key), and the place is filled with
+   the best-ranked lawful candidate (smallest key) who shares a day with the others;
+5. visits still short are completed in the order of their keys with the best-ranked
+   lawful candidates and the capacity left (the plan is then maximal);
+6. every visit left without a team gets a reason (`diagnostics.py`).
+
+Changes after the freeze are applied by `events.py`, with the same ranking.
 """
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections import defaultdict
 from collections.abc import Collection, Mapping, Sequence
@@ -27,10 +30,11 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from inspect_engine.assignment import flow
+from inspect_engine.assignment import flow, keys
 from inspect_engine.assignment.diagnostics import PoolState, explain, explain_missing_lead
 from inspect_engine.assignment.eligibility import BoolArray, InspectorTable, IntArray, candidates
-from inspect_engine.assignment.flow import RANDOM_COST_RANGE, StaffingProblem
+from inspect_engine.assignment.flow import StaffingProblem
+from inspect_engine.assignment.keys import U64
 from inspect_engine.assignment.types import (
     AssignmentResult,
     FairnessReport,
@@ -41,15 +45,6 @@ from inspect_engine.assignment.types import (
     Unstaffed,
     Visit,
 )
-
-THINNING = 64
-"""Candidates per department slot kept (on average) for the first solve; None: keep all."""
-
-
-def generator(seed: str, purpose: str) -> np.random.Generator:
-    """The only source of randomness: SHA-256 of the plan's seed and what it is used for."""
-    digest = hashlib.sha256(f"{seed}|{purpose}".encode()).digest()
-    return np.random.default_rng(int.from_bytes(digest, "big"))
 
 
 @dataclass
@@ -66,43 +61,47 @@ class _Work:
     cost: int = 0
     greedy: int = 0
     swaps: int = 0
+    day_repairs: int = 0
     solve_seconds: float = 0.0
 
 
-def _thin(
-    problem: StaffingProblem, table: InspectorTable, pair_costs: IntArray, thinning: int
-) -> BoolArray:
-    """Keep each pair with probability min(1, thinning / its slot's pool), by its random cost.
+@dataclass(frozen=True, eq=False)
+class _Keys:
+    """The keys of a problem's candidate pairs (aligned with problem.cands) and the rank of
+    each visit (the order in which visits are completed one by one)."""
 
-    A pair is kept when its uniform cost is below R * thinning / pool, so every candidate of
-    a slot is equally likely to be kept, and the kept ones are the cheapest.
-    """
-    n_dept = len(table.departments)
-    key = problem.cands.visit * n_dept + table.department[problem.cands.inspector]
-    pool = np.bincount(key, minlength=len(problem.visits) * n_dept)
-    return np.asarray(pair_costs < (RANDOM_COST_RANGE * thinning) // pool[key])
+    pair: U64
+    visit_rank: list[int]
+
+    def of(self, problem: StaffingProblem, row: int) -> U64:
+        return self.pair[problem.cands.ptr[row] : problem.cands.ptr[row + 1]]
+
+
+def _keys(problem: StaffingProblem, table: InspectorTable, seed: str) -> _Keys:
+    codes = [visit.credit_code for visit in problem.visits]
+    ids = [ins.inspector_id for ins in table.inspectors]
+    pair = keys.pair_keys(seed, codes, ids, problem.cands.visit, problem.cands.inspector)
+    return _Keys(pair, [keys.pair_key(seed, code, "visit") for code in codes])
 
 
 def _flow_pass(
-    part: StaffingProblem,
+    problem: StaffingProblem,
     pair_costs: IntArray,
     rows: IntArray,
     table: InspectorTable,
     capacity: IntArray,
     work: _Work,
-    rng: np.random.Generator,
 ) -> None:
-    """Solve `part` (its row k is problem row rows[k]) and keep its fully staffed teams."""
-    outcome = flow.solve(part, pair_costs, table, capacity, work.load, rng)
-    if work.solves == 0:
-        work.nodes, work.arcs, work.solver_pairs = outcome.nodes, outcome.arcs, part.cands.arcs
+    """Solve `problem` (its row k is row rows[k] of the whole) and keep its full teams."""
+    outcome = flow.solve(problem, pair_costs, table, capacity, work.load)
+    work.nodes, work.arcs, work.solver_pairs = outcome.nodes, outcome.arcs, problem.cands.arcs
     work.solves += 1
     work.status, work.cost = outcome.status, work.cost + outcome.cost
     work.solve_seconds += outcome.seconds
 
-    arc_visit = part.cands.visit[outcome.chosen]
-    arc_insp = part.cands.inspector[outcome.chosen]
-    full = np.bincount(arc_visit, minlength=len(part.visits)) == part.places
+    arc_visit = problem.cands.visit[outcome.chosen]
+    arc_insp = problem.cands.inspector[outcome.chosen]
+    full = np.bincount(arc_visit, minlength=len(problem.visits)) == problem.places
     keep = full[arc_visit]
     np.add.at(work.load, arc_insp[keep], 1)
     order = np.argsort(arc_visit[keep], kind="stable")
@@ -114,54 +113,89 @@ def _flow_pass(
         work.members[int(rows[row])] = insp_sorted[lo:hi].tolist()
 
 
-def _greedy_team(
+def fill_places(
+    team: Sequence[int],
     pool: IntArray,
+    pool_keys: U64,
     places: int,
-    required: Collection[int],
-    want_lead: bool,
+    required: Sequence[int],
     table: InspectorTable,
-    rng: np.random.Generator,
+    want_lead: bool = False,
 ) -> list[int] | None:
-    """A random lawful team from `pool` (candidates with capacity left), or None."""
-    pool = rng.permutation(pool)
-    depts = table.department[pool]
-    if pool.size < places or any(not (depts == d).any() for d in required):
-        return None
-    team: list[int] = []
-    if want_lead:
-        for pos in np.flatnonzero(table.lead[pool]):
-            still = [d for d in required if d != depts[pos]]
-            others = np.arange(pool.size) != pos
-            if places - 1 >= len(still) and all((depts[others] == d).any() for d in still):
-                team.append(int(pool[pos]))
+    """The best-ranked lawful way to add `places` members to `team`, or None.
+
+    `pool` holds the lawful candidates with capacity left (not on the team). Candidates are
+    taken by rank (smallest key, then inspector id): a wanted lead first, then one member
+    for each department in `required` (in code order), then anyone; each must share a
+    working day with the members chosen so far. Nothing else decides: no position, count
+    or clock."""
+    order = np.lexsort((pool, pool_keys))
+    ranked = [int(i) for i in pool[order]]
+    chosen: list[int] = []
+
+    def fits(candidate: int) -> bool:
+        return candidate not in chosen and table.share_a_day([*team, *chosen, candidate])
+
+    if want_lead and not table.lead[list(team)].any():
+        for candidate in ranked:
+            still = [d for d in required if d != table.department[candidate]]
+            if table.lead[candidate] and places - 1 >= len(still) and fits(candidate):
+                chosen.append(candidate)
                 break
-    for d in required:
-        if not any(table.department[m] == d for m in team):
-            team.append(int(pool[np.flatnonzero(depts == d)[0]]))
-    rest = [int(i) for i in pool if int(i) not in team]
-    return team + rest[: places - len(team)]
+    for dept in required:
+        if any(table.department[m] == dept for m in chosen):
+            continue
+        pick = next((c for c in ranked if table.department[c] == dept and fits(c)), None)
+        if pick is None:
+            return None
+        chosen.append(pick)
+    for candidate in ranked:
+        if len(chosen) >= places:
+            break
+        if fits(candidate):
+            chosen.append(candidate)
+    return chosen if len(chosen) == places else None
+
+
+def _open_pool(
+    problem: StaffingProblem,
+    row: int,
+    k: _Keys,
+    capacity: IntArray,
+    load: IntArray,
+    exclude: Collection[int] = (),
+) -> tuple[IntArray, U64]:
+    cands, cand_keys = problem.cands.of(row), k.of(problem, row)
+    ok = (capacity[cands] > load[cands]) & ~np.isin(cands, list(exclude))
+    return cands[ok], cand_keys[ok]
+
+
+def _required(
+    problem: StaffingProblem, row: int, team: Sequence[int], table: InspectorTable
+) -> list[int]:
+    """Departments of the visit still without a member on `team`."""
+    present = {int(table.department[m]) for m in team}
+    return [int(d) for d in np.flatnonzero(problem.required[row]) if int(d) not in present]
 
 
 def _complete_greedily(
     problem: StaffingProblem,
     rows: IntArray,
+    k: _Keys,
     table: InspectorTable,
     capacity: IntArray,
     work: _Work,
-    rng: np.random.Generator,
 ) -> None:
-    """Staff the `rows` still open one by one, in random order, if the capacity left allows.
-
-    Afterwards no unstaffed visit could be staffed: the plan is maximal (not maximum).
-    """
-    open_rows = np.array([r for r in rows.tolist() if r not in work.members], dtype=np.int64)
-    for row in rng.permutation(open_rows).tolist():
-        cands = problem.cands.of(row)
-        pool = cands[capacity[cands] > work.load[cands]]
-        required = np.flatnonzero(problem.required[row]).tolist()
-        team = _greedy_team(
-            pool, int(problem.places[row]), required, bool(problem.want_lead[row]), table, rng
-        )
+    """Staff the `rows` still open one by one, in the order of their keys, with the
+    best-ranked lawful candidates and the capacity left. Afterwards no unstaffed visit
+    could be staffed this way: the plan is maximal (not maximum)."""
+    open_rows = [r for r in rows.tolist() if r not in work.members]
+    for row in sorted(open_rows, key=lambda r: (k.visit_rank[r], r)):
+        pool, pool_keys = _open_pool(problem, row, k, capacity, work.load)
+        team = fill_places(
+            [], pool, pool_keys, int(problem.places[row]), _required(problem, row, [], table),
+            table, bool(problem.want_lead[row]),
+        )  # fmt: skip
         if team is not None:
             work.members[row] = team
             np.add.at(work.load, np.array(team, dtype=np.int64), 1)
@@ -169,82 +203,96 @@ def _complete_greedily(
 
 
 def _repair_leads(
-    problem: StaffingProblem,
-    kept: Mapping[int, Sequence[int]],
-    table: InspectorTable,
-    capacity: IntArray,
-    work: _Work,
-    rng: np.random.Generator,
+    problem: StaffingProblem, k: _Keys, table: InspectorTable, capacity: IntArray, work: _Work
 ) -> None:
-    """Swap a lead in where the flow could not place one.
-
-    Only new members are swapped out (kept members stay), and only when every participating
-    department stays on the team.
-    """
-    rows = sorted(r for r in work.members if problem.want_lead[r])
-    for row in rng.permutation(np.array(rows, dtype=np.int64)).tolist():
-        team = [*kept.get(row, ()), *work.members[row]]
+    """Swap a lead in where the flow could not place one: the best-ranked lead with room
+    replaces the worst-ranked member whose department keeps another member (or is the
+    lead's), provided the team still shares a working day."""
+    rows = [r for r in work.members if problem.want_lead[r]]
+    for row in sorted(rows, key=lambda r: (k.visit_rank[r], r)):
+        team = work.members[row]
         if table.lead[team].any():
             continue
-        cands = problem.cands.of(row)
-        leads = cands[table.lead[cands] & (capacity[cands] > work.load[cands])]
-        leads = rng.permutation(leads[~np.isin(leads, team)])
-        _swap_in_lead(row, leads, team, work, table, rng)
+        cands, cand_keys = problem.cands.of(row), k.of(problem, row)
+        key_of = dict(zip(cands.tolist(), cand_keys.tolist(), strict=True))
+        pool, pool_keys = _open_pool(problem, row, k, capacity, work.load, team)
+        leads = [int(i) for i in pool[np.lexsort((pool, pool_keys))] if table.lead[i]]
+        if _swap_in_lead(team, leads, key_of, table, work):
+            work.swaps += 1
 
 
 def _swap_in_lead(
-    row: int,
-    leads: IntArray,
-    team: list[int],
-    work: _Work,
-    table: InspectorTable,
-    rng: np.random.Generator,
+    team: list[int], leads: list[int], key_of: dict[int, int], table: InspectorTable, work: _Work
 ) -> bool:
-    new = work.members[row]
-    for lead in leads.tolist():
-        for member in rng.permutation(np.array(new, dtype=np.int64)).tolist():
+    for lead in leads:
+        for member in sorted(team, key=lambda m: (-key_of[m], m)):
             dept = table.department[member]
             if dept != table.department[lead] and (table.department[team] == dept).sum() < 2:
                 continue  # the member is his department's only one on the team
-            new[new.index(member)] = lead
+            trial = [lead if m == member else m for m in team]
+            if not table.share_a_day(trial):
+                continue
+            team[team.index(member)] = lead
             work.load[member] -= 1
             work.load[lead] += 1
-            work.swaps += 1
             return True
     return False
 
 
+def _repair_days(
+    problem: StaffingProblem, k: _Keys, table: InspectorTable, capacity: IntArray, work: _Work
+) -> None:
+    """Teams whose members share no working day: drop the member with the fewest duty days
+    (then the largest key) until the rest share one, and fill the places by rank. A team
+    that cannot be completed this way is dropped whole (its visit stays unstaffed)."""
+    duty = table.duty.sum(axis=1)
+    for row in sorted(work.members, key=lambda r: (k.visit_rank[r], r)):
+        team = work.members[row]
+        if table.share_a_day(team):
+            continue
+        cands, cand_keys = problem.cands.of(row), k.of(problem, row)
+        key_of = dict(zip(cands.tolist(), cand_keys.tolist(), strict=True))
+        kept, dropped = list(team), []
+        while kept and not table.share_a_day(kept):
+            victim = max(kept, key=lambda m: (-int(duty[m]), key_of[m], m))
+            kept.remove(victim)
+            dropped.append(victim)
+        work.load[dropped] -= 1
+        pool, pool_keys = _open_pool(problem, row, k, capacity, work.load, [*kept, *dropped])
+        added = fill_places(
+            kept, pool, pool_keys, len(dropped), _required(problem, row, kept, table), table,
+            bool(problem.want_lead[row]),
+        )  # fmt: skip
+        work.day_repairs += 1
+        if added is None:
+            work.load[kept] -= 1
+            del work.members[row]
+            continue
+        np.add.at(work.load, np.array(added, dtype=np.int64), 1)
+        work.members[row] = [*kept, *added]
+
+
 def _staff(
-    problem: StaffingProblem,
-    kept: Mapping[int, Sequence[int]],
-    table: InspectorTable,
-    capacity: IntArray,
-    work: _Work,
-    rng: np.random.Generator,
-    thinning: int | None,
+    problem: StaffingProblem, seed: str, table: InspectorTable, capacity: IntArray, work: _Work
 ) -> list[int]:
     """Fill every place it lawfully can; returns the rows that still lack a wanted lead."""
+    k = _keys(problem, table, seed)
     feasible = problem.feasible(table)
     rows = np.flatnonzero(feasible)
     if not rows.size:
         return []
     part = problem if feasible.all() else problem.subset(feasible)
-    costs = rng.integers(0, RANDOM_COST_RANGE, size=part.cands.arcs, dtype=np.int64)
-    keep = _thin(part, table, costs, thinning) if thinning else np.ones(costs.size, np.bool_)
-    thinned = part if keep.all() else part.with_pairs(keep)
-    _flow_pass(thinned, costs[keep], rows, table, capacity, work, rng)
-    short = np.array([int(r) not in work.members for r in rows], dtype=np.bool_)
-    if short.any() and not keep.all():  # second chance with every pair of those visits
-        all_pairs = np.repeat(short, np.diff(part.cands.ptr))
-        _flow_pass(part.subset(short), costs[all_pairs], rows[short], table, capacity, work, rng)
+    part_costs = keys.cost_of(k.pair[np.repeat(feasible, np.diff(problem.cands.ptr))])
+    _flow_pass(part, part_costs, rows, table, capacity, work)
     # Swaps move load from one inspector to another, so they come before the greedy
     # completion, which must see the final capacity left for the plan to be maximal.
-    _repair_leads(problem, kept, table, capacity, work, rng)
-    _complete_greedily(problem, rows, table, capacity, work, rng)
+    _repair_leads(problem, k, table, capacity, work)
+    _repair_days(problem, k, table, capacity, work)
+    _complete_greedily(problem, rows, k, table, capacity, work)
     return [
         row
         for row, team in sorted(work.members.items())
-        if problem.want_lead[row] and not table.lead[[*kept.get(row, ()), *team]].any()
+        if problem.want_lead[row] and not table.lead[team].any()
     ]
 
 
@@ -455,14 +503,13 @@ def assign(
     month: Month,
     seed: str,
     recusals: Recusals | None = None,
-    thinning: int | None = THINNING,
 ) -> AssignmentResult:
     """Draw a lawful random team for every visit of the month that can have one.
 
-    Same visits, inspectors, month, recusals, seed and `thinning` give the same teams,
-    whatever the order of the input sequences. Visits that cannot be fully staffed are left
-    out of `teams` and listed in `unstaffed` with the rule that emptied their pool.
-    `thinning=None` gives every lawful pair to the first solve (slower, same distribution).
+    `seed` is the team seed (`keys.team_seed`). Same visits, inspectors, month, recusals
+    and seed give the same teams, whatever the order of the input sequences. Visits that
+    cannot be fully staffed are left out of `teams` and listed in `unstaffed` with the rule
+    that emptied their pool.
     """
     started = time.perf_counter()
     ctx = _context(visits, inspectors, month, recusals or Recusals(), seed)
@@ -479,8 +526,7 @@ def assign(
     )
     eligibility_done = time.perf_counter()
     work = _Work(load=np.zeros(table.size, dtype=np.int64))
-    rng = generator(seed, "assign")
-    missing_lead = _staff(problem, {}, table, capacity, work, rng, thinning)
+    missing_lead = _staff(problem, seed, table, capacity, work)
     extracting = time.perf_counter()
     ids = [ins.inspector_id for ins in table.inspectors]
     teams = {
@@ -492,92 +538,3 @@ def assign(
         ctx, "assign", teams, problem, work, unstaffed, missing_lead,
         (eligibility_done - started, extracting),
     )  # fmt: skip
-
-
-def reassign(
-    teams: Mapping[str, Sequence[str]],
-    visits: Sequence[Visit],
-    inspectors: Sequence[Inspector],
-    month: Month,
-    seed: str,
-    withdrawn: Collection[str],
-    label: str,
-    recusals: Recusals | None = None,
-    thinning: int | None = THINNING,
-) -> AssignmentResult:
-    """Replace the places of `withdrawn` inspectors after publication, keeping everyone else.
-
-    Every other member keeps his place; replacements obey every rule and the capacity left
-    by the whole published plan (`teams`). Randomness comes from SHA-256(seed|reassign|label),
-    so record `label` (e.g. "2026-12-07 sick leave 44010600123") to reproduce the draw.
-    A visit that cannot be completed leaves `teams` whole and is listed in `unstaffed`;
-    other visits are returned as they were. `lead_missing`, `unstaffed` and the share of
-    eligible inspectors used concern the re-assigned visits; loads cover the whole plan.
-    """
-    started = time.perf_counter()
-    ctx = _context(visits, inspectors, month, recusals or Recusals(), seed)
-    table, capacity = ctx.table, ctx.table.capacity
-    gone = sorted({table.index[i] for i in withdrawn if i in table.index})
-    load, kept = _published_loads(ctx, teams, gone)
-    start_load = load.copy()
-    affected = sorted(kept)
-    kept_rows = {row: kept[pos] for row, pos in enumerate(affected)}
-    usable = table.lawful_on_duty() & (capacity > load)
-    usable[gone] = False
-    problem = _problem(
-        [ctx.visits[pos] for pos in affected],
-        table,
-        places=np.array([ctx.visits[p].team_size - len(kept[p]) for p in affected], np.int64),
-        covered=[{table.inspectors[i].department for i in kept[p]} for p in affected],
-        want_lead=np.array(
-            [ctx.visits[p].want_lead and not table.lead[kept[p]].any() for p in affected],
-            dtype=np.bool_,
-        ),
-        # members already on the team cannot take a second place on it
-        barred={row: [*ctx.barred.get(p, []), *kept[p]] for row, p in enumerate(affected)},
-        usable=usable,
-        positions=np.array(affected, dtype=np.int64),
-    )
-    eligibility_done = time.perf_counter()
-    work = _Work(load=load)
-    rng = generator(seed, f"reassign|{label}")
-    missing_lead = _staff(problem, kept_rows, table, capacity, work, rng, thinning)
-    extracting = time.perf_counter()
-    ids = [ins.inspector_id for ins in table.inspectors]
-    new_teams = {visit_id: tuple(sorted(members)) for visit_id, members in teams.items()}
-    for row, visit in enumerate(problem.visits):
-        if row in work.members:
-            members = [*kept_rows[row], *work.members[row]]
-            new_teams[visit.visit_id] = tuple(sorted(ids[i] for i in members))
-        else:
-            del new_teams[visit.visit_id]
-            work.load[kept_rows[row]] -= 1  # the visit is dropped whole: free its members
-    excluded = {row: [*kept_rows[row], *gone] for row in range(len(problem.visits))}
-    unstaffed = _reasons(
-        ctx, problem, work, excluded, start_load, prefix="re-assignment impossible: "
-    )
-    return _result(
-        ctx, f"reassign|{label}", new_teams, problem, work, unstaffed, missing_lead,
-        (eligibility_done - started, extracting),
-    )  # fmt: skip
-
-
-def _published_loads(
-    ctx: _Context, teams: Mapping[str, Sequence[str]], gone: Sequence[int]
-) -> tuple[IntArray, dict[int, list[int]]]:
-    """Places held by everyone who stays, and the staying members of the affected visits."""
-    by_id = {visit.visit_id: pos for pos, visit in enumerate(ctx.visits)}
-    load = np.zeros(ctx.table.size, dtype=np.int64)
-    kept: dict[int, list[int]] = {}
-    for visit_id, members in teams.items():
-        if visit_id not in by_id:
-            raise ValueError(f"team for unknown visit {visit_id}")
-        unknown = [m for m in members if m not in ctx.table.index]
-        if unknown:
-            raise ValueError(f"team of {visit_id} names unknown inspectors {unknown}")
-        indices = [ctx.table.index[m] for m in members]
-        stay = [i for i in indices if i not in gone]
-        np.add.at(load, np.array(stay, dtype=np.int64), 1)
-        if len(stay) < len(indices):
-            kept[by_id[visit_id]] = stay
-    return load, kept

@@ -17,6 +17,7 @@ Sources (as summarised in DOMAIN.md):
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
+from datetime import date
 
 from inspect_engine.assignment.types import (
     MIN_TEAM_SIZE,
@@ -27,14 +28,29 @@ from inspect_engine.assignment.types import (
 )
 
 
-def certificate_valid(inspector: Inspector, month: Month) -> bool:
-    """The enforcement certificate is valid on every day of the month.
+def on_duty(inspector: Inspector, day: date) -> bool:
+    """The inspector may inspect on `day`: active, not on leave, certificate valid that day.
 
-    The team is drawn for the month and the visit may fall on any of its days, so a
-    certificate expiring before the month's last day would make part of the schedule
-    unlawful. `certificate_expires` is the last day of validity (inclusive).
-    """
-    return inspector.certificate_expires >= month.last_day
+    `certificate_expires` is the last day of validity (inclusive)."""
+    return (
+        inspector.active
+        and day <= inspector.certificate_expires
+        and not any(day in leave for leave in inspector.leave)
+    )
+
+
+def duty_days(inspector: Inspector, month: Month) -> tuple[date, ...]:
+    """The window's working days on which the inspector is on duty."""
+    return tuple(day for day in month.window_days if on_duty(inspector, day))
+
+
+def certificate_valid(inspector: Inspector, month: Month) -> bool:
+    """The enforcement certificate is valid on at least one working day of the window.
+
+    A team needs a common day on which every member's certificate is valid (see
+    `common_day`); a certificate expiring mid-month still allows the days before."""
+    window = month.window_days
+    return bool(window) and inspector.certificate_expires >= window[0]
 
 
 def is_active(inspector: Inspector) -> bool:
@@ -43,30 +59,41 @@ def is_active(inspector: Inspector) -> bool:
 
 
 def free_working_days(inspector: Inspector, month: Month) -> int:
-    """Working days of the month on which the inspector is not on leave."""
+    """Working days of the window on which the inspector is not on leave and certified."""
     return sum(
-        1 for day in month.working_days if not any(day in leave for leave in inspector.leave)
+        1
+        for day in month.window_days
+        if day <= inspector.certificate_expires
+        and not any(day in leave for leave in inspector.leave)
     )
 
 
 def available_in_month(inspector: Inspector, month: Month) -> bool:
-    """Not on leave for the whole month: at least one working day free."""
+    """Not on leave for the whole window: at least one working day free."""
     return free_working_days(inspector, month) > 0
 
 
 def capacity_in_month(inspector: Inspector, month: Month) -> int:
     """Visits the inspector can take this month: capacity prorated by free working days.
 
-    capacity = round_half_up(monthly_capacity * free_working_days / working_days), in integer
-    arithmetic so every platform agrees. Rounding (not flooring) keeps a single day of leave
-    from costing a whole visit to someone with a small capacity; a month without working days
-    gives 0. Inactive inspectors or expired certificates are other rules, not this one.
+    capacity = round_half_up(monthly_capacity * free days of the window / working days of
+    the month), in integer arithmetic so every platform agrees. Rounding (not flooring)
+    keeps a single day of leave from costing a whole visit to someone with a small
+    capacity; a month without working days gives 0. Inactive inspectors are another rule.
     """
     working = len(month.working_days)
     if working == 0:
         return 0
     free = free_working_days(inspector, month)
     return (2 * inspector.monthly_capacity * free + working) // (2 * working)
+
+
+def common_day(team: Sequence[Inspector], month: Month) -> date | None:
+    """The first working day of the window on which every member is on duty, if any."""
+    return next(
+        (day for day in month.window_days if all(on_duty(member, day) for member in team)),
+        None,
+    )
 
 
 def qualified_for(inspector: Inspector, visit: Visit) -> bool:
@@ -86,12 +113,15 @@ def office_mode_allows(inspector: Inspector, visit: Visit) -> bool:
     """所所交叉 and local modes.
 
     cross_office: never an inspector of the enterprise's own office (unit);
-    local: only inspectors whose district is the enterprise's district; any: no restriction.
+    local: only inspectors whose district is the enterprise's district; local_cross: both
+    (a visit that merged a local and a cross_office task); any: no restriction.
     """
     if visit.mode is OfficeMode.CROSS_OFFICE:
         return inspector.unit != visit.unit
     if visit.mode is OfficeMode.LOCAL:
         return inspector.district == visit.district
+    if visit.mode is OfficeMode.LOCAL_CROSS:
+        return inspector.district == visit.district and inspector.unit != visit.unit
     return True
 
 
@@ -155,6 +185,8 @@ def team_violations(
     problems.extend(
         f"no {dept} inspector on the team" for dept in visit.departments if dept not in present
     )
+    if team and common_day(team, month) is None:
+        problems.append("no working day of the window on which every member is on duty")
     return problems
 
 

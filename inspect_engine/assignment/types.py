@@ -26,6 +26,9 @@ class OfficeMode(StrEnum):
 
     CROSS_OFFICE = "cross_office"  # 所所交叉: never an inspector of the enterprise's own unit
     LOCAL = "local"  # only inspectors whose district is the enterprise's district
+    # Both: a visit merging a local task and a cross_office task keeps both conditions
+    # (an inspector of the enterprise's district, but not of its own office).
+    LOCAL_CROSS = "local_cross"
     ANY = "any"  # no office restriction
 
 
@@ -48,27 +51,41 @@ class DateRange:
 class Month:
     """The month a plan's visits take place in, with its working days.
 
-    `working_days` is what capacity is prorated on; `calendar_source` says where it came from
-    ("official" = the State Council's adjusted calendar, "weekdays" = Monday to Friday, used
-    for years the official calendar does not cover yet), so that the choice is never hidden.
+    `working_days` (of the whole month) is what capacity is prorated on; `calendar_source`
+    says where it came from ("official" = the State Council's adjusted calendar,
+    "weekdays" = Monday to Friday, for years the official calendar does not cover yet).
+    `window_first` opens the visit window fixed at the freeze: visits fall on a working day
+    from the later of the freeze day and the month's first day to the month's end.
     """
 
     first_day: date
     last_day: date
     working_days: tuple[date, ...]
     calendar_source: str
+    window_first: date | None = None
 
     @classmethod
-    def of(cls, year: int, month: int) -> Month:
+    def of(cls, year: int, month: int, window_first: date | None = None) -> Month:
         """The month with its working days from the official calendar (weekdays if unknown)."""
         first = date(year, month, 1)
         last = date(year, month, calendar.monthrange(year, month)[1])
         days, source = working_days_between(first, last)
-        return cls(first, last, days, source)
+        return cls(first, last, days, source, window_first)
 
     @property
     def label(self) -> str:
         return f"{self.first_day.year:04d}-{self.first_day.month:02d}"
+
+    @property
+    def window_start(self) -> date:
+        """First day of the visit window (never before the month's first day)."""
+        return max(self.first_day, self.window_first or self.first_day)
+
+    @property
+    def window_days(self) -> tuple[date, ...]:
+        """The working days on which this month's visits may take place."""
+        start = self.window_start
+        return tuple(day for day in self.working_days if day >= start)
 
 
 @dataclass(frozen=True, slots=True)

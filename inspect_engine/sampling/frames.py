@@ -398,6 +398,7 @@ class ItemKind(StrEnum):
 class InspectorMode(StrEnum):
     CROSS_OFFICE = "cross_office"  # 所所交叉: no inspector from the enterprise's own office
     LOCAL = "local"
+    LOCAL_CROSS = "local_cross"  # a visit merging local and cross_office tasks: both rules
     ANY = "any"
 
 

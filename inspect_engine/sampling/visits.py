@@ -25,12 +25,19 @@ from inspect_engine.sampling.frames import (
 )
 from inspect_engine.sampling.protocol import pareto_select, prn
 
-# A visit follows the most restrictive inspector mode among its tasks.
-MODE_STRICTNESS: Mapping[InspectorMode, int] = {
-    InspectorMode.ANY: 0,
-    InspectorMode.LOCAL: 1,
-    InspectorMode.CROSS_OFFICE: 2,
-}
+
+def merged_mode(modes: Sequence[InspectorMode]) -> InspectorMode:
+    """Every condition of the visit's tasks: local and cross_office together make
+    local_cross (the enterprise's district, not its own office); otherwise the strictest."""
+    local = any(m in (InspectorMode.LOCAL, InspectorMode.LOCAL_CROSS) for m in modes)
+    cross = any(m in (InspectorMode.CROSS_OFFICE, InspectorMode.LOCAL_CROSS) for m in modes)
+    if local and cross:
+        return InspectorMode.LOCAL_CROSS
+    if cross or not modes:
+        return InspectorMode.CROSS_OFFICE
+    return InspectorMode.LOCAL if local else InspectorMode.ANY
+
+
 MIN_TEAM = 2  # 行政处罚法 Art. 42: at least two certified inspectors
 
 
@@ -121,7 +128,7 @@ def _visit(
         item_codes=tuple(item.item_code for item in items),
         departments=tuple(sorted({item.department for item in items})),
         qualifications=tuple(sorted({i.qualification for i in items if i.qualification})),
-        mode=max(modes, key=MODE_STRICTNESS.__getitem__),
+        mode=merged_mode(modes),
         team_size=max(
             [MIN_TEAM]
             + [tasks[t].team_size for t in task_codes]
