@@ -274,6 +274,8 @@ class FreezeOut(BaseModel):
     month: str
     group_hash: str
     commitment: str
+    staffing_hash: str | None = None
+    contribution_source: str | None = None
     committed_at: str
     frames: list[FrozenFrameOut]
     next_step: str

@@ -280,14 +280,28 @@ def month_plan(
     run(body)
 
 
+SourceOption = Annotated[
+    str | None,
+    typer.Option(
+        "--source",
+        help="where the public contribution will come from (e.g. '福彩3D 2026-12-08'), "
+        "published with the commitment",
+    ),
+]
+
+
 @month_app.command("freeze")
-def month_freeze(month: MonthOption) -> None:
-    """Freeze every task's frame and publish the commitment (no contribution here)."""
+def month_freeze(month: MonthOption, source: SourceOption = None) -> None:
+    """Freeze every task's frame and the staffing, and publish the commitment (no
+    contribution here)."""
     from inspect_engine.workflows.planning import freeze_month
 
     def body() -> None:
         with transaction() as session:
-            result = freeze_month(session, month, _policy())
+            result = freeze_month(
+                session, month, _policy(), source=source,
+                recusal_window_days=_settings().recusal_window_days,
+            )  # fmt: skip
         print_commitment(result)
 
     run(body)
@@ -309,6 +323,9 @@ def print_commitment(result: Any) -> None:
     console.print(f"group hash : {result.group_hash}")
     console.print(f"commitment : {result.commitment}")
     console.print(f"committed  : {result.committed_at}")
+    console.print(f"staffing   : {result.staffing_hash}")
+    if result.contribution_source:
+        console.print(f"source     : {escape(result.contribution_source)}")
     console.print(
         "Publish the commitment now. Only after it is public, fix the contribution in a "
         "public act and run: inspect-engine month draw --month "
@@ -370,6 +387,7 @@ def month_run(
     ] = None,
     out: Annotated[Path | None, typer.Option("--dir", file_okay=False, help="phase two")] = None,
     no_score: Annotated[bool, typer.Option("--no-score", help="keep the current classes")] = False,
+    source: SourceOption = None,
 ) -> None:
     """The month in two phases: --tasks (score, plan, freeze; prints the commitment), then
     later --contribution and --dir (draw, assign, export). Run again to resume after a crash."""
@@ -389,8 +407,9 @@ def month_run(
         with phase_progress() as progress:
             if tasks is not None:
                 one = run_phase_one(
-                    transaction, month, tasks, _policy(), score=not no_score, progress=progress
-                )
+                    transaction, month, tasks, _policy(), score=not no_score, progress=progress,
+                    source=source, recusal_window_days=_settings().recusal_window_days,
+                )  # fmt: skip
             else:
                 assert contribution is not None and out is not None
                 two = run_phase_two(

@@ -145,18 +145,30 @@ def preview_plan(
 
 @router.post("/plans/{month}/freeze")
 def freeze_plan(
-    session: SessionDep, settings: SettingsDep, user: SupervisorUser, month: MonthPath
+    session: SessionDep,
+    settings: SettingsDep,
+    user: SupervisorUser,
+    month: MonthPath,
+    source: Annotated[
+        str | None,
+        Query(max_length=500, description="where the contribution will come from, published"),
+    ] = None,
 ) -> schemas.FreezeOut:
     """Freeze every frame and commit to the secret nonce. Publish the commitment, then
     fix the public contribution in a public act and send it to /draw (a separate request:
     the contribution can never come with the freeze)."""
     require_whole_plan(session, user, month)
-    frozen = planning.freeze_month(session, month, exclusion_policy(settings), actor=actor(user))
+    frozen = planning.freeze_month(
+        session, month, exclusion_policy(settings), actor=actor(user), source=source,
+        recusal_window_days=settings.recusal_window_days,
+    )  # fmt: skip
     return schemas.FreezeOut(
         month=frozen.month,
         group_hash=frozen.group_hash,
         commitment=frozen.commitment,
         committed_at=frozen.committed_at,
+        staffing_hash=frozen.staffing_hash,
+        contribution_source=frozen.contribution_source,
         frames=[
             schemas.FrozenFrameOut(
                 task_code=f.task_code,

@@ -7,44 +7,31 @@ each pool; nothing is hidden."""
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from inspect_engine import faults
-from inspect_engine.assignment import optimiser
+from inspect_engine.assignment import events, optimiser
+from inspect_engine.assignment.events import Change
+from inspect_engine.assignment.staffing import merge_visits
 from inspect_engine.assignment.types import (
     DEFAULT_RECUSAL_WINDOW_DAYS,
     AssignmentResult,
-    DateRange,
-    DepartmentNeed,
-    Month,
-    OfficeMode,
-    PastInspection,
-    Recusals,
 )
-from inspect_engine.assignment.types import Inspector as InspectorSpec
-from inspect_engine.assignment.types import Visit as VisitSpec
-from inspect_engine.errors import Conflict, NotFound
-from inspect_engine.formats.fields import split_list
-from inspect_engine.workflows import audit, field
+from inspect_engine.errors import Conflict, InvalidInput, NotFound
+from inspect_engine.workflows import audit, field, staffing
 from inspect_engine.workflows.planning import claim_plan, get_plan, month_start
 from models import (
     AssignmentRun,
-    Enterprise,
-    Inspection,
     Inspector,
-    Item,
-    Leave,
     Plan,
     TeamMember,
     Visit,
 )
-from models import Conflict as ConflictRow
 
 TEAMS_DRAWN = ("assigned", "published")  # plan states whose teams are stored
 
@@ -67,10 +54,13 @@ def assign_month(
     recusal_window_days: int = DEFAULT_RECUSAL_WINDOW_DAYS,
     actor: str = "cli",
 ) -> AssignOutcome:
-    """Draw the teams of a drawn plan. Assigning again returns the stored result.
+    """Draw the teams of a drawn plan on its frozen staffing snapshot, then apply the
+    changes recorded since the freeze, in order. Assigning again returns the stored result.
 
-    The claim (drawn → assigned) is the transaction's first statement: concurrent requests
-    queue on the plan's row, and all but the first find it assigned and get its result."""
+    `recusal_window_days` is kept for callers; the window in force is the one frozen in
+    the snapshot. The claim (drawn → assigned) is the transaction's first statement:
+    concurrent requests queue on the plan's row, and all but the first find it assigned."""
+    del recusal_window_days  # frozen with the staffing at the freeze
     month_start(month)
     claimed = claim_plan(session, month, ("drawn",), "assigned")
     plan = get_plan(session, month)
@@ -79,17 +69,21 @@ def assign_month(
         if plan.status in TEAMS_DRAWN:
             return _stored_outcome(session, plan)
         raise Conflict(f"the plan for {month} is {plan.status}: draw it before assigning teams")
-    assert plan.seed is not None
-    visits, rows = _visit_specs(session, plan)
+    snapshot = staffing.load_snapshot(session, plan)
+    visits = [v.spec() for v in merge_visits(snapshot, staffing.plan_selections(session, plan))]
+    rows = _visit_rows(session, plan)
+    seed = staffing.team_seed_of(plan)
     result = optimiser.assign(
-        visits,
-        _inspector_specs(session),
-        _month(month),
-        plan.seed,
-        _recusals(session, month, [v.credit_code for v in visits], recusal_window_days),
+        visits, snapshot.inspectors(), snapshot.month(), seed, snapshot.recusals()
     )
-    _store_teams(session, rows, result)
-    run = _store_run(session, plan, "assign", result, rows)
+    changes = [Change.from_dict(row.event) for row in staffing.plan_changes(session, plan)]
+    state = events.Staffing(
+        tuple(visits), tuple(snapshot.inspectors()), snapshot.month(), snapshot.recusals()
+    )
+    _, teams, outcomes = events.replay(state, result.teams, seed, changes)
+    lost = {v: r for outcome in outcomes for v, r in outcome.unstaffed.items()}
+    _store_teams(session, rows, teams)
+    run = _store_run(session, plan, "assign", result, rows, teams, lost)
     faults.checkpoint("assign.after_teams")
     field.issue_verify_codes(session, month, actor=actor)  # every team carries its visit's code
     audit.record(
@@ -97,8 +91,9 @@ def assign_month(
         actor,
         "plan.assign",
         month,
-        {"partial": run.partial, "unstaffed": len(run.unstaffed), "fairness": run.fairness},
-    )
+        {"partial": run.partial, "unstaffed": len(run.unstaffed), "fairness": run.fairness,
+         "team_seed": seed, "changes_replayed": len(changes)},
+    )  # fmt: skip
     return _outcome(plan, run, len(visits))
 
 
@@ -111,133 +106,58 @@ def reassign_inspector(
     recusal_window_days: int = DEFAULT_RECUSAL_WINDOW_DAYS,
     actor: str = "cli",
 ) -> AssignOutcome:
-    """An inspector became unavailable: replace only his places, keep everyone else's.
+    """A supervisor withdraws an inspector from the month's open visits: a recorded
+    `withdraw` event. Only his places change, each to the best-ranked lawful replacement
+    (keyed: no clock, no free text decides); the kept members are checked again.
 
     Re-assignments of one plan take their turn on the plan's row (first statement), so a
     second request for the same inspector sees his places already replaced."""
+    del recusal_window_days
     month_start(month)
     if not reason.strip():
-        raise Conflict("a re-assignment needs a reason")
+        raise InvalidInput("a re-assignment needs a reason")
     claimed = claim_plan(session, month, TEAMS_DRAWN)
     plan = get_plan(session, month)
     if not claimed:
         raise Conflict(f"the plan for {month} has no teams yet")
-    assert plan.seed is not None
-    visits, rows = _visit_specs(session, plan, open_only=True)
-    teams = _current_teams(session, rows)
-    if not any(inspector_id in members for members in teams.values()):
+    rows = _visit_rows(session, plan)
+    open_codes = {code for code, visit in rows.items() if visit.status == "planned"}
+    teams = staffing.current_teams(session, plan)
+    if not any(inspector_id in m for code, m in teams.items() if code in open_codes):
         raise NotFound(f"inspector {inspector_id} has no open place in the plan for {month}")
-    label = f"{datetime.now(UTC):%Y-%m-%dT%H:%M:%SZ} {inspector_id} {reason}"
-    result = optimiser.reassign(
-        teams,
-        visits,
-        _inspector_specs(session),
-        _month(month),
-        plan.seed,
-        withdrawn=[inspector_id],
-        label=label,
-        recusals=_recusals(session, month, [v.credit_code for v in visits], recusal_window_days),
+    event = staffing.record_change(
+        session, plan, Change("withdraw", inspector_id), actor=actor,
+        source="month reassign", reason=reason,
+    )  # fmt: skip
+    unstaffed = [[v, r] for v, r in event.outcome.get("unstaffed", {}).items()]
+    after = staffing.current_teams(session, plan)
+    run = AssignmentRun(
+        plan_id=plan.id,
+        label=f"event {event.seq}: withdraw {inspector_id}: {reason}",
+        partial=bool(unstaffed),
+        unstaffed=unstaffed,
+        fairness={"staffed": len(after), "visits": len(rows), "event": event.seq},
     )
-    _apply_replacements(session, rows, teams, result, inspector_id, reason)
-    run = _store_run(session, plan, label, result, rows)
+    session.add(run)
     session.flush()
     audit.record(
         session, actor, "plan.reassign", month,
-        {"inspector_id": inspector_id, "reason": reason, "label": label,
-         "unstaffed": run.unstaffed},
+        {"inspector_id": inspector_id, "reason": reason, "event": event.seq,
+         "unstaffed": unstaffed},
     )  # fmt: skip
-    return _outcome(plan, run, len(visits))
+    return _outcome(plan, run, len(rows))
 
 
-def _month(month: str) -> Month:
-    first = month_start(month)
-    return Month.of(first.year, first.month)
+def _visit_rows(session: Session, plan: Plan) -> dict[str, Visit]:
+    query = select(Visit).where(Visit.plan_id == plan.id).order_by(Visit.visit_code)
+    return {visit.visit_code: visit for visit in session.scalars(query)}
 
 
-def _visit_specs(
-    session: Session, plan: Plan, open_only: bool = False
-) -> tuple[list[VisitSpec], dict[str, Visit]]:
-    """The kernel's visits (keyed by visit code) and the stored rows behind them."""
-    items = {i.item_code: i for i in session.scalars(select(Item))}
-    query = (
-        select(Visit, Enterprise.unit, Enterprise.district)
-        .join(Enterprise, Enterprise.credit_code == Visit.credit_code)
-        .where(Visit.plan_id == plan.id)
-        .order_by(Visit.visit_code)
-    )
-    if open_only:
-        query = query.where(Visit.status == "planned")
-    specs, rows = [], {}
-    for visit, unit, district in session.execute(query):
-        needs: dict[str, set[str]] = defaultdict(set)
-        for code in visit.item_codes:
-            item = items[code]
-            needs[item.department]
-            if item.qualification:
-                needs[item.department].add(item.qualification)
-        specs.append(
-            VisitSpec(
-                visit_id=visit.visit_code,
-                credit_code=visit.credit_code,
-                unit=unit,
-                district=district,
-                needs=tuple(DepartmentNeed(d, frozenset(q)) for d, q in sorted(needs.items())),
-                mode=OfficeMode(visit.mode),
-                team_size=max(visit.team_size, len(needs)),
-            )
-        )
-        rows[visit.visit_code] = visit
-    return specs, rows
-
-
-def _inspector_specs(session: Session) -> list[InspectorSpec]:
-    leave: dict[str, list[DateRange]] = defaultdict(list)
-    for row in session.scalars(select(Leave)):
-        leave[row.inspector_id].append(DateRange(row.starts_on, row.ends_on))
-    return [
-        InspectorSpec(
-            inspector_id=i.inspector_id,
-            department=i.department,
-            unit=i.unit,
-            district=i.district,
-            qualifications=frozenset(split_list(i.qualifications)),
-            certificate_expires=i.certificate_expires,
-            monthly_capacity=i.monthly_capacity,
-            lead=i.lead,
-            active=i.active,
-            leave=tuple(leave.get(i.inspector_id, ())),
-        )
-        for i in session.scalars(select(Inspector).order_by(Inspector.inspector_id))
-    ]
-
-
-def _recusals(session: Session, month: str, credit_codes: list[str], window_days: int) -> Recusals:
-    """Declared conflicts and recusal requests, plus who inspected these enterprises within
-    the window (an inspector does not return to the same enterprise too soon)."""
-    wanted = set(credit_codes)
-    conflicts = {
-        (inspector, code)
-        for inspector, code in session.execute(
-            select(ConflictRow.inspector_id, ConflictRow.credit_code)
-        )
-        if code in wanted
-    }
-    since = month_start(month) - timedelta(days=window_days)
-    recent = [
-        PastInspection(inspector, code, day)
-        for inspector, code, day in session.execute(
-            select(Inspection.inspector_id, Inspection.credit_code, Inspection.inspected_on).where(
-                Inspection.inspector_id.is_not(None), Inspection.inspected_on >= since
-            )
-        )
-        if code in wanted
-    ]
-    return Recusals.build(conflicts, recent, window_days)
-
-
-def _store_teams(session: Session, rows: dict[str, Visit], result: AssignmentResult) -> None:
+def _store_teams(
+    session: Session, rows: dict[str, Visit], teams: Mapping[str, tuple[str, ...]]
+) -> None:
     leads = set(session.scalars(select(Inspector.inspector_id).where(Inspector.lead.is_(True))))
-    for visit_code, members in result.teams.items():
+    for visit_code, members in teams.items():
         lead = next((m for m in members if m in leads), None)
         for member in members:
             session.add(
@@ -249,56 +169,23 @@ def _store_teams(session: Session, rows: dict[str, Visit], result: AssignmentRes
             )
 
 
-def _current_teams(session: Session, rows: dict[str, Visit]) -> dict[str, tuple[str, ...]]:
-    by_id = {visit.id: code for code, visit in rows.items()}
-    teams: dict[str, list[str]] = defaultdict(list)
-    query = select(TeamMember.visit_id, TeamMember.inspector_id).where(
-        TeamMember.replaced_at.is_(None), TeamMember.visit_id.in_(list(by_id))
-    )
-    for visit_id, inspector_id in session.execute(query):
-        teams[by_id[visit_id]].append(inspector_id)
-    return {code: tuple(sorted(members)) for code, members in teams.items()}
-
-
-def _apply_replacements(
-    session: Session,
-    rows: dict[str, Visit],
-    before: dict[str, tuple[str, ...]],
-    result: AssignmentResult,
-    inspector_id: str,
-    reason: str,
-) -> None:
-    """Close the withdrawn inspector's places and add the replacements; others untouched."""
-    now = datetime.now(UTC)
-    for visit_code, old in before.items():
-        if inspector_id not in old:
-            continue
-        new = result.teams.get(visit_code)
-        if new is None:
-            continue  # cannot be completed: the team stays as it was, listed as unstaffed
-        visit_id = rows[visit_code].id
-        for place in session.scalars(
-            select(TeamMember).where(
-                TeamMember.visit_id == visit_id,
-                TeamMember.inspector_id == inspector_id,
-                TeamMember.replaced_at.is_(None),
-            )
-        ):
-            place.replaced_at = now
-            place.replaced_reason = reason
-        for member in sorted(set(new) - set(old)):
-            session.add(TeamMember(visit_id=visit_id, inspector_id=member, role="member"))
-
-
 def _store_run(
-    session: Session, plan: Plan, label: str, result: AssignmentResult, rows: dict[str, Visit]
+    session: Session,
+    plan: Plan,
+    label: str,
+    result: AssignmentResult,
+    rows: dict[str, Visit],
+    teams: Mapping[str, tuple[str, ...]],
+    lost: Mapping[str, str],
 ) -> AssignmentRun:
+    unstaffed = [[u.visit_id, u.reason] for u in result.unstaffed]
+    unstaffed += [[v, reason] for v, reason in sorted(lost.items()) if v not in teams]
     run = AssignmentRun(
         plan_id=plan.id,
         label=label,
-        partial=result.partial,
-        unstaffed=[[u.visit_id, u.reason] for u in result.unstaffed],
-        fairness={**asdict(result.fairness), "staffed": len(result.teams), "visits": len(rows)},
+        partial=bool(unstaffed),
+        unstaffed=unstaffed,
+        fairness={**asdict(result.fairness), "staffed": len(teams), "visits": len(rows)},
     )
     session.add(run)
     session.flush()

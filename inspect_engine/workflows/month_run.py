@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from inspect_engine import faults
+from inspect_engine.assignment.types import DEFAULT_RECUSAL_WINDOW_DAYS
 from inspect_engine.errors import Conflict
 from inspect_engine.sampling.frames import ExclusionPolicy
 from inspect_engine.workflows.assignment import AssignOutcome, assign_month
@@ -66,6 +67,8 @@ def run_phase_one(
     *,
     score: bool = True,
     progress: StepProgress | None = None,
+    source: str | None = None,
+    recusal_window_days: int = DEFAULT_RECUSAL_WINDOW_DAYS,
 ) -> PhaseOne:
     first_day = month_start(month)
     scored = None
@@ -82,7 +85,9 @@ def run_phase_one(
             planned = plan_month(session, month, tasks)
     _step("freeze", 2, 3, progress)
     with transactions() as session:
-        frozen = freeze_month(session, month, policy)
+        frozen = freeze_month(
+            session, month, policy, source=source, recusal_window_days=recusal_window_days
+        )
     _step("done", 3, 3, progress)
     return PhaseOne(scored, frozen, planned)
 

@@ -22,6 +22,8 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from inspect_engine import faults
+from inspect_engine.assignment import staffing as staffing_kernel
+from inspect_engine.assignment.types import DEFAULT_RECUSAL_WINDOW_DAYS
 from inspect_engine.errors import Conflict, InvalidInput, NotFound
 from inspect_engine.formats.fields import split_list
 from inspect_engine.formats.reader import FileRejected, RowError, iter_rows
@@ -34,8 +36,8 @@ from inspect_engine.sampling.frames import (
     TaskSpec,
     build_frame,
 )
-from inspect_engine.sampling.visits import count_visits, merge_into_visits, task_seed
-from inspect_engine.workflows import audit
+from inspect_engine.sampling.visits import count_visits, task_seed
+from inspect_engine.workflows import audit, staffing
 from inspect_engine.workflows.columns import latest_model_version, load_enterprise_columns
 from inspect_engine.workflows.imports import ImportRejected
 from models import Draw, Frame, Item, Plan, Result, Selection, Task, Visit
@@ -329,10 +331,21 @@ class FreezeResult:
     commitment: str
     committed_at: str
     frames: tuple[FrozenFrame, ...]
+    staffing_hash: str | None = None
+    contribution_source: str | None = None
+
+
+MAX_SOURCE = 500
 
 
 def freeze_month(
-    session: Session, month: str, policy: ExclusionPolicy, actor: str = "cli"
+    session: Session,
+    month: str,
+    policy: ExclusionPolicy,
+    actor: str = "cli",
+    *,
+    source: str | None = None,
+    recusal_window_days: int = DEFAULT_RECUSAL_WINDOW_DAYS,
 ) -> FreezeResult:
     """Build and freeze every task's frame, then commit to a fresh secret nonce. The claim
     on the plan comes first: a concurrent freeze waits, then finds the plan frozen and
@@ -343,6 +356,8 @@ def freeze_month(
     session.refresh(plan)  # as the freeze this one waited for left it
     if not claimed:
         return _frozen_result(session, plan)  # already frozen: show the same commitment
+    if source is not None and len(source) > MAX_SOURCE:
+        raise InvalidInput(f"the contribution's source is longer than {MAX_SOURCE} characters")
     specs = task_specs(session, plan)
     if not specs:
         raise Conflict(f"the plan for {month} has no tasks")
@@ -355,8 +370,10 @@ def freeze_month(
         recent_since=policy.window_start(first_day),
     )
     pairs = []
+    built = []
     for code, spec in specs.items():
         frame = build_frame(columns, spec, policy, first_day)
+        built.append(frame)
         text = protocol.frame_text(frame.credit_code, frame.lambda_texts())
         frame_hash = protocol.sha256_hex(text)
         pairs.append((code, frame_hash))
@@ -375,6 +392,10 @@ def freeze_month(
         )
     nonce = protocol.new_nonce()
     now = datetime.now(UTC).replace(microsecond=0)
+    staffing_hash = staffing.freeze_staffing(
+        session, plan, staffing.window_month(first_day, now), columns, built, recusal_window_days
+    )
+    plan.contribution_source = source
     commitment = protocol.commit_plan(pairs, now, nonce)
     plan.status = "frozen"
     plan.model_version_id = latest_model_version(session)  # the classes the frames used
@@ -393,6 +414,8 @@ def freeze_month(
             "commitment": commitment.commitment,
             "committed_at": commitment.committed_at,
             "frames": dict(pairs),
+            "staffing_hash": staffing_hash,
+            "contribution_source": source,
         },
     )
     return _frozen_result(session, plan)
@@ -416,6 +439,8 @@ def _frozen_result(session: Session, plan: Plan) -> FreezeResult:
             )
             for f in frames
         ),
+        staffing_hash=plan.staffing_hash,
+        contribution_source=plan.contribution_source,
     )
 
 
@@ -532,6 +557,10 @@ def _draw(session: Session, plan: Plan, contribution: str, now: datetime, actor:
             **frame.lambda_provenance,
             "risk_model_version": plan.model_version_id,
         }
+        # The second random's commitment and the declared source, published at the freeze
+        # (extra fields: the draw verifier ignores them, the teams verifier reads them).
+        record["staffing_hash"] = plan.staffing_hash
+        record["contribution_source"] = plan.contribution_source
         records.append(record)
         session.add(Draw(task_code=frame.task_code, plan_id=plan.id, record=record, drawn_at=now))
         _store_selections(session, frame.task_code, drawn, classes)
@@ -586,18 +615,14 @@ def _store_selections(
 
 
 def _store_visits(session: Session, plan: Plan, selections: dict[str, list[str]]) -> int:
-    """One visit per enterprise: every task that drew it, every item that applies."""
-    specs = task_specs(session, plan)
-    chosen = sorted({code for codes in selections.values() for code in codes})
-    first_day = month_start(plan.month)
-    departments = {item.department for spec in specs.values() for item in spec.items}
-    columns = load_enterprise_columns(
-        session, as_of=first_day, year=first_day.year, departments=departments, only=chosen
-    )
-    visits = merge_into_visits(selections, specs, columns)
+    """One visit per enterprise: every task that drew it, every item that applies, merged
+    from the staffing snapshot frozen with the frames (never from the directory as it is
+    now: a change made after the freeze cannot change or break the draw)."""
+    snapshot = staffing.load_snapshot(session, plan)
+    visits = staffing_kernel.merge_visits(snapshot, selections)
     rows = [
         {
-            "visit_code": f"{plan.month}-{number:06d}",
+            "visit_code": visit.visit_id,
             "plan_id": plan.id,
             "credit_code": visit.credit_code,
             "task_codes": list(visit.task_codes),
@@ -606,7 +631,7 @@ def _store_visits(session: Session, plan: Plan, selections: dict[str, list[str]]
             "mode": str(visit.mode),
             "team_size": visit.team_size,
         }
-        for number, visit in enumerate(visits, start=1)
+        for visit in visits
     ]
     if rows:  # one executemany: the ORM would insert visit by visit to learn each id
         session.execute(insert(cast(Table, Visit.__table__)), rows)

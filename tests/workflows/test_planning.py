@@ -65,8 +65,8 @@ def test_the_draw_verifies_and_merges_visits(session: Session, tmp_path: Path) -
         record = json.loads(path.read_text(encoding="utf-8"))
         assert exit_status(verify_record(record)) == 0
     both = [v for v in session.scalars(select(models.Visit)) if len(v.task_codes) == 2]
-    for visit in both:  # one visit carries both tasks: the strictest mode, the largest team
-        assert visit.mode == "cross_office" and visit.team_size == 3
+    for visit in both:  # one visit carries both tasks: both modes' rules, the largest team
+        assert visit.mode == "local_cross" and visit.team_size == 3
         assert visit.departments == ["FIRE", "SAMR"]
     lines = (out / "visits.csv").read_text(encoding="utf-8").splitlines()
     assert lines[0] == "visit_id,credit_code,task_codes,item_codes,departments,inspector_ids"

@@ -1,0 +1,345 @@
+"""The staffing snapshot and the team events of a plan (ie-teams-v1, docs/team-protocol.md).
+
+At the freeze, `freeze_staffing` writes everything the team draw reads as one canonical text
+and records its hash on the plan (published with the commitment). The draw's merge and the
+team draw read only that snapshot. Afterwards every change that touches the month's
+staffing (a conflict declared, leave, a certificate cut short, an inspector deactivated or
+withdrawn) is a hash-chained event, applied to the stored teams at once if they exist, and
+replayed after the draw otherwise.
+"""
+
+from __future__ import annotations
+
+import gzip
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import numpy as np
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from inspect_engine.assignment import events as team_events
+from inspect_engine.assignment import staffing as kernel
+from inspect_engine.assignment.types import Month
+from inspect_engine.formats.fields import split_list
+from inspect_engine.sampling.frames import EnterpriseColumns
+from inspect_engine.sampling.frames import Frame as KernelFrame
+from inspect_engine.workflows import audit
+from models import (
+    Conflict,
+    Inspection,
+    Inspector,
+    Item,
+    Leave,
+    Plan,
+    Selection,
+    StaffingSnapshot,
+    Task,
+    TeamEvent,
+    TeamMember,
+    Visit,
+)
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+OPEN_PLAN_STATES = ("frozen", "drawing", "draw_failed", "drawn", "assigned", "published")
+
+
+def window_month(month_first: date, frozen_at: datetime) -> Month:
+    """The plan's month with its visit window: from the later of the freeze day (in
+    Asia/Shanghai) and the month's first day, to the month's end. A month frozen after it
+    ended (a past month entered late, a replay) keeps the whole month; the snapshot
+    records the window either way."""
+    freeze_day = frozen_at.astimezone(SHANGHAI).date()
+    month = Month.of(month_first.year, month_first.month)
+    if freeze_day <= month.last_day:
+        month = Month.of(month_first.year, month_first.month, window_first=freeze_day)
+    return month
+
+
+def freeze_staffing(
+    session: Session,
+    plan: Plan,
+    month: Month,
+    columns: EnterpriseColumns,
+    frames: Sequence[KernelFrame],
+    recusal_window_days: int,
+) -> str:
+    """Snapshot the staffing for `plan` and return its hash (also set on the plan)."""
+    rows = np.unique(np.concatenate([f.rows for f in frames])) if frames else np.zeros(0, int)
+    codes = columns.credit_code[rows].tolist()
+    tasks = list(session.scalars(select(Task).where(Task.plan_id == plan.id)))
+    item_codes = sorted({code for task in tasks for code in task.items})
+    since = month.first_day - timedelta(days=recusal_window_days)
+    snapshot = kernel.build(
+        month=month,
+        settings={"recusal_window_days": recusal_window_days},
+        items=_items(session, item_codes),
+        tasks={
+            t.task_code: {"items": list(t.items), "mode": t.mode, "team_size": t.team_size}
+            for t in tasks
+        },
+        inspectors=_inspectors(session),
+        leave=session.execute(select(Leave.inspector_id, Leave.starts_on, Leave.ends_on)).tuples(),
+        conflicts=_of_units(
+            session.execute(select(Conflict.inspector_id, Conflict.credit_code)).tuples(), codes
+        ),
+        past_inspections=_of_units(
+            session.execute(
+                select(
+                    Inspection.inspector_id, Inspection.credit_code, Inspection.inspected_on
+                ).where(Inspection.inspector_id.is_not(None), Inspection.inspected_on >= since)
+            ).tuples(),
+            codes,
+        ),
+        enterprises=_enterprise_rows(columns, rows),
+    )
+    text = kernel.canonical_text(snapshot)
+    digest = kernel.staffing_hash(text)
+    session.add(StaffingSnapshot(plan_id=plan.id, staffing_hash=digest, text_gz=_gzip(text)))
+    plan.staffing_hash = digest
+    return digest
+
+
+def _gzip(text: str) -> bytes:
+    return gzip.compress(text.encode("utf-8"), compresslevel=1, mtime=0)
+
+
+def _items(session: Session, codes: Sequence[str]) -> dict[str, dict[str, Any]]:
+    return {
+        item.item_code: kernel.item_entry(
+            item.department,
+            item.qualification,
+            item.min_inspectors,
+            split_list(item.entity_types),
+            split_list(item.industries),
+            split_list(item.licences),
+        )
+        for item in session.scalars(select(Item).where(Item.item_code.in_(codes)))
+    }
+
+
+def _inspectors(session: Session) -> list[dict[str, Any]]:
+    return [
+        kernel.inspector_entry(
+            i.inspector_id,
+            i.department,
+            i.unit,
+            i.district,
+            split_list(i.qualifications),
+            i.certificate_expires,
+            i.lead,
+            i.monthly_capacity,
+            i.active,
+        )
+        for i in session.scalars(select(Inspector))
+    ]
+
+
+def _of_units(rows: Iterable[tuple[Any, ...]], codes: Sequence[str]) -> list[tuple[Any, ...]]:
+    """The rows whose credit code (second field) is a unit of the frames."""
+    wanted = set(codes)
+    return [tuple(row) for row in rows if row[1] in wanted]
+
+
+def _enterprise_rows(columns: EnterpriseColumns, rows: Any) -> list[list[str]]:
+    """[credit_code, unit, district, entity_type, industry, licences] per frame unit."""
+
+    def labels(coded: Any) -> list[str]:
+        vocabulary = np.asarray(coded.vocabulary, dtype=object)
+        return list(vocabulary[coded.codes[rows]])
+
+    bits = columns.licences.bits[rows]
+    cells: dict[int, str] = {}
+    for value in np.unique(bits).tolist():
+        held = [tag for k, tag in enumerate(columns.licences.vocabulary) if value >> k & 1]
+        cells[value] = ";".join(sorted(held))
+    licences = [cells[b] for b in bits.tolist()]
+    return [
+        list(row)
+        for row in zip(
+            columns.credit_code[rows].tolist(),
+            labels(columns.unit),
+            labels(columns.district),
+            labels(columns.entity_type),
+            labels(columns.industry),
+            licences,
+            strict=True,
+        )
+    ]
+
+
+def stored_text(session: Session, plan: Plan) -> str:
+    """The plan's snapshot text, checked against the hash published at the freeze."""
+    row = session.get(StaffingSnapshot, plan.id)
+    if row is None:
+        raise ValueError(f"the plan for {plan.month} has no staffing snapshot")
+    text = gzip.decompress(row.text_gz).decode("utf-8")
+    if kernel.staffing_hash(text) != plan.staffing_hash:
+        raise ValueError(f"the staffing snapshot of {plan.month} does not match its hash")
+    return text
+
+
+def load_snapshot(session: Session, plan: Plan) -> kernel.Snapshot:
+    return kernel.Snapshot.from_text(stored_text(session, plan))
+
+
+def plan_selections(session: Session, plan: Plan) -> dict[str, list[str]]:
+    query = (
+        select(Selection.task_code, Selection.credit_code)
+        .join(Task, Task.task_code == Selection.task_code)
+        .where(Task.plan_id == plan.id)
+    )
+    out: dict[str, list[str]] = {}
+    for task_code, code in session.execute(query):
+        out.setdefault(task_code, []).append(code)
+    return {task: sorted(codes) for task, codes in out.items()}
+
+
+# --------------------------------------------------------------------------- events
+
+
+def plan_changes(session: Session, plan: Plan) -> list[TeamEvent]:
+    return list(
+        session.scalars(
+            select(TeamEvent).where(TeamEvent.plan_id == plan.id).order_by(TeamEvent.seq)
+        )
+    )
+
+
+def staffing_after(
+    snapshot: kernel.Snapshot, visits: Sequence[Any], rows: Sequence[TeamEvent]
+) -> team_events.Staffing:
+    """The snapshot's staffing with the recorded changes applied (teams aside)."""
+    state = team_events.Staffing(
+        tuple(visits), tuple(snapshot.inspectors()), snapshot.month(), snapshot.recusals()
+    )
+    for row in rows:
+        state = state.changed(team_events.Change.from_dict(row.event))
+    return state
+
+
+def record_change(
+    session: Session,
+    plan: Plan,
+    change: team_events.Change,
+    *,
+    actor: str,
+    source: str,
+    reason: str | None = None,
+) -> TeamEvent:
+    """Append `change` to the plan's chain and apply it to the stored teams, if any."""
+    seq, prev = session.execute(
+        select(func.count(TeamEvent.id), func.max(TeamEvent.seq)).where(
+            TeamEvent.plan_id == plan.id
+        )
+    ).one()
+    last = session.scalars(
+        select(TeamEvent.event_hash).where(TeamEvent.plan_id == plan.id, TeamEvent.seq == prev)
+    ).first()
+    if plan.status in ("assigned", "published"):
+        change = _with_carried_out(session, plan, change)
+    prev_hash = last or team_events.GENESIS
+    row = TeamEvent(
+        plan_id=plan.id,
+        seq=int(seq) + 1,
+        kind=change.kind,
+        event=change.as_dict(),
+        actor=actor,
+        source=source,
+        reason=reason,
+        outcome={},
+        prev_hash=prev_hash,
+        event_hash=team_events.event_hash(prev_hash, change),
+    )
+    if plan.status in ("assigned", "published"):
+        row.outcome = _apply_to_teams(session, plan, change, reason or change.kind)
+    session.add(row)
+    session.flush()
+    audit.record(session, actor, "plan.team_event", plan.month,
+                 {"seq": row.seq, "event": row.event, "source": source, "reason": reason,
+                  "outcome": row.outcome, "event_hash": row.event_hash})  # fmt: skip
+    return row
+
+
+def _with_carried_out(
+    session: Session, plan: Plan, change: team_events.Change
+) -> team_events.Change:
+    done = session.scalars(
+        select(Visit.visit_code).where(Visit.plan_id == plan.id, Visit.status != "planned")
+    ).all()
+    return team_events.Change(**{**_fields(change), "carried_out": tuple(sorted(done))})
+
+
+def _fields(change: team_events.Change) -> dict[str, Any]:
+    return {name: getattr(change, name) for name in change.__slots__}
+
+
+def current_teams(session: Session, plan: Plan) -> dict[str, tuple[str, ...]]:
+    query = (
+        select(Visit.visit_code, TeamMember.inspector_id)
+        .join(TeamMember, TeamMember.visit_id == Visit.id)
+        .where(Visit.plan_id == plan.id, TeamMember.replaced_at.is_(None))
+    )
+    teams: dict[str, list[str]] = {}
+    for code, inspector in session.execute(query):
+        teams.setdefault(code, []).append(inspector)
+    return {code: tuple(sorted(members)) for code, members in teams.items()}
+
+
+def team_seed_of(plan: Plan) -> str:
+    from inspect_engine.assignment.keys import team_seed
+
+    assert plan.seed and plan.staffing_hash
+    return team_seed(plan.seed, plan.staffing_hash)
+
+
+def _apply_to_teams(
+    session: Session, plan: Plan, change: team_events.Change, reason: str
+) -> dict[str, Any]:
+    snapshot = load_snapshot(session, plan)
+    visits = [v.spec() for v in kernel.merge_visits(snapshot, plan_selections(session, plan))]
+    state = staffing_after(snapshot, visits, plan_changes(session, plan))
+    teams = current_teams(session, plan)
+    _, new_teams, outcome = team_events.apply_change(state, teams, team_seed_of(plan), change)
+    _store_changes(session, plan, teams, new_teams, reason)
+    return outcome.as_dict()
+
+
+def _store_changes(
+    session: Session,
+    plan: Plan,
+    before: Mapping[str, tuple[str, ...]],
+    after: Mapping[str, tuple[str, ...]],
+    reason: str,
+) -> None:
+    """Close the places that left a team and add the new members; others untouched."""
+    now = datetime.now(UTC)
+    query = select(Visit.visit_code, Visit.id).where(Visit.plan_id == plan.id)
+    ids = {code: visit_id for code, visit_id in session.execute(query)}
+    for code, old in before.items():
+        new = after.get(code, ())
+        if set(new) == set(old):
+            continue
+        for place in session.scalars(
+            select(TeamMember).where(
+                TeamMember.visit_id == ids[code],
+                TeamMember.inspector_id.in_(sorted(set(old) - set(new))),
+                TeamMember.replaced_at.is_(None),
+            )
+        ):
+            place.replaced_at = now
+            place.replaced_reason = reason
+        for member in sorted(set(new) - set(old)):
+            session.add(TeamMember(visit_id=ids[code], inspector_id=member, role="member"))
+    session.flush()
+
+
+def open_plans(session: Session) -> list[Plan]:
+    """Plans whose staffing is frozen and whose teams can still change."""
+    return list(
+        session.scalars(
+            select(Plan).where(Plan.status.in_(OPEN_PLAN_STATES), Plan.staffing_hash.is_not(None))
+        )
+    )
