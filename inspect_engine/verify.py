@@ -14,6 +14,7 @@ order, naming the first that fails:
               canonical form ("0.1", "0.025", "1"; never "0.10", ".1", "1e-1", "+0.1")
   frame_hash  SHA-256 of the sorted frame lines equals the published frame hash
   group_hash  the published group hash covers every task of the plan, this one included
+              (lines "<task_code>,<frame_hash>" sorted by task code)
   commitment  SHA-256 of the revealed nonce equals the commitment published before the draw
   seed        seed = SHA-256(nonce | public contribution | group hash)
   n           the sample size is round(sum of λ)
@@ -236,8 +237,10 @@ def _check_group_hash(rec: _Record) -> str:
         raise _Failed("a task appears twice in the group")
     if (rec.task_code, rec.frame_hash) not in zip(tasks, hashes):  # noqa: B905
         raise _Failed(f"the group does not list task {rec.task_code} with its frame hash")
-    lines = sorted(task + "," + fh + "\n" for task, fh in zip(tasks, hashes))  # noqa: B905
-    computed = _sha256("".join(lines))
+    # Sorted by task code, not by whole line: "A" before "A+" although "," sorts after "+".
+    # Task codes are unique, so sorting the pairs never compares the hashes.
+    pairs = sorted(zip(tasks, hashes))  # noqa: B905
+    computed = _sha256("".join(task + "," + fh + "\n" for task, fh in pairs))
     if computed != rec.group_hash:
         raise _Failed(f"the group hashes to {computed}, the record says {rec.group_hash}")
     return f"{len(tasks)} task(s) drawn with one seed"

@@ -212,7 +212,8 @@ def frame_hash(codes: Sequence[str], lambda_texts: Sequence[str]) -> str:
 
 def group_hash(pairs: Iterable[tuple[str, str]]) -> str:
     """SHA-256 of the lines ``<task_code>,<frame_hash>\\n`` sorted by task code (byte order)."""
-    items = sorted(pairs)
+    # By task code alone, never by whole line ("A" before "A+", though "," sorts after "+").
+    items = sorted(pairs, key=lambda pair: pair[0])
     codes = [task for task, _ in items]
     if not items:
         raise ValueError("a group has at least one task")
