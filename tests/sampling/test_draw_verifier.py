@@ -253,7 +253,15 @@ def test_verifier_uses_only_the_standard_library() -> None:
         elif isinstance(node, ast.ImportFrom):
             assert node.level == 0, "no relative imports"
             imported.add((node.module or "").split(".")[0])
-    assert imported <= {"__future__", "argparse", "hashlib", "json", "math", "sys"}, imported
+    assert imported <= {
+        "__future__",
+        "argparse",
+        "collections",
+        "hashlib",
+        "json",
+        "math",
+        "sys",
+    }, imported
 
 
 # --------------------------------------------------------------------------- two implementations
