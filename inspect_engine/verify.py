@@ -3,6 +3,7 @@
 
 Usage:   python verify.py RECORD.json [--expect-commitment HEX] [--expect-contribution TEXT]
          python -m inspect_engine.verify RECORD.json
+         python -m inspect_engine.verify --teams ...   (the inspector teams: project installed)
 
 This file stands alone: it needs Python 3.8 or newer and nothing else (no packages, no other
 file of the project), so anyone can download it, read it, and run it. It recomputes the draw
@@ -479,12 +480,28 @@ def _report(path: str, record: dict[str, object], results: list[CheckResult]) ->
     return status
 
 
+def _verify_teams(argv: list[str]) -> int:
+    """Hand over to the project's teams verifier. It needs numpy and OR-Tools, so it is
+    imported only here: the draw check above stays standard library only, and this file
+    still works when downloaded alone."""
+    try:
+        from inspect_engine import teams_verify  # type: ignore[attr-defined,unused-ignore]
+    except ImportError as exc:
+        _say(
+            "ERROR: --teams needs the inspect-engine project installed (its teams verifier, "
+            f"inspect_engine/teams_verify.py, could not be loaded: {exc})",
+            to_stderr=True,
+        )
+        return EXIT_MALFORMED
+    return int(teams_verify.main(argv))
+
+
 def _parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="verify.py",
         description="Recompute an ie-draw-v1 inspection draw from its published record.",
         epilog="Exit status: 0 verified, 1 a check failed, 2 unreadable file or bad option, "
-        "3 no frame.",
+        "3 no frame. With --teams, the inspector teams are verified instead (project only).",
     )
     parser.add_argument("record", help="the draw record, a JSON file")
     parser.add_argument(
@@ -509,6 +526,8 @@ def _parse(argv: list[str]) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if "--teams" in argv:
+        return _verify_teams(argv)
     args = _parse(argv)
     if hasattr(sys.stdout, "reconfigure"):  # never crash on a console that lacks Chinese
         sys.stdout.reconfigure(errors="backslashreplace")

@@ -1,20 +1,25 @@
-"""verify.py's command line beyond the record: the values announced before the draw."""
+"""verify.py's command line beyond the record: the values announced before the draw, and the
+hand-over to the teams verifier (which must not drag numpy into the draw check)."""
 
 from __future__ import annotations
 
 import copy
 import json
 import os
+import shutil
 import subprocess
 import sys
+import types
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+import inspect_engine
 from inspect_engine import verify
 
 ROOT = Path(__file__).resolve().parents[2]
+THIRD_PARTY = ("numpy", "ortools", "sqlalchemy")
 Record = dict[str, Any]
 
 
@@ -114,3 +119,53 @@ def test_malformed_commitment_option_is_an_error(
     assert done.returncode == 2
     assert "--expect-commitment must be 64 hexadecimal characters" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+# --------------------------------------------------------------------------- --teams
+
+
+def test_teams_without_the_project_is_a_clear_error(tmp_path: Path) -> None:
+    """verify.py downloaded alone (isolated: the project is not importable)."""
+    alone = tmp_path / "verify.py"
+    shutil.copy(verify.__file__, alone)
+    done = run(str(alone), "--teams", "plan.json", cwd=tmp_path, isolated=True)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert done.stderr.startswith("ERROR: --teams needs the inspect-engine project")
+    assert "Traceback" not in done.stderr
+
+
+def test_teams_is_handed_to_the_teams_verifier(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[list[str]] = []
+
+    def fake_main(argv: list[str]) -> int:
+        seen.append(argv)
+        return 7
+
+    fake = types.ModuleType("inspect_engine.teams_verify")
+    fake.main = fake_main  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "inspect_engine.teams_verify", fake)
+    monkeypatch.setattr(inspect_engine, "teams_verify", fake, raising=False)
+    assert verify.main(["--teams", "plan.json"]) == 7
+    assert seen == [["--teams", "plan.json"]]
+
+
+def imported_modules(*args: str) -> tuple[set[str], subprocess.CompletedProcess[str]]:
+    """Every module a Python run imports, from its `-X importtime` report."""
+    done = run("-X", "importtime", *args)
+    lines = [line for line in done.stderr.splitlines() if line.startswith("import time:")]
+    return {line.rsplit("|", 1)[-1].strip() for line in lines[1:]}, done
+
+
+def test_draw_check_imports_no_third_party_module(record: Record, tmp_path: Path) -> None:
+    modules, done = imported_modules(
+        "-m", "inspect_engine.verify", write(tmp_path / "r.json", record)
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert {"json", "hashlib"} <= modules  # the report was read
+    assert not {m for m in modules if m.split(".")[0] in THIRD_PARTY}
+
+
+def test_import_report_would_show_numpy() -> None:
+    """The check above can fail: a run that imports numpy shows it."""
+    modules, _ = imported_modules("-c", "import numpy")
+    assert "numpy" in modules
