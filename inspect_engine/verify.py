@@ -488,8 +488,8 @@ def _verify_teams(argv: list[str]) -> int:
         from inspect_engine import teams_verify  # type: ignore[attr-defined,unused-ignore]
     except ImportError as exc:
         _say(
-            "ERROR: --teams needs the inspect-engine project installed (its teams verifier, "
-            f"inspect_engine/teams_verify.py, could not be loaded: {exc})",
+            "ERROR: --teams needs the project's teams verifier (inspect_engine/teams_verify.py), "
+            f"which cannot be loaded here: {exc}. Alone, verify.py checks draw records only.",
             to_stderr=True,
         )
         return EXIT_MALFORMED

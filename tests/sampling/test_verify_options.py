@@ -130,7 +130,7 @@ def test_teams_without_the_project_is_a_clear_error(tmp_path: Path) -> None:
     shutil.copy(verify.__file__, alone)
     done = run(str(alone), "--teams", "plan.json", cwd=tmp_path, isolated=True)
     assert done.returncode == 2, done.stdout + done.stderr
-    assert done.stderr.startswith("ERROR: --teams needs the inspect-engine project")
+    assert done.stderr.startswith("ERROR: --teams needs the project's teams verifier")
     assert "Traceback" not in done.stderr
 
 
