@@ -62,7 +62,6 @@ def public_task(view: TaskView) -> schemas.PublicTask:
                 risk_class=str(entry.get("risk_class", "")),
                 units=int(entry.get("units", 0)),
                 lam=_lambda_range(entry),
-                selected=entry.get("selected"),
             )
         )
     if record is None and view.frame is not None:

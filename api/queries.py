@@ -84,7 +84,8 @@ def plan_tasks(session: Session, plan: Plan) -> list[TaskView]:
         f.task_code: f for f in session.scalars(select(Frame).where(Frame.task_code.in_(codes)))
     }
     draws = {
-        d.task_code: d.record for d in session.scalars(select(Draw).where(Draw.plan_id == plan.id))
+        d.task_code: _public(d.record)
+        for d in session.scalars(select(Draw).where(Draw.plan_id == plan.id))
     }
     return [
         TaskView(
@@ -102,8 +103,19 @@ def public_record(session: Session, task_code: str) -> dict[str, Any]:
     draw = session.get(Draw, task_code)
     if draw is None:
         raise NotFound(f"task {task_code} has not been drawn")
-    record = dict(draw.record)
-    record.pop("frame", None)
+    return _public(draw.record)
+
+
+def _public(stored: dict[str, Any]) -> dict[str, Any]:
+    """A stored record as the public may see it: no frame, and no count selected per class
+    (beside the selected units it would reveal the class of a small class's units). Records
+    are stored without both; older ones may still hold the counts."""
+    record = {key: value for key, value in stored.items() if key != "frame"}
+    if "classes" in record:
+        record["classes"] = [
+            {key: value for key, value in row.items() if key != "selected"}
+            for row in record["classes"]
+        ]
     return record
 
 

@@ -54,13 +54,13 @@ class ItemRef(BaseModel):
 
 
 class ClassCount(BaseModel):
-    """One risk class of a task: how many units, at which λ, how many drawn. Class-level
-    counts only: which enterprise is in which class is never public."""
+    """One risk class of a task: how many units, at which λ. Class-level counts only: which
+    enterprise is in which class is never public, hence not how many of a class were drawn
+    either (beside the public list of drawn units it would reveal a small class)."""
 
     risk_class: str = Field(examples=["C"])
     units: int = Field(examples=[1200])
     lam: str = Field(examples=["0.1"], description="inclusion probability of the class")
-    selected: int | None = Field(default=None, examples=[121])
 
 
 class PublicTask(BaseModel):

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Check an ie-draw-v1 draw record: was this inspection sample drawn as the rules say?
 
-Usage:   python verify.py RECORD.json
+Usage:   python verify.py RECORD.json [--expect-commitment HEX] [--expect-contribution TEXT]
          python -m inspect_engine.verify RECORD.json
+         python -m inspect_engine.verify --teams ...   (the inspector teams: project installed)
 
 This file stands alone: it needs Python 3.8 or newer and nothing else (no packages, no other
 file of the project), so anyone can download it, read it, and run it. It recomputes the draw
@@ -14,10 +15,16 @@ order, naming the first that fails:
               canonical form ("0.1", "0.025", "1"; never "0.10", ".1", "1e-1", "+0.1")
   frame_hash  SHA-256 of the sorted frame lines equals the published frame hash
   group_hash  the published group hash covers every task of the plan, this one included
+              (lines "<task_code>,<frame_hash>" sorted by task code)
   commitment  SHA-256 of the revealed nonce equals the commitment published before the draw
   seed        seed = SHA-256(nonce | public contribution | group hash)
   n           the sample size is round(sum of λ)
   selection   the selected enterprises are exactly those Pareto πps picks with this seed
+
+Given what was announced, two more checks compare the record with it: announced_commitment
+(after commitment: the commitment published before the draw, --expect-commitment) and
+announced_contribution (after seed: the result of the public act, --expect-contribution,
+compared exactly as typed). Without them, compare those two values yourself.
 
 Exit status: 0 all checks passed; 1 a check failed; 2 the file cannot be read or is not a
 draw record; 3 the record has no frame (the public record), so only the checks that do not
@@ -31,6 +38,7 @@ import hashlib
 import json
 import math
 import sys
+from collections.abc import Callable
 
 PROTOCOL = "ie-draw-v1"
 CHECKS = (
@@ -44,6 +52,7 @@ CHECKS = (
     "selection",
 )
 NEEDS_FRAME = ("lambda", "frame_hash", "n", "selection")
+ANNOUNCED_COMMITMENT, ANNOUNCED_CONTRIBUTION = "announced_commitment", "announced_contribution"
 
 OK, FAILED, SKIPPED = "ok", "failed", "skipped"
 EXIT_OK, EXIT_FAILED, EXIT_MALFORMED, EXIT_PARTIAL = 0, 1, 2, 3
@@ -236,8 +245,10 @@ def _check_group_hash(rec: _Record) -> str:
         raise _Failed("a task appears twice in the group")
     if (rec.task_code, rec.frame_hash) not in zip(tasks, hashes):  # noqa: B905
         raise _Failed(f"the group does not list task {rec.task_code} with its frame hash")
-    lines = sorted(task + "," + fh + "\n" for task, fh in zip(tasks, hashes))  # noqa: B905
-    computed = _sha256("".join(lines))
+    # Sorted by task code, not by whole line: "A" before "A+" although "," sorts after "+".
+    # Task codes are unique, so sorting the pairs never compares the hashes.
+    pairs = sorted(zip(tasks, hashes))  # noqa: B905
+    computed = _sha256("".join(task + "," + fh + "\n" for task, fh in pairs))
     if computed != rec.group_hash:
         raise _Failed(f"the group hashes to {computed}, the record says {rec.group_hash}")
     return f"{len(tasks)} task(s) drawn with one seed"
@@ -257,6 +268,24 @@ def _check_seed(rec: _Record) -> str:
     if computed != rec.seed:
         raise _Failed(f"nonce | contribution | group hash gives {computed}, not {rec.seed}")
     return f"contribution {rec.contribution!r}"
+
+
+def _check_announced_commitment(rec: _Record, announced: str) -> str:
+    if rec.commitment != announced:
+        raise _Failed(
+            f"the record's commitment is {rec.commitment}, but the commitment announced "
+            f"before the draw is {announced}: this is not the draw that was announced"
+        )
+    return "the record's commitment is the one announced before the draw"
+
+
+def _check_announced_contribution(rec: _Record, announced: str) -> str:
+    if rec.contribution != announced:
+        raise _Failed(
+            f"the record's contribution is {rec.contribution!r}, but the public act gave "
+            f"{announced!r} (compared exactly, spaces included)"
+        )
+    return "the record's contribution is the result of the public act"
 
 
 def _sample_size(lambdas: list[float]) -> int:
@@ -307,32 +336,55 @@ def _check_selection(rec: _Record) -> str:
     return f"{len(computed)} of {len(rec.codes)} units selected, as recorded"
 
 
-def verify_record(record: object) -> list[CheckResult]:
+def _steps(
+    expect_commitment: str | None, expect_contribution: str | None
+) -> list[tuple[str, Callable[[_Record], str]]]:
+    """The checks after "protocol", in order; an announced value is compared right after
+    the check of the same field, so the first failure named is still the earliest."""
+    steps: list[tuple[str, Callable[[_Record], str]]] = [
+        ("lambda", _check_lambda),
+        ("frame_hash", _check_frame_hash),
+        ("group_hash", _check_group_hash),
+        ("commitment", _check_commitment),
+    ]
+    if expect_commitment is not None:
+        announced = expect_commitment
+        steps.append(
+            (ANNOUNCED_COMMITMENT, lambda rec: _check_announced_commitment(rec, announced))
+        )
+    steps.append(("seed", _check_seed))
+    if expect_contribution is not None:
+        contribution = expect_contribution
+        steps.append(
+            (ANNOUNCED_CONTRIBUTION, lambda rec: _check_announced_contribution(rec, contribution))
+        )
+    return [*steps, ("n", _check_n), ("selection", _check_selection)]
+
+
+def verify_record(
+    record: object,
+    expect_commitment: str | None = None,
+    expect_contribution: str | None = None,
+) -> list[CheckResult]:
     """Run every check in order; after the first failure the rest are skipped.
 
+    `expect_commitment` (lower-case hex) and `expect_contribution`, when given, are the values
+    announced outside the record; each adds a check that the record holds exactly that value.
     Raises MalformedRecord if `record` is not a draw record (not an object, a field missing or
     of the wrong type). A record without "frame" gets the frame checks skipped, not failed.
     """
     if not isinstance(record, dict):
         raise MalformedRecord("the file does not hold a JSON object")
+    steps = _steps(expect_commitment, expect_contribution)
     results: list[CheckResult] = []
     try:
         results.append(CheckResult("protocol", OK, _check_protocol(record)))
     except _Failed as failure:
         results.append(CheckResult("protocol", FAILED, str(failure)))
-        return results + [CheckResult(name, SKIPPED, "not run") for name in CHECKS[1:]]
+        return results + [CheckResult(name, SKIPPED, "not run") for name, _ in steps]
     rec = _Record(record)
-    steps = {
-        "lambda": _check_lambda,
-        "frame_hash": _check_frame_hash,
-        "group_hash": _check_group_hash,
-        "commitment": _check_commitment,
-        "seed": _check_seed,
-        "n": _check_n,
-        "selection": _check_selection,
-    }
     failed = False
-    for name, step in steps.items():
+    for name, step in steps:
         if failed:
             results.append(CheckResult(name, SKIPPED, "not run: an earlier check failed"))
         elif name in NEEDS_FRAME and not rec.has_frame:
@@ -394,10 +446,22 @@ def _load(path: str) -> object:
 
 
 def _report(path: str, record: dict[str, object], results: list[CheckResult]) -> int:
+    width = max(len(result.name) for result in results)
     for result in results:
-        _say(f"  {result.status:<7} {result.name:<11} {result.detail}")
+        _say(f"  {result.status:<7} {result.name:<{width}} {result.detail}")
     status = exit_status(results)
     failure = first_failure(results)
+    names = {result.name for result in results}
+    unchecked = [
+        flag
+        for flag, name in (
+            ("--expect-commitment", ANNOUNCED_COMMITMENT),
+            ("--expect-contribution", ANNOUNCED_CONTRIBUTION),
+        )
+        if name not in names
+    ]
+    if failure is None and unchecked:
+        _say(f"  note: not compared with what was announced; give {' and '.join(unchecked)}")
     task = record.get("task_code")
     frame = record.get("frame")
     size = len(frame) if isinstance(frame, list) else 0
@@ -411,24 +475,65 @@ def _report(path: str, record: dict[str, object], results: list[CheckResult]) ->
     else:
         _say(
             f"OK: task {task}: {record.get('n')} of {size} units "
-            f"selected exactly as ie-draw-v1 prescribes; all {len(CHECKS)} checks passed"
+            f"selected exactly as ie-draw-v1 prescribes; all {len(results)} checks passed"
         )
     return status
 
 
-def main(argv: list[str] | None = None) -> int:
+def _verify_teams(argv: list[str]) -> int:
+    """Hand over to the project's teams verifier. It needs numpy and OR-Tools, so it is
+    imported only here: the draw check above stays standard library only, and this file
+    still works when downloaded alone."""
+    try:
+        from inspect_engine import teams_verify  # type: ignore[attr-defined,unused-ignore]
+    except ImportError as exc:
+        _say(
+            "ERROR: --teams needs the project's teams verifier (inspect_engine/teams_verify.py), "
+            f"which cannot be loaded here: {exc}. Alone, verify.py checks draw records only.",
+            to_stderr=True,
+        )
+        return EXIT_MALFORMED
+    return int(teams_verify.main(argv))
+
+
+def _parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="verify.py",
         description="Recompute an ie-draw-v1 inspection draw from its published record.",
-        epilog="Exit status: 0 verified, 1 a check failed, 2 unreadable file, 3 no frame.",
+        epilog="Exit status: 0 verified, 1 a check failed, 2 unreadable file or bad option, "
+        "3 no frame. With --teams, the inspector teams are verified instead (project only).",
     )
     parser.add_argument("record", help="the draw record, a JSON file")
+    parser.add_argument(
+        "--expect-commitment",
+        metavar="HEX",
+        help="the commitment published before the draw; the record must hold the same",
+    )
+    parser.add_argument(
+        "--expect-contribution",
+        metavar="TEXT",
+        help="the result of the public act (dice, lottery), exactly as announced "
+        "(write --expect-contribution=TEXT if it begins with -)",
+    )
     args = parser.parse_args(argv)
+    if args.expect_commitment is not None:
+        # Hex is case-blind and a pasted value may carry spaces; the value itself may not vary.
+        args.expect_commitment = args.expect_commitment.strip().lower()
+        if not _is_hex64(args.expect_commitment):
+            parser.error("--expect-commitment must be 64 hexadecimal characters")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if "--teams" in argv:
+        return _verify_teams(argv)
+    args = _parse(argv)
     if hasattr(sys.stdout, "reconfigure"):  # never crash on a console that lacks Chinese
         sys.stdout.reconfigure(errors="backslashreplace")
     try:
         record = _load(args.record)
-        results = verify_record(record)
+        results = verify_record(record, args.expect_commitment, args.expect_contribution)
     except MalformedRecord as exc:
         _say(f"ERROR: not a readable draw record: {exc}", to_stderr=True)
         return EXIT_MALFORMED

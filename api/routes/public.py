@@ -108,7 +108,7 @@ def list_plans(
 
 @router.get("/plans/{month}")
 def get_plan(session: SessionDep, month: MonthPath) -> schemas.PublicPlan:
-    """A month's tasks: scope, ratios per class, frame hash, number drawn per class."""
+    """A month's tasks: scope, ratios per class, frame hash, units per class, number drawn."""
     plan = queries.public_plan(session, month)
     return convert.public_plan(plan, queries.plan_tasks(session, plan))
 

@@ -212,7 +212,8 @@ def frame_hash(codes: Sequence[str], lambda_texts: Sequence[str]) -> str:
 
 def group_hash(pairs: Iterable[tuple[str, str]]) -> str:
     """SHA-256 of the lines ``<task_code>,<frame_hash>\\n`` sorted by task code (byte order)."""
-    items = sorted(pairs)
+    # By task code alone, never by whole line ("A" before "A+", though "," sorts after "+").
+    items = sorted(pairs, key=lambda pair: pair[0])
     codes = [task for task, _ in items]
     if not items:
         raise ValueError("a group has at least one task")
@@ -447,8 +448,12 @@ def reveal_plan(
 # --------------------------------------------------------------------------- the draw record
 
 
-def class_summary(draw: FrameDraw, risk_classes: Sequence[str]) -> list[dict[str, Any]]:
-    """Per risk class: units in the frame, the range of λ, units selected (sorted by class)."""
+def class_summary(
+    draw: FrameDraw, risk_classes: Sequence[str], *, selected: bool = False
+) -> list[dict[str, Any]]:
+    """Per risk class (sorted): units in the frame and the range of λ; with `selected`, also
+    the units selected. That count is for auditors only: beside the public list of selected
+    units it would reveal the class of the units of a small class."""
     if len(risk_classes) != len(draw.codes):
         raise ValueError("one risk class per frame unit is needed")
     labels = np.asarray(risk_classes, dtype=object)
@@ -456,15 +461,15 @@ def class_summary(draw: FrameDraw, risk_classes: Sequence[str]) -> list[dict[str
     for label in sorted(set(risk_classes)):
         members = labels == label
         lam = draw.lambdas[members]
-        summary.append(
-            {
-                "risk_class": label,
-                "units": int(members.sum()),
-                "lambda_min": format_lambda(float(lam.min())),
-                "lambda_max": format_lambda(float(lam.max())),
-                "selected": int(draw.mask[members].sum()),
-            }
-        )
+        row: dict[str, Any] = {
+            "risk_class": label,
+            "units": int(members.sum()),
+            "lambda_min": format_lambda(float(lam.min())),
+            "lambda_max": format_lambda(float(lam.max())),
+        }
+        if selected:
+            row["selected"] = int(draw.mask[members].sum())
+        summary.append(row)
     return summary
 
 
@@ -481,7 +486,8 @@ def draw_record(
     """The JSON draw record of one task, fields in the spec's order.
 
     The public record has no `frame`; the auditors' export sets ``include_frame=True``.
-    `classes` is added when risk classes (aligned with the frame) are given. Raises ValueError
+    `classes` is added when risk classes (aligned with the frame) are given; the count
+    selected per class only in the auditors' export. Raises ValueError
     if the parts do not belong together (frame hash not in the group, seed not from reveal).
     """
     if (task_code, draw.frame_hash) not in plan.group:
@@ -505,7 +511,7 @@ def draw_record(
         "selected": list(draw.selected),
     }
     if risk_classes is not None:
-        record["classes"] = class_summary(draw, risk_classes)
+        record["classes"] = class_summary(draw, risk_classes, selected=include_frame)
     if include_frame:
         record["frame"] = [
             {"credit_code": code, "lambda": text}

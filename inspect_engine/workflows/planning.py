@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, cast
 
 import numpy as np
-from sqlalchemy import CursorResult, Table, delete, insert, select, update
+from sqlalchemy import CursorResult, Table, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -655,14 +655,30 @@ def _existing_draw(session: Session, plan: Plan) -> DrawResult:
 
 
 def auditor_record(session: Session, task_code: str) -> dict[str, Any]:
-    """The draw record with its frame (for auditors; the public record has no frame)."""
+    """The draw record with its frame and the count selected per risk class (for auditors;
+    the public record has neither: DRAW-SPEC, `classes`)."""
     draw = session.get(Draw, task_code)
     frame = session.get(Frame, task_code)
     if draw is None or frame is None:
         raise NotFound(f"task {task_code} has not been drawn")
     codes, lambdas = frame_lines(frame)
     record = dict(draw.record)
+    if "classes" in record:
+        counts = _selected_per_class(session, task_code)
+        record["classes"] = [
+            {**row, "selected": counts.get(row["risk_class"], 0)} for row in record["classes"]
+        ]
     record["frame"] = [
         {"credit_code": c, "lambda": lam} for c, lam in zip(codes, lambdas, strict=True)
     ]
     return record
+
+
+def _selected_per_class(session: Session, task_code: str) -> dict[str | None, int]:
+    """Units selected per risk class, from the selections the draw stored."""
+    query = (
+        select(Selection.risk_class, func.count())
+        .where(Selection.task_code == task_code)
+        .group_by(Selection.risk_class)
+    )
+    return {risk_class: int(count) for risk_class, count in session.execute(query)}

@@ -130,7 +130,8 @@ def test_public_plans_are_paged(service: Service, october: dict[str, Any]) -> No
     plan = service.get("/public/plans/2026-09").json()
     task = next(t for t in plan["tasks"] if t["task_code"] == "2026-09-FOOD")
     assert task["ratios"] == {"A": "0.1", "B": "0.2", "C": "0.4", "D": "0.6"}
-    assert task["n"] == sum(c["selected"] for c in task["classes"])
+    assert task["frame_units"] == sum(c["units"] for c in task["classes"])
+    assert all("selected" not in c for c in task["classes"])  # auditors' only (DRAW-SPEC)
     assert {i["department"] for i in task["items"]} == {"SAMR", "FIRE"}
     assert service.get("/public/plans/2031-01").status_code == 404
     assert service.get("/public/plans/2026-13").status_code == 422

@@ -6,10 +6,13 @@ matrix changes nothing; what such a request must not be is 401 or 403."""
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import pytest
+from sqlalchemy.orm import Session
 
+import models
 from tests.api.conftest import Service
 from tests.api.servicecity import MONTH, USERS
 
@@ -151,7 +154,58 @@ def test_the_public_record_has_no_frame_the_auditors_has(service: Service) -> No
     assert "frame" not in public
     full = service.get("/auditor/draws/2026-09-INFO", "auditor").json()
     assert len(full["frame"]) == sum(c["units"] for c in full["classes"])
-    assert {k: v for k, v in full.items() if k != "frame"} == public
+    # the count selected per class is in the auditors' record only (DRAW-SPEC, `classes`)
+    assert sum(c["selected"] for c in full["classes"]) == full["n"] == len(full["selected"])
+    without = [{k: v for k, v in c.items() if k != "selected"} for c in full["classes"]]
+    assert {**{k: v for k, v in full.items() if k != "frame"}, "classes": without} == public
+
+
+def class_rows_with_selected(value: object) -> list[dict[str, Any]]:
+    """Every object in a JSON value that gives a risk class together with a count selected."""
+    if isinstance(value, list):
+        return [row for item in value for row in class_rows_with_selected(item)]
+    if not isinstance(value, dict):
+        return []
+    found = [value] if "risk_class" in value and "selected" in value else []
+    return found + class_rows_with_selected(list(value.values()))
+
+
+def test_the_public_never_sees_a_count_selected_per_class(service: Service) -> None:
+    public_json = [
+        f"/public/plans/{MONTH}",
+        "/public/plans",
+        f"/public/draws/{MONTH}-FOOD",
+        f"/public/draws/{MONTH}-FOOD/record.json",
+        f"/public/draws/{MONTH}-INFO",
+    ]
+    for path in public_json:
+        body = service.get(path).json()
+        assert body and class_rows_with_selected(body) == [], path
+    plan = service.get(f"/public/plans/{MONTH}").json()
+    assert all(task["classes"] for task in plan["tasks"])  # the classes are there, counted
+    for path in (f"/draws/{MONTH}-FOOD", f"/plans/{MONTH}", "/"):
+        page = service.get(path)
+        assert page.status_code == 200 and "抽中户数" not in page.text, path
+    assert "按风险等级" in service.get(f"/draws/{MONTH}-FOOD").text
+
+
+def test_a_record_stored_with_counts_is_served_without(service: Service) -> None:
+    """Records drawn before the counts left them may still hold them: never shown."""
+    with Session(service.engine) as session:
+        draw = session.get_one(models.Draw, f"{MONTH}-INFO")
+        stored = copy.deepcopy(draw.record)
+        draw.record = {**stored, "classes": [{**c, "selected": 1} for c in stored["classes"]]}
+        session.commit()
+        try:
+            record = service.get(f"/public/draws/{MONTH}-INFO").json()["record"]
+            assert record["classes"] and class_rows_with_selected(record) == []
+            plan = service.get(f"/public/plans/{MONTH}").json()
+            assert class_rows_with_selected(plan) == []
+            page = service.get(f"/draws/{MONTH}-INFO").text
+            assert "抽中户数" not in page
+        finally:
+            draw.record = stored
+            session.commit()
 
 
 def test_a_revoked_token_is_refused(service: Service) -> None:

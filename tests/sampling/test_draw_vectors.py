@@ -115,10 +115,10 @@ def test_record_class_summary(vectors: list[dict[str, Any]]) -> None:
     )
     reveal = protocol.reveal_plan(plan, vector["nonce"], vector["contribution"], vector["drawn_at"])
     draw = protocol.draw_frame(codes, texts, reveal.seed)
-    record = protocol.draw_record(
-        vector["task_code"], vector["title"], draw, plan, reveal, risk_classes=classes
-    )
-    summary = record["classes"]
+    args = (vector["task_code"], vector["title"], draw, plan, reveal)
+    public = protocol.draw_record(*args, risk_classes=classes)
+    auditors = protocol.draw_record(*args, risk_classes=classes, include_frame=True)
+    summary = auditors["classes"]
     assert [row["risk_class"] for row in summary] == ["A", "B", "C", "D"]
     selected = set(vector["selected"])
     for row in summary:
@@ -128,7 +128,11 @@ def test_record_class_summary(vectors: list[dict[str, Any]]) -> None:
         text = next(t for t, k in label.items() if k == row["risk_class"])
         assert row["lambda_min"] == row["lambda_max"] == text
     assert sum(row["selected"] for row in summary) == vector["n"]
-    assert list(record)[-1] == "classes"
+    # The public record: the same classes without the count selected (DRAW-SPEC, classes).
+    assert public["classes"] == [
+        {k: v for k, v in row.items() if k != "selected"} for row in summary
+    ]
+    assert list(public)[-1] == "classes" and list(auditors)[-2:] == ["classes", "frame"]
 
 
 def test_record_builder_refuses_parts_that_do_not_belong(vectors: list[dict[str, Any]]) -> None:

@@ -1,6 +1,7 @@
 import json
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -57,13 +58,25 @@ def test_the_draw_verifies_and_merges_visits(session: Session, tmp_path: Path) -
     for record in result.records:
         assert "frame" not in record  # the public record never carries λ
         assert len(record["selected"]) == record["n"]
+        # nor the count selected per class: beside the list it would reveal small classes
+        assert record["classes"] and all("selected" not in c for c in record["classes"])
         policy = record["lambda_policy"]  # how the λ were made, in aggregate
         assert policy["floor"] == "0.01" and policy["unclassed_as_B"] > 0
+    stored = session.scalars(select(models.Draw.record)).all()
+    assert sorted(stored, key=lambda r: r["task_code"]) == list(result.records)
     out = tmp_path / "out"
     exported = export_month(session, MONTH, out)
     for path in exported.records:
         record = json.loads(path.read_text(encoding="utf-8"))
         assert exit_status(verify_record(record)) == 0
+        # the auditors' export counts the units selected per class, from the selections
+        per_class = {c["risk_class"]: c["selected"] for c in record["classes"]}
+        assert sum(per_class.values()) == record["n"]
+        rows = select(models.Selection.risk_class).where(
+            models.Selection.task_code == record["task_code"]
+        )
+        drawn = list(session.scalars(rows))
+        assert per_class == {k: drawn.count(k) for k in per_class}
     both = [v for v in session.scalars(select(models.Visit)) if len(v.task_codes) == 2]
     for visit in both:  # one visit carries both tasks: both modes' rules, the largest team
         assert visit.mode == "local_cross" and visit.team_size == 3
@@ -109,3 +122,38 @@ def test_tasks_file_errors_name_the_row(session: Session, tmp_path: Path) -> Non
     assert reasons[0] == "row 3, column items: unknown item(s): NO-SUCH-ITEM"
     assert reasons[1].startswith("row 4, column ratio_D: '1.5' must be above 0")
     assert repo.count(session, models.Plan) == 0
+
+
+def test_counts_selected_per_class_are_the_auditors_only(session: Session, tmp_path: Path) -> None:
+    """Scored into classes A, C and D, each task's draw selects from several classes; the
+    stored record (what the public is served) has none of the counts, the export has all."""
+    codes = tinycity.build(session)
+    version = models.ModelVersion(kind="scorecard", as_of=date(2026, 11, 1), artefact=b"")
+    session.add(version)
+    session.flush()
+    session.add_all(
+        models.RiskScore(
+            model_version_id=version.id,
+            credit_code=code,
+            as_of=date(2026, 11, 1),
+            probability=0.5,
+            risk_class="ACD"[i // 3 % 3],  # not i % 3: that is the catering pattern
+        )
+        for i, code in enumerate(codes)
+    )
+    plan_month(session, MONTH, tinycity.tasks_file(tmp_path))
+    freeze_month(session, MONTH, POLICY)
+    result = draw_month(session, MONTH, "2 7 1 8 2 8")
+    exported = export_month(session, MONTH, tmp_path / "out")
+    for stored, path in zip(result.records, exported.records, strict=True):
+        full = json.loads(path.read_text(encoding="utf-8"))
+        assert [c["risk_class"] for c in stored["classes"]] == ["A", "C", "D"]
+        assert all("selected" not in c for c in stored["classes"])
+        # recount from the frame: λ gives the class here (each class has one λ)
+        lam_class = {c["lambda_min"]: c["risk_class"] for c in full["classes"]}
+        class_of = {u["credit_code"]: lam_class[u["lambda"]] for u in full["frame"]}
+        drawn = [class_of[code] for code in full["selected"]]
+        assert {c["risk_class"]: c["selected"] for c in full["classes"]} == {
+            k: drawn.count(k) for k in "ACD"
+        }
+        assert len(set(drawn)) > 1  # the counts differ by class: a real test
