@@ -9,7 +9,6 @@ command again: nothing is half-written and the draw is the same."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,13 +19,14 @@ from sqlalchemy.orm import Session
 from inspect_engine import faults
 from inspect_engine.errors import Conflict
 from inspect_engine.sampling.frames import ExclusionPolicy
+from inspect_engine.sealing import NonceKey
 from inspect_engine.workflows.assignment import AssignOutcome, assign_month
+from inspect_engine.workflows.drawing import Transactions, draw_recorded
 from inspect_engine.workflows.month_export import ExportResult, export_month
 from inspect_engine.workflows.planning import (
     DrawResult,
     FreezeResult,
     PlanSummary,
-    draw_month,
     freeze_month,
     month_start,
     plan_month,
@@ -34,7 +34,6 @@ from inspect_engine.workflows.planning import (
 from inspect_engine.workflows.scoring import ScoreOutcome, score_city
 from models import Plan
 
-Transactions = Callable[[], AbstractContextManager[Session]]
 StepProgress = Callable[[str, int, int], None]
 
 
@@ -66,6 +65,7 @@ def run_phase_one(
     *,
     score: bool = True,
     progress: StepProgress | None = None,
+    nonce_key: NonceKey | None = None,
 ) -> PhaseOne:
     first_day = month_start(month)
     scored = None
@@ -82,7 +82,7 @@ def run_phase_one(
             planned = plan_month(session, month, tasks)
     _step("freeze", 2, 3, progress)
     with transactions() as session:
-        frozen = freeze_month(session, month, policy)
+        frozen = freeze_month(session, month, policy, nonce_key=nonce_key)
     _step("done", 3, 3, progress)
     return PhaseOne(scored, frozen, planned)
 
@@ -95,6 +95,7 @@ def run_phase_two(
     *,
     recusal_window_days: int,
     progress: StepProgress | None = None,
+    nonce_key: NonceKey | None = None,
 ) -> PhaseTwo:
     with transactions() as session:
         if _status(session, month) in (None, "planned"):
@@ -103,8 +104,7 @@ def run_phase_two(
                 "and publish its commitment before entering the contribution"
             )
     _step("draw", 0, 3, progress)
-    with transactions() as session:
-        drawn = draw_month(session, month, contribution)
+    drawn = draw_recorded(transactions, month, contribution, nonce_key=nonce_key)
     _step("assign", 1, 3, progress)
     with transactions() as session:
         assigned = assign_month(session, month, recusal_window_days=recusal_window_days)
