@@ -101,15 +101,18 @@ def _lambda_range(entry: dict[str, Any]) -> str:
     return str(low) if low == high else f"{low}–{high}"
 
 
-def public_plan(plan: Plan, views: list[TaskView]) -> schemas.PublicPlan:
+def public_plan(
+    plan: Plan, views: list[TaskView], voided: list[dict[str, Any]] | None = None
+) -> schemas.PublicPlan:
     drawn = plan.seed is not None
     summary: dict[str, Any] = plan.summary or {}
     return schemas.PublicPlan(
         **plan_summary(plan, len(views)).model_dump(),
-        contribution=plan.contribution if drawn else None,
+        contribution=plan.contribution,  # public from its acceptance (state drawing) on
         seed=plan.seed,
         visits=summary.get("visits") if drawn else None,
         tasks=[public_task(v) for v in views],
+        voided_commitments=[schemas.VoidedCommitment.model_validate(v) for v in voided or ()],
     )
 
 

@@ -8,6 +8,7 @@ when the endpoint returns and rolls it back when it raises, before the response 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -17,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from inspect_engine.sampling.frames import ExclusionPolicy
 from inspect_engine.settings import Settings
+from inspect_engine.workflows.drawing import Transactions
 from inspect_engine.workflows.planning import EVERY_STATE, claim_plan
 from inspect_engine.workflows.users import Forbidden, Principal, Role, authenticate
 from models import Item, Plan, Task
@@ -40,6 +42,25 @@ def get_session(request: Request) -> Iterator[Session]:
         session.connection(execution_options={WRITE_INTENT: True})
     with owned(session):
         yield session
+
+
+def request_steps(session: Session) -> Transactions:
+    """Successive transactions of one request on its own session (a draw: accept, then
+    complete or record the failure), each committed when its step ends, rolled back when
+    it raises; the next one begins with the write intent again (SQLite's write lock)."""
+
+    @contextmanager
+    def step() -> Iterator[Session]:
+        if not session.in_transaction():
+            session.connection(execution_options={WRITE_INTENT: True})
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+    return step
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]

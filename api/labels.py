@@ -16,6 +16,8 @@ DEPARTMENTS = {
 }
 PLAN_STATES = {
     "frozen": "名单库已冻结，承诺值已公布",
+    "drawing": "已接受公开随机数，摇号进行中",
+    "draw_failed": "摇号未完成（已记录），待以同一公开随机数重新完成",
     "drawn": "已摇号抽取",
     "assigned": "已选派检查人员",
     "published": "计划已发布",

@@ -18,6 +18,8 @@ from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from inspect_engine.errors import Conflict, DomainError, InvalidInput, NotFound
+from inspect_engine.sealing import NonceUnavailable
+from inspect_engine.workflows.drawing import DrawFailed
 from inspect_engine.workflows.imports import ImportRejected
 from inspect_engine.workflows.users import Forbidden, NotAuthenticated
 
@@ -48,6 +50,20 @@ PROBLEMS: dict[type[Exception], ProblemType] = {
         "conflict",
         "conflict with the current state",
         "The request clashes with the current state, e.g. a plan already frozen.",
+    ),
+    NonceUnavailable: ProblemType(
+        409,
+        "nonce-unavailable",
+        "the sealed nonce cannot be opened",
+        "The key in the settings does not open the plan's sealed nonce (lost or changed): "
+        "the draw is refused. An administrator can freeze the plan again, in public.",
+    ),
+    DrawFailed: ProblemType(
+        500,
+        "draw-failed",
+        "the draw failed",
+        "The draw failed after its contribution was accepted. The failure is recorded; the "
+        "draw completes later only with the same contribution.",
     ),
     ImportRejected: ProblemType(
         422,

@@ -18,10 +18,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from inspect_engine.errors import InvalidInput, NotFound
 from inspect_engine.publication.result_codes import CODES, LABELS
-from models import Draw, Enterprise, Frame, Item, Plan, Publication, Task
+from models import AuditEntry, Draw, Enterprise, Frame, Item, Plan, Publication, Task
 
 RESULT_LABELS = dict(zip(CODES, LABELS, strict=True))
-PUBLIC_PLAN_STATES = ("frozen", "drawn", "assigned", "published")
+PUBLIC_PLAN_STATES = ("frozen", "drawing", "draw_failed", "drawn", "assigned", "published")
 CREDIT_CODE = re.compile(r"^[0-9A-HJ-NPQRTUWXY]{18}$")
 CSV_CHUNK = 5000
 
@@ -49,6 +49,25 @@ def public_plan(session: Session, month: str) -> Plan:
     if plan is None:
         raise NotFound(f"there is no published plan for {month}")
     return plan
+
+
+def voided_commitments(session: Session, month: str) -> list[dict[str, Any]]:
+    """Commitments voided by a public refreeze (their nonce was lost), oldest first, from
+    the audit log, where each refreeze is recorded."""
+    entries = session.scalars(
+        select(AuditEntry)
+        .where(AuditEntry.action == "plan.refreeze", AuditEntry.subject == month)
+        .order_by(AuditEntry.id)
+    )
+    return [
+        {
+            "commitment": e.details["voided_commitment"],
+            "committed_at": e.details["voided_committed_at"],
+            "voided_at": e.details["committed_at"],
+            "reason": e.details["reason"],
+        }
+        for e in entries
+    ]
 
 
 def published_estimates(session: Session, month: str) -> dict[str, Any]:

@@ -113,10 +113,20 @@ class PublicPlanSummary(BaseModel):
     published_at: datetime | None = None
 
 
+class VoidedCommitment(BaseModel):
+    """A commitment voided by a public refreeze: its nonce was lost before the draw."""
+
+    commitment: str
+    committed_at: datetime
+    voided_at: datetime
+    reason: str
+
+
 class PublicPlan(PublicPlanSummary):
     contribution: str | None = None
     seed: str | None = None
     visits: int | None = None
+    voided_commitments: list[VoidedCommitment] = Field(default_factory=list)
     tasks: list[PublicTask] = Field(default_factory=list)
 
 
@@ -290,6 +300,24 @@ class DrawIn(BaseModel):
         description="the public random value, fixed in a public act after the commitment; "
         "used exactly as entered",
     )
+
+
+class RefreezeIn(BaseModel):
+    model_config = example(reason="the nonce key was lost with the old server's disk")
+
+    reason: str = Field(
+        min_length=1, max_length=1000, description="why, shown to the public with the voiding"
+    )
+
+
+class RefreezeOut(BaseModel):
+    month: str
+    voided_commitment: str
+    voided_committed_at: str
+    reason: str
+    commitment: str
+    committed_at: str
+    group_hash: str
 
 
 class DrawOut(BaseModel):

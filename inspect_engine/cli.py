@@ -51,6 +51,23 @@ def _settings() -> Settings:
     return Settings()
 
 
+def _nonce_key() -> Any:
+    """The key that seals the nonces; the public development key is announced loudly."""
+    key = _settings().sealing_key()
+    if key.development:
+        warn_development_key()
+    return key
+
+
+def warn_development_key() -> None:
+    console.print(
+        "[bold yellow]warning: INSPECT_NONCE_KEY is not set: the plans' nonces are sealed "
+        "under the public development key, which is NOT SECRET (anyone can open them). "
+        "Production refuses to start without a key of its own.[/bold yellow]",
+        soft_wrap=True,
+    )
+
+
 @contextmanager
 def transaction() -> Iterator[Session]:
     """The command owns the transaction: commit on success, roll back on any error."""
@@ -299,7 +316,7 @@ def month_freeze(month: MonthOption, source: SourceOption = None) -> None:
     def body() -> None:
         with transaction() as session:
             result = freeze_month(
-                session, month, _policy(), source=source,
+                session, month, _policy(), source=source, nonce_key=_nonce_key(),
                 recusal_window_days=_settings().recusal_window_days,
             )  # fmt: skip
         print_commitment(result)
@@ -341,12 +358,13 @@ def month_draw(
         str, typer.Option("--contribution", help="the public random value, used as entered")
     ],
 ) -> None:
-    """The plan's one draw (a second call shows the first draw's result)."""
-    from inspect_engine.workflows.planning import draw_month
+    """The plan's one draw (a second call shows the first draw's result). A draw that
+    fails after the contribution is accepted is recorded, and completes later only with
+    the same contribution."""
+    from inspect_engine.workflows.drawing import draw_recorded
 
     def body() -> None:
-        with transaction() as session:
-            result = draw_month(session, month, contribution)
+        result = draw_recorded(transaction, month, contribution, nonce_key=_nonce_key())
         print_draw(result)
 
     run(body)
@@ -374,6 +392,28 @@ def print_draw(result: Any) -> None:
         f"{summary.get('visits_with_independent_seeds')} "
         f"(saved by coordination: {summary.get('visits_saved_by_coordination')})"
     )
+
+
+@month_app.command("refreeze")
+def month_refreeze(
+    month: MonthOption,
+    reason: Annotated[str, typer.Option("--reason", help="why, shown to the public")],
+) -> None:
+    """Freeze the plan again, in public, when its sealed nonce is lost (the key lost or
+    changed): the old commitment is voided with the reason, a new one is published."""
+    from inspect_engine.workflows.drawing import refreeze_month
+
+    def body() -> None:
+        with transaction() as session:
+            result = refreeze_month(session, month, reason, nonce_key=_nonce_key())
+        console.print(
+            f"[yellow]voided commitment {result.voided_commitment} "
+            f"(committed {result.voided_committed_at}): {escape(result.reason)}[/yellow]",
+            soft_wrap=True,
+        )
+        print_commitment(result.freeze)
+
+    run(body)
 
 
 @month_app.command("run")
@@ -409,6 +449,7 @@ def month_run(
                 one = run_phase_one(
                     transaction, month, tasks, _policy(), score=not no_score, progress=progress,
                     source=source, recusal_window_days=_settings().recusal_window_days,
+                    nonce_key=_nonce_key(),
                 )  # fmt: skip
             else:
                 assert contribution is not None and out is not None
@@ -419,6 +460,7 @@ def month_run(
                     out,
                     recusal_window_days=_settings().recusal_window_days,
                     progress=progress,
+                    nonce_key=_nonce_key(),
                 )
         if tasks is not None:
             for warning in one.plan.warnings if one.plan else ():

@@ -133,9 +133,11 @@ def serve(
     import uvicorn
 
     from api.app import create_app
-    from inspect_engine.cli import console
+    from inspect_engine.cli import console, warn_development_key
     from inspect_engine.settings import Settings
 
     settings = Settings()
+    if settings.sealing_key().development:
+        warn_development_key()
     console.print(f"serving http://{host}:{port}/ (API docs at /docs)")
     uvicorn.run(create_app(settings), host=host, port=port)

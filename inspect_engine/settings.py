@@ -9,6 +9,8 @@ from typing import Self
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from inspect_engine.sealing import NonceKey, parse_key
+
 DEFAULT_SECRET = "development-secret-change-me"
 
 
@@ -19,13 +21,19 @@ class Environment(StrEnum):
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="INSPECT_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="INSPECT_", env_file=".env", extra="ignore", hide_input_in_errors=True
+    )
 
     environment: Environment = Environment.DEVELOPMENT
     # An embedded SQLite file by default; production uses
     # postgresql+psycopg://user@host:5432/dbname
     database_url: str = "sqlite:///var/inspect-engine.db"
     secret_key: str = DEFAULT_SECRET
+    # Seals each plan's nonce until the draw (32 bytes, hex or base64). Keep it outside the
+    # database and back it up: a plan sealed under a lost key can only be frozen again, in
+    # public. Unset outside production: a public development key (not secret).
+    nonce_key: str | None = Field(default=None, repr=False)
     # Import: rows written per statement batch.
     import_batch_rows: int = Field(default=5000, ge=100)
     # Upload: the largest request body the service accepts, in bytes (default 1 GiB; the
@@ -51,7 +59,21 @@ class Settings(BaseSettings):
     def _refuse_default_secrets(self) -> Self:
         if self.environment is Environment.PRODUCTION and self.secret_key == DEFAULT_SECRET:
             raise ValueError("INSPECT_SECRET_KEY must be set to a private value in production")
+        if self.nonce_key is not None:
+            try:
+                parse_key(self.nonce_key)
+            except ValueError as exc:
+                raise ValueError(f"INSPECT_NONCE_KEY: {exc}") from None
+        if self.environment is Environment.PRODUCTION and self.sealing_key().development:
+            raise ValueError(
+                "INSPECT_NONCE_KEY must be set to a private 32-byte key in production "
+                "(the development key is public: anyone could open the sealed nonces)"
+            )
         return self
+
+    def sealing_key(self) -> NonceKey:
+        """The key that seals the plans' nonces until their draw."""
+        return NonceKey.from_text(self.nonce_key)
 
     def sqlite_path(self) -> Path | None:
         """The SQLite file behind database_url, if it is a file database."""

@@ -8,10 +8,10 @@ from fastapi import APIRouter, status
 from fastapi import Path as PathParam
 
 from api import schemas
-from api.deps import AdminUser, CurrentUser, SessionDep, actor
+from api.deps import AdminUser, CurrentUser, SessionDep, SettingsDep, actor
 from api.pagination import Cursor, Limit, decode_cursor, page
-from api.schemas import Page
-from inspect_engine.workflows import users
+from api.schemas import MONTH_PATTERN, Page
+from inspect_engine.workflows import drawing, users
 from models import User
 
 router = APIRouter(prefix="/admin", tags=["admin"])
@@ -38,6 +38,31 @@ def me(user: CurrentUser) -> schemas.MeOut:
         role=user.role.value,
         departments=sorted(user.departments),
         inspector_id=user.inspector_id,
+    )
+
+
+@router.post("/plans/{month}/refreeze")
+def refreeze_plan(
+    session: SessionDep,
+    settings: SettingsDep,
+    admin: AdminUser,
+    month: Annotated[str, PathParam(pattern=MONTH_PATTERN, examples=["2026-12"])],
+    body: schemas.RefreezeIn,
+) -> schemas.RefreezeOut:
+    """Freeze a plan again, in public, when its sealed nonce no longer opens (the key lost
+    or changed): the old commitment is voided with the reason and shown on the public
+    plan page; the new one is published."""
+    done = drawing.refreeze_month(
+        session, month, body.reason, actor=actor(admin), nonce_key=settings.sealing_key()
+    )
+    return schemas.RefreezeOut(
+        month=month,
+        voided_commitment=done.voided_commitment,
+        voided_committed_at=done.voided_committed_at,
+        reason=done.reason,
+        commitment=done.freeze.commitment,
+        committed_at=done.freeze.committed_at,
+        group_hash=done.freeze.group_hash,
     )
 
 

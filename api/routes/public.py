@@ -110,7 +110,8 @@ def list_plans(
 def get_plan(session: SessionDep, month: MonthPath) -> schemas.PublicPlan:
     """A month's tasks: scope, ratios per class, frame hash, units per class, number drawn."""
     plan = queries.public_plan(session, month)
-    return convert.public_plan(plan, queries.plan_tasks(session, plan))
+    voided = queries.voided_commitments(session, month)
+    return convert.public_plan(plan, queries.plan_tasks(session, plan), voided)
 
 
 @router.get("/draws/{task_code}")

@@ -83,7 +83,11 @@ def plan(
 ) -> Response:
     found = queries.public_plan(session, month)
     return render(
-        request, "plan.html", plan=convert.public_plan(found, queries.plan_tasks(session, found))
+        request,
+        "plan.html",
+        plan=convert.public_plan(
+            found, queries.plan_tasks(session, found), queries.voided_commitments(session, month)
+        ),
     )
 
 

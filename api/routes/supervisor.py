@@ -23,6 +23,7 @@ from api.deps import (
     actor,
     exclusion_policy,
     plan_departments,
+    request_steps,
     require_whole_plan,
     scope_of,
 )
@@ -30,7 +31,7 @@ from api.pagination import MAX_ID, Cursor, Limit, decode_cursor, page
 from api.schemas import MONTH_PATTERN, Page
 from api.uploads import check_upload_scope, saved_upload
 from inspect_engine.formats.spec import FORMATS
-from inspect_engine.workflows import planning, preview, results
+from inspect_engine.workflows import drawing, planning, preview, results
 from inspect_engine.workflows.imports import import_file
 from models import Item, Plan, Publication, Task
 
@@ -160,7 +161,7 @@ def freeze_plan(
     require_whole_plan(session, user, month)
     frozen = planning.freeze_month(
         session, month, exclusion_policy(settings), actor=actor(user), source=source,
-        recusal_window_days=settings.recusal_window_days,
+        recusal_window_days=settings.recusal_window_days, nonce_key=settings.sealing_key(),
     )  # fmt: skip
     return schemas.FreezeOut(
         month=frozen.month,
@@ -186,11 +187,23 @@ def freeze_plan(
 
 @router.post("/plans/{month}/draw")
 def draw_plan(
-    session: SessionDep, user: SupervisorUser, month: MonthPath, body: schemas.DrawIn
+    session: SessionDep,
+    settings: SettingsDep,
+    user: SupervisorUser,
+    month: MonthPath,
+    body: schemas.DrawIn,
 ) -> schemas.DrawOut:
-    """The plan's one draw (a second request returns the first draw's records)."""
+    """The plan's one draw (a second request returns the first draw's records). The
+    accepted contribution is committed first; a failure after it is recorded (state
+    draw_failed), and the draw completes later only with the same contribution."""
     require_whole_plan(session, user, month)
-    drawn = planning.draw_month(session, month, body.contribution, actor=actor(user))
+    drawn = drawing.draw_recorded(
+        request_steps(session),
+        month,
+        body.contribution,
+        actor=actor(user),
+        nonce_key=settings.sealing_key(),
+    )
     return schemas.DrawOut(
         month=drawn.month,
         seed=drawn.seed,

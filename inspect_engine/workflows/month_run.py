@@ -9,7 +9,6 @@ command again: nothing is half-written and the draw is the same."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,13 +20,14 @@ from inspect_engine import faults
 from inspect_engine.assignment.types import DEFAULT_RECUSAL_WINDOW_DAYS
 from inspect_engine.errors import Conflict
 from inspect_engine.sampling.frames import ExclusionPolicy
+from inspect_engine.sealing import NonceKey
 from inspect_engine.workflows.assignment import AssignOutcome, assign_month
+from inspect_engine.workflows.drawing import Transactions, draw_recorded
 from inspect_engine.workflows.month_export import ExportResult, export_month
 from inspect_engine.workflows.planning import (
     DrawResult,
     FreezeResult,
     PlanSummary,
-    draw_month,
     freeze_month,
     month_start,
     plan_month,
@@ -35,7 +35,6 @@ from inspect_engine.workflows.planning import (
 from inspect_engine.workflows.scoring import ScoreOutcome, score_city
 from models import Plan
 
-Transactions = Callable[[], AbstractContextManager[Session]]
 StepProgress = Callable[[str, int, int], None]
 
 
@@ -69,6 +68,7 @@ def run_phase_one(
     progress: StepProgress | None = None,
     source: str | None = None,
     recusal_window_days: int = DEFAULT_RECUSAL_WINDOW_DAYS,
+    nonce_key: NonceKey | None = None,
 ) -> PhaseOne:
     first_day = month_start(month)
     scored = None
@@ -86,8 +86,9 @@ def run_phase_one(
     _step("freeze", 2, 3, progress)
     with transactions() as session:
         frozen = freeze_month(
-            session, month, policy, source=source, recusal_window_days=recusal_window_days
-        )
+            session, month, policy, source=source, recusal_window_days=recusal_window_days,
+            nonce_key=nonce_key,
+        )  # fmt: skip
     _step("done", 3, 3, progress)
     return PhaseOne(scored, frozen, planned)
 
@@ -100,6 +101,7 @@ def run_phase_two(
     *,
     recusal_window_days: int,
     progress: StepProgress | None = None,
+    nonce_key: NonceKey | None = None,
 ) -> PhaseTwo:
     with transactions() as session:
         if _status(session, month) in (None, "planned"):
@@ -108,8 +110,7 @@ def run_phase_two(
                 "and publish its commitment before entering the contribution"
             )
     _step("draw", 0, 3, progress)
-    with transactions() as session:
-        drawn = draw_month(session, month, contribution)
+    drawn = draw_recorded(transactions, month, contribution, nonce_key=nonce_key)
     _step("assign", 1, 3, progress)
     with transactions() as session:
         assigned = assign_month(session, month, recusal_window_days=recusal_window_days)

@@ -37,6 +37,7 @@ from inspect_engine.sampling.frames import (
     build_frame,
 )
 from inspect_engine.sampling.visits import count_visits, task_seed
+from inspect_engine.sealing import NonceKey
 from inspect_engine.workflows import audit, staffing
 from inspect_engine.workflows.columns import latest_model_version, load_enterprise_columns
 from inspect_engine.workflows.imports import ImportRejected
@@ -45,7 +46,10 @@ from models import Draw, Frame, Item, Plan, Result, Selection, Task, Visit
 MONTH = re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])$")
 MAX_CONTRIBUTION = 1000
 DRAWN_STATES = ("drawn", "assigned", "published")
-EVERY_STATE = ("planned", "frozen", *DRAWN_STATES)
+# drawing: the contribution is accepted, the draw not yet complete; draw_failed: completing
+# it failed (recorded); either completes only with the contribution accepted.
+DRAWING_STATES = ("drawing", "draw_failed")
+EVERY_STATE = ("planned", "frozen", *DRAWING_STATES, *DRAWN_STATES)
 CLAIM_BATCH = 2000  # visit codes per claiming UPDATE (bound parameters stay few)
 
 
@@ -346,6 +350,7 @@ def freeze_month(
     *,
     source: str | None = None,
     recusal_window_days: int = DEFAULT_RECUSAL_WINDOW_DAYS,
+    nonce_key: NonceKey | None = None,
 ) -> FreezeResult:
     """Build and freeze every task's frame, then commit to a fresh secret nonce. The claim
     on the plan comes first: a concurrent freeze waits, then finds the plan frozen and
@@ -400,7 +405,7 @@ def freeze_month(
     plan.status = "frozen"
     plan.model_version_id = latest_model_version(session)  # the classes the frames used
     plan.group_hash = commitment.group_hash
-    plan.nonce = nonce
+    plan.nonce_sealed = sealing_key(nonce_key).seal(nonce, month, commitment.commitment)
     plan.commitment = commitment.commitment
     plan.committed_at = now
     session.flush()
@@ -493,27 +498,142 @@ class DrawResult:
     first_request: bool = True  # False: the plan had been drawn; these are its records
 
 
-def draw_month(session: Session, month: str, contribution: str, actor: str = "cli") -> DrawResult:
-    """The plan's one draw. The claim on the plan is the transaction's first statement, so
-    that concurrent requests queue on it and all but one find the plan already drawn."""
+def draw_month(
+    session: Session,
+    month: str,
+    contribution: str,
+    actor: str = "cli",
+    *,
+    nonce_key: NonceKey | None = None,
+) -> DrawResult:
+    """The plan's one draw in the caller's one transaction (tests, benchmarks: all or
+    nothing). Commands and requests use `workflows.drawing.draw_recorded`, which commits
+    the accepted contribution first and records a failure of the rest."""
+    earlier = accept_contribution(session, month, contribution, actor, nonce_key=nonce_key)
+    if earlier is not None:
+        return earlier
+    return complete_draw(session, month, contribution, actor, nonce_key=nonce_key)
+
+
+def accept_contribution(
+    session: Session,
+    month: str,
+    contribution: str,
+    actor: str = "cli",
+    *,
+    nonce_key: NonceKey | None = None,
+) -> DrawResult | None:
+    """Step one of the draw: the plan takes the contribution (state `drawing`, with the
+    time), once and for all. None: accepted now or earlier, `complete_draw` comes next; a
+    DrawResult: the plan had been drawn, these are its records. The claim is the first
+    statement, so that concurrent requests queue on it."""
     _check_contribution(contribution)
     month_start(month)
     now = datetime.now(UTC).replace(microsecond=0)
     outcome: CursorResult[Any] = session.execute(  # type: ignore[assignment]
         update(Plan)
         .where(Plan.month == month, Plan.status == "frozen")
-        .values(status="drawn", contribution=contribution, drawn_at=now)
+        .values(status="drawing", contribution=contribution, drawn_at=now)
         .execution_options(synchronize_session=False)
     )
-    claimed = outcome.rowcount
     plan = get_plan(session, month)
-    if not claimed:
-        session.refresh(plan)
+    session.refresh(plan)
+    if outcome.rowcount:
+        # The key must open the nonce before a contribution is bound to the plan.
+        _open_nonce(plan, nonce_key)
+        audit.record(
+            session,
+            actor,
+            "plan.draw.accept",
+            month,
+            {"contribution": contribution, "accepted_at": protocol.utc_timestamp(now)},
+        )
+        return None
+    if plan.status in DRAWN_STATES:
+        return _existing_draw(session, plan)
+    if plan.status in DRAWING_STATES:
+        _require_accepted(plan, contribution)
+        return None
+    raise Conflict(f"the plan for {month} is {plan.status}: freeze it before the draw")
+
+
+def complete_draw(
+    session: Session,
+    month: str,
+    contribution: str,
+    actor: str = "cli",
+    *,
+    nonce_key: NonceKey | None = None,
+) -> DrawResult:
+    """Step two: reveal the nonce, draw every frame, store records, selections, visits.
+    Only the accepted contribution completes it; a drawn plan returns its records."""
+    outcome: CursorResult[Any] = session.execute(  # type: ignore[assignment]
+        update(Plan)
+        .where(
+            Plan.month == month,
+            Plan.status.in_(DRAWING_STATES),
+            Plan.contribution == contribution,
+        )
+        .values(status="drawn")
+        .execution_options(synchronize_session=False)
+    )
+    plan = get_plan(session, month)
+    session.refresh(plan)
+    if not outcome.rowcount:
         if plan.status in DRAWN_STATES:
             return _existing_draw(session, plan)
-        raise Conflict(f"the plan for {month} is {plan.status}: freeze it before the draw")
-    session.refresh(plan)
-    return _draw(session, plan, contribution, now, actor)
+        if plan.status in DRAWING_STATES:
+            _require_accepted(plan, contribution)
+        raise Conflict(f"the plan for {month} is {plan.status}: no contribution is accepted")
+    plan.nonce = _open_nonce(plan, nonce_key)  # the reveal
+    assert plan.drawn_at is not None
+    return _draw(session, plan, contribution, _aware(plan.drawn_at), actor)
+
+
+def record_draw_failure(
+    session: Session, month: str, contribution: str, error: str, actor: str = "cli"
+) -> bool:
+    """After a failed `complete_draw` (rolled back), in a transaction of its own: the plan
+    is `draw_failed`, and the audit log says why. False: the plan was not being drawn with
+    this contribution, nothing recorded."""
+    outcome: CursorResult[Any] = session.execute(  # type: ignore[assignment]
+        update(Plan)
+        .where(
+            Plan.month == month,
+            Plan.status.in_(DRAWING_STATES),
+            Plan.contribution == contribution,
+        )
+        .values(status="draw_failed")
+        .execution_options(synchronize_session=False)
+    )
+    if not outcome.rowcount:
+        return False
+    details = {"contribution": contribution, "error": error}
+    audit.record(session, actor, "plan.draw.failed", month, details)
+    return True
+
+
+def _require_accepted(plan: Plan, contribution: str) -> None:
+    if plan.contribution != contribution:
+        accepted_at = protocol.utc_timestamp(_aware(plan.drawn_at)) if plan.drawn_at else "?"
+        raise Conflict(
+            f"the plan for {plan.month} accepted the contribution {plan.contribution!r} at "
+            f"{accepted_at}; its draw completes only with that contribution"
+        )
+
+
+def sealing_key(key: NonceKey | None) -> NonceKey:
+    """The caller's key, or the configured one (INSPECT_NONCE_KEY)."""
+    if key is not None:
+        return key
+    from inspect_engine.settings import Settings  # read only when no key is passed
+
+    return Settings().sealing_key()
+
+
+def _open_nonce(plan: Plan, key: NonceKey | None) -> str:
+    assert plan.commitment is not None
+    return sealing_key(key).open(plan.nonce_sealed, plan.month, plan.commitment)
 
 
 def _check_contribution(contribution: str) -> None:
