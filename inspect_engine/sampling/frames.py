@@ -402,6 +402,15 @@ class InspectorMode(StrEnum):
     ANY = "any"
 
 
+def _task_mode(value: str, what: str) -> InspectorMode:
+    """A task's own mode: local_cross only arises when a visit merges tasks."""
+    allowed = [m for m in InspectorMode if m is not InspectorMode.LOCAL_CROSS]
+    if value not in allowed:
+        names = ", ".join(m.value for m in allowed)
+        raise ValueError(f"{what} must be one of {names}, got {value!r}")
+    return InspectorMode(value)
+
+
 def _enum(kind: type[ItemKind] | type[InspectorMode], value: str, what: str) -> Any:
     try:
         return kind(value)
@@ -555,7 +564,7 @@ class TaskSpec:
         if len(set(codes)) != len(codes):
             raise ValueError(f"{where}: an item is listed twice")
         set_(self, "items", items)
-        set_(self, "mode", _enum(InspectorMode, str(self.mode), f"{where}: mode"))
+        set_(self, "mode", _task_mode(str(self.mode), f"{where}: mode"))
         if not _is_whole(self.team_size) or self.team_size < 2:
             raise ValueError(f"{where}: team_size is {self.team_size!r}, at least 2 inspectors")
         self._check_filters(where)
