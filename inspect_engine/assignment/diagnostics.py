@@ -124,6 +124,18 @@ def _team_size_reason(
                 f"eligible so far, the {step.name} rule leaves {left}"
             )
         alive = survivors
+    # Enough inspectors, but a team needs a working day on which all its members are on duty.
+    on_day = table.duty & alive[:, None]
+    fits = on_day.sum(axis=0) >= places
+    for need in visit.needs:
+        fits &= (on_day & table.fills_place(need)[:, None]).any(axis=0)
+    if not fits.any():
+        best = int(on_day.sum(axis=0).max(initial=0))
+        return (
+            f"the {_plural(int(alive.sum()), 'eligible inspector')} share no working day of the "
+            f"window on which {places} of them, covering every department, are on duty (leave "
+            f"or certificate expiry; the best day has {best})"
+        )
     return "no lawful team fits the capacity left by the other visits"
 
 

@@ -1,4 +1,9 @@
-"""Builders for the assignment tests: a fixed month and terse inspector / visit factories."""
+"""Builders for the assignment tests: a fixed month, team seeds and terse factories.
+
+`assign` takes the team seed of the protocol (ie-teams-v1): `keys.team_seed(plan seed,
+staffing hash)`. The tests derive theirs from a label and a fixed stand-in staffing hash,
+so that a different label is a different team seed, as it is in production.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,23 @@ from typing import Any
 
 import pytest
 
-from inspect_engine.assignment import DepartmentNeed, Inspector, Month, OfficeMode, Visit
+from inspect_engine.assignment import (
+    DepartmentNeed,
+    Inspector,
+    Month,
+    OfficeMode,
+    Visit,
+    team_seed,
+)
+
+STAFFING_HASH = "5a" * 32
+"""A stand-in staffing hash: the tests build their staffing in memory, not from a snapshot."""
+
+
+def seed_for(label: str) -> str:
+    """The team seed of a plan whose revealed seed is `label`."""
+    return team_seed(label, STAFFING_HASH)
+
 
 # December 2026 with Monday-Friday working days (23), written out so that the tests do not
 # depend on the official calendar package.
@@ -27,6 +48,12 @@ DECEMBER = Month(
 @pytest.fixture(scope="session")
 def month() -> Month:
     return DECEMBER
+
+
+@pytest.fixture(scope="session")
+def seed() -> Callable[[str], str]:
+    """`seed("plan-1")`: the team seed of the plan seed "plan-1" (see `seed_for`)."""
+    return seed_for
 
 
 @pytest.fixture(scope="session")

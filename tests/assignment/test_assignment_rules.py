@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date, timedelta
 
 import pytest
@@ -16,7 +17,9 @@ from inspect_engine.assignment import (
     available_in_month,
     capacity_in_month,
     certificate_valid,
+    common_day,
     department_needs,
+    duty_days,
     eligible,
     free_working_days,
     has_capacity_left,
@@ -29,18 +32,76 @@ from inspect_engine.assignment import (
     qualified_for,
     team_violations,
 )
+from inspect_engine.assignment.rules import on_duty
 from inspect_engine.assignment.types import DepartmentNeed, Inspector, Visit
 
 InspectorFactory = Callable[..., Inspector]
 VisitFactory = Callable[..., Visit]
 
 
-def test_certificate_must_cover_the_last_day_of_the_month(
+def test_certificate_must_be_valid_on_a_working_day_of_the_window(
     make_inspector: InspectorFactory, month: Month
 ) -> None:
+    # A certificate expiring mid-month still allows the working days before it: the team
+    # then needs a common day on which it is valid (`common_day`), not the whole month.
     assert certificate_valid(make_inspector("A", certificate_expires=date(2026, 12, 31)), month)
-    assert not certificate_valid(make_inspector("B", certificate_expires=date(2026, 12, 30)), month)
-    assert not certificate_valid(make_inspector("C", certificate_expires=date(2026, 1, 1)), month)
+    assert certificate_valid(make_inspector("B", certificate_expires=date(2026, 12, 30)), month)
+    assert certificate_valid(make_inspector("C", certificate_expires=date(2026, 12, 1)), month)
+    assert not certificate_valid(make_inspector("D", certificate_expires=date(2026, 11, 30)), month)
+    assert not certificate_valid(make_inspector("E", certificate_expires=date(2026, 1, 1)), month)
+    # The window opened at the freeze: a certificate ending before it is of no use.
+    late = replace(month, window_first=date(2026, 12, 15))
+    assert not certificate_valid(make_inspector("F", certificate_expires=date(2026, 12, 14)), late)
+    assert certificate_valid(make_inspector("G", certificate_expires=date(2026, 12, 15)), late)
+    # A window opened after the month has no working day, so no certificate is of use.
+    closed = replace(month, window_first=date(2027, 1, 1))
+    assert closed.window_days == ()
+    assert not certificate_valid(make_inspector("H"), closed)
+
+
+def test_window_days_start_at_the_later_of_the_freeze_and_the_month(month: Month) -> None:
+    assert month.window_start == date(2026, 12, 1)
+    assert month.window_days == month.working_days
+    early = replace(month, window_first=date(2026, 11, 20))
+    assert early.window_start == date(2026, 12, 1) and early.window_days == month.working_days
+    late = replace(month, window_first=date(2026, 12, 19))  # a Saturday
+    assert late.window_start == date(2026, 12, 19)
+    assert late.window_days[0] == date(2026, 12, 21)
+    assert len(late.window_days) == 9  # 21-25 and 28-31 December
+    assert Month.of(2099, 3, window_first=date(2099, 3, 10)).window_days[0] == date(2099, 3, 10)
+
+
+def test_on_duty_each_day_and_the_duty_days_of_the_window(
+    make_inspector: InspectorFactory, month: Month
+) -> None:
+    leave = (DateRange(date(2026, 12, 7), date(2026, 12, 11)),)
+    a = make_inspector("A", leave=leave, certificate_expires=date(2026, 12, 22))
+    assert on_duty(a, date(2026, 12, 4))
+    assert not on_duty(a, date(2026, 12, 7))  # on leave
+    assert on_duty(a, date(2026, 12, 22))  # the certificate's last day is still valid
+    assert not on_duty(a, date(2026, 12, 23))
+    assert not on_duty(make_inspector("B", active=False), date(2026, 12, 4))
+    days = duty_days(a, month)
+    assert days[0] == date(2026, 12, 1) and days[-1] == date(2026, 12, 22)
+    assert len(days) == 4 + 5 + 2  # 1-4, 14-18, 21-22 December
+    assert duty_days(make_inspector("C", active=False), month) == ()
+
+
+def test_common_day_is_the_first_day_every_member_is_on_duty(
+    make_inspector: InspectorFactory, month: Month
+) -> None:
+    first_half = make_inspector("A", leave=(DateRange(date(2026, 12, 1), date(2026, 12, 15)),))
+    second_half = make_inspector("B", leave=(DateRange(date(2026, 12, 16), date(2026, 12, 31)),))
+    expiring = make_inspector("C", certificate_expires=date(2026, 12, 16))
+    free = make_inspector("D")
+    assert common_day([first_half, second_half], month) is None
+    assert common_day([first_half, free], month) == date(2026, 12, 16)
+    assert common_day([second_half, free], month) == date(2026, 12, 1)
+    assert common_day([first_half, expiring], month) == date(2026, 12, 16)
+    assert common_day([first_half, expiring, second_half], month) is None
+    late = replace(month, window_first=date(2026, 12, 17))
+    assert common_day([first_half, expiring], late) is None  # the 16th is before the window
+    assert common_day([], month) == date(2026, 12, 1)
 
 
 def test_inactive_inspector_is_rejected(make_inspector: InspectorFactory) -> None:
@@ -87,6 +148,25 @@ def test_capacity_is_prorated_by_free_working_days_rounding_half_up(
     assert capacity_in_month(make_inspector("E", capacity=9), no_work) == 0
 
 
+def test_capacity_is_prorated_by_the_certificate_and_the_window_too(
+    make_inspector: InspectorFactory, month: Month
+) -> None:
+    # Prorated over the month's 23 working days by the days the inspector may inspect in
+    # the window: a certificate ending on 15 December leaves 11 (1-4, 7-11, 14-15):
+    # 10 * 11 / 23 = 4.78 -> 5.
+    expiring = make_inspector("A", capacity=10, certificate_expires=date(2026, 12, 15))
+    assert free_working_days(expiring, month) == 11
+    assert capacity_in_month(expiring, month) == 5
+    # A window opened on 15 December has 13 working days: 10 * 13 / 23 = 5.65 -> 6.
+    late = replace(month, window_first=date(2026, 12, 15))
+    assert free_working_days(make_inspector("B", capacity=10), late) == 13
+    assert capacity_in_month(make_inspector("B", capacity=10), late) == 6
+    # both: the certificate's 15th is the only free day of that window, 10 / 23 -> 0
+    assert free_working_days(expiring, late) == 1
+    assert capacity_in_month(expiring, late) == 0
+    assert not available_in_month(make_inspector("C", certificate_expires=date(2026, 12, 14)), late)
+
+
 def test_qualification_needs_department_and_every_required_qualification(
     make_inspector: InspectorFactory, make_visit: VisitFactory
 ) -> None:
@@ -101,20 +181,15 @@ def test_office_modes(make_inspector: InspectorFactory, make_visit: VisitFactory
     same_office = make_inspector("A", unit="440106-03")
     same_district = make_inspector("B", unit="440106-01")
     elsewhere = make_inspector("C", unit="440115-02")
+    everyone = (same_office, same_district, elsewhere)
     cross = make_visit("V1", unit="440106-03", mode=OfficeMode.CROSS_OFFICE)
     local = make_visit("V2", unit="440106-03", mode=OfficeMode.LOCAL)
     anyone = make_visit("V3", unit="440106-03", mode=OfficeMode.ANY)
-    assert [office_mode_allows(i, cross) for i in (same_office, same_district, elsewhere)] == [
-        False,
-        True,
-        True,
-    ]
-    assert [office_mode_allows(i, local) for i in (same_office, same_district, elsewhere)] == [
-        True,
-        True,
-        False,
-    ]
-    assert all(office_mode_allows(i, anyone) for i in (same_office, same_district, elsewhere))
+    both = make_visit("V4", unit="440106-03", mode=OfficeMode.LOCAL_CROSS)
+    assert [office_mode_allows(i, cross) for i in everyone] == [False, True, True]
+    assert [office_mode_allows(i, local) for i in everyone] == [True, True, False]
+    assert [office_mode_allows(i, both) for i in everyone] == [False, True, False]
+    assert all(office_mode_allows(i, anyone) for i in everyone)
 
 
 def test_recusal_by_conflict_and_by_recent_inspection_window(
@@ -178,17 +253,41 @@ def test_team_violations(
     assert team_violations([samr1, fire], visit, month, frozenset())  # too small
 
 
+def test_team_violations_require_a_common_duty_day(
+    make_inspector: InspectorFactory, make_visit: VisitFactory, month: Month
+) -> None:
+    visit = make_visit("V", unit="440106-03")
+    first_half = make_inspector(
+        "A", unit="440115-01", leave=(DateRange(date(2026, 12, 1), date(2026, 12, 15)),)
+    )
+    second_half = make_inspector(
+        "B", unit="440115-01", leave=(DateRange(date(2026, 12, 16), date(2026, 12, 31)),)
+    )
+    expired_early = make_inspector("C", unit="440115-01", certificate_expires=date(2026, 12, 4))
+    # each of them alone is eligible: only the team has no day
+    assert all(eligible(i, visit, month, ()) for i in (first_half, second_half, expired_early))
+    no_day = "no working day of the window on which every member is on duty"
+    assert team_violations([first_half, second_half], visit, month, ()) == [no_day]
+    assert team_violations([first_half, expired_early], visit, month, ()) == [no_day]
+    assert team_violations([second_half, expired_early], visit, month, ()) == []
+
+
 def test_over_capacity(make_inspector: InspectorFactory, month: Month) -> None:
     a, b = make_inspector("A", capacity=1), make_inspector("B", capacity=2)
     assert over_capacity([[a, b], [b]], month) == {}
     assert over_capacity([[a, b], [a, b]], month) == {"A": (2, 1)}
 
 
-def test_merge_office_mode_takes_the_strictest() -> None:
+def test_merge_office_mode_keeps_every_condition() -> None:
     assert merge_office_mode(["any", "local"]) is OfficeMode.LOCAL
-    assert merge_office_mode([OfficeMode.LOCAL, "cross_office", "any"]) is OfficeMode.CROSS_OFFICE
+    assert merge_office_mode(["cross_office", "any"]) is OfficeMode.CROSS_OFFICE
     assert merge_office_mode(["any"]) is OfficeMode.ANY
     assert merge_office_mode([]) is OfficeMode.CROSS_OFFICE
+    # a local task and a cross_office task: the district, but not the own office
+    assert merge_office_mode([OfficeMode.LOCAL, "cross_office", "any"]) is OfficeMode.LOCAL_CROSS
+    assert merge_office_mode(["cross_office", "local"]) is OfficeMode.LOCAL_CROSS
+    assert merge_office_mode(["local_cross"]) is OfficeMode.LOCAL_CROSS
+    assert merge_office_mode(["local_cross", "any", "local"]) is OfficeMode.LOCAL_CROSS
     with pytest.raises(ValueError):
         merge_office_mode(["nearby"])
 
