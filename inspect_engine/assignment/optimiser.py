@@ -127,10 +127,33 @@ def fill_places(
     `pool` holds the lawful candidates with capacity left (not on the team). Candidates are
     taken by rank (smallest key, then inspector id): a wanted lead first, then one member
     for each department in `required` (in code order), then anyone; each must share a
-    working day with the members chosen so far. Nothing else decides: no position, count
-    or clock."""
+    working day with the members chosen so far. If that fails, the same ranked fill is
+    tried on each working day of the window in calendar order, among the candidates on
+    duty that day, so that a team is found whenever one exists. Nothing else decides: no
+    position, count or clock."""
     order = np.lexsort((pool, pool_keys))
     ranked = [int(i) for i in pool[order]]
+    chosen = _ranked_fill(team, ranked, places, required, table, want_lead)
+    if chosen is not None:
+        return chosen
+    for day in range(table.duty.shape[1]):
+        if team and not table.duty[list(team), day].all():
+            continue
+        on_day = [c for c in ranked if table.duty[c, day]]
+        chosen = _ranked_fill(team, on_day, places, required, table, want_lead)
+        if chosen is not None:
+            return chosen
+    return None
+
+
+def _ranked_fill(
+    team: Sequence[int],
+    ranked: list[int],
+    places: int,
+    required: Sequence[int],
+    table: InspectorTable,
+    want_lead: bool,
+) -> list[int] | None:
     chosen: list[int] = []
 
     def fits(candidate: int) -> bool:
