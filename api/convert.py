@@ -50,6 +50,8 @@ def plan_summary(plan: Plan, tasks: int) -> schemas.PublicPlanSummary:
         committed_at=aware(plan.committed_at),
         drawn_at=aware(plan.drawn_at),
         published_at=aware(plan.published_at),
+        staffing_hash=plan.staffing_hash,
+        contribution_source=plan.contribution_source,
     )
 
 
@@ -102,7 +104,10 @@ def _lambda_range(entry: dict[str, Any]) -> str:
 
 
 def public_plan(
-    plan: Plan, views: list[TaskView], voided: list[dict[str, Any]] | None = None
+    plan: Plan,
+    views: list[TaskView],
+    voided: list[dict[str, Any]] | None = None,
+    team_events: int = 0,
 ) -> schemas.PublicPlan:
     drawn = plan.seed is not None
     summary: dict[str, Any] = plan.summary or {}
@@ -112,6 +117,7 @@ def public_plan(
         seed=plan.seed,
         visits=summary.get("visits") if drawn else None,
         tasks=[public_task(v) for v in views],
+        team_events=team_events,
         voided_commitments=[schemas.VoidedCommitment.model_validate(v) for v in voided or ()],
     )
 

@@ -295,3 +295,14 @@ def public_enterprise(session: Session, credit_code: str) -> tuple[Enterprise, l
         raise NotFound(f"there is no enterprise {credit_code}")
     results = public_results(session, ResultFilter(q=enterprise.credit_code), after=None, limit=500)
     return enterprise, results
+
+
+def team_event_count(session: Session, plan: Plan) -> int:
+    """How many staffing changes were recorded after the freeze (the number is public; the
+    events themselves are for auditors)."""
+    from sqlalchemy import func
+
+    from models import TeamEvent
+
+    query = select(func.count(TeamEvent.id)).where(TeamEvent.plan_id == plan.id)
+    return int(session.scalar(query) or 0)

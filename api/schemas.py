@@ -111,6 +111,10 @@ class PublicPlanSummary(BaseModel):
     committed_at: datetime | None = None
     drawn_at: datetime | None = None
     published_at: datetime | None = None
+    # The second random's commitment (the staffing snapshot's hash) and the declared source
+    # of the contribution, both published at the freeze.
+    staffing_hash: str | None = None
+    contribution_source: str | None = None
 
 
 class VoidedCommitment(BaseModel):
@@ -126,6 +130,9 @@ class PublicPlan(PublicPlanSummary):
     contribution: str | None = None
     seed: str | None = None
     visits: int | None = None
+    team_events: int = Field(
+        default=0, description="changes to the staffing recorded after the freeze (events)"
+    )
     voided_commitments: list[VoidedCommitment] = Field(default_factory=list)
     tasks: list[PublicTask] = Field(default_factory=list)
 

@@ -111,7 +111,8 @@ def get_plan(session: SessionDep, month: MonthPath) -> schemas.PublicPlan:
     """A month's tasks: scope, ratios per class, frame hash, units per class, number drawn."""
     plan = queries.public_plan(session, month)
     voided = queries.voided_commitments(session, month)
-    return convert.public_plan(plan, queries.plan_tasks(session, plan), voided)
+    events = queries.team_event_count(session, plan)
+    return convert.public_plan(plan, queries.plan_tasks(session, plan), voided, events)
 
 
 @router.get("/draws/{task_code}")

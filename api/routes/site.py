@@ -86,7 +86,10 @@ def plan(
         request,
         "plan.html",
         plan=convert.public_plan(
-            found, queries.plan_tasks(session, found), queries.voided_commitments(session, month)
+            found,
+            queries.plan_tasks(session, found),
+            queries.voided_commitments(session, month),
+            queries.team_event_count(session, found),
         ),
     )
 

@@ -21,7 +21,7 @@ from inspect_engine import faults
 from inspect_engine.errors import InvalidInput
 from inspect_engine.formats.reader import FileRejected, ParsedRow, RowError, iter_rows
 from inspect_engine.formats.spec import FORMATS, FileFormat
-from inspect_engine.workflows import audit
+from inspect_engine.workflows import audit, staffing
 from inspect_engine.workflows.columns import SNAPSHOT, refresh_directory_snapshot
 from models import repositories as repo
 from models.base import Base
@@ -75,6 +75,7 @@ class ImportReport:
     rows: int = 0
     new_rows: int = 0
     warnings: list[str] = field(default_factory=list)
+    team_events: int = 0  # changes recorded against frozen plans' staffing
 
 
 class _Errors:
@@ -121,6 +122,9 @@ class _ReferenceCheck:
                     )
 
 
+STAFFING_KINDS = ("conflicts", "leave", "inspectors")
+
+
 def import_file(
     session: Session,
     kind: str,
@@ -146,11 +150,14 @@ def import_file(
     if kind == "enterprises":  # first: on PostgreSQL this also queues concurrent imports
         repo.bump_revision(session, SNAPSHOT)
     batch: list[ParsedRow] = []
+    staffing_rows: list[dict[str, Any]] = []  # rows that may change a frozen plan's teams
 
     def flush() -> None:
         refs.check(batch)
         if errors.total == 0:
             _write(session, fmt, model, batch, owners)
+            if kind in STAFFING_KINDS:
+                staffing_rows.extend(row.values for row in batch)
             faults.checkpoint("import.after_batch")
         batch.clear()
 
@@ -179,6 +186,10 @@ def import_file(
     if kind == "enterprises":
         # the month's freeze reads it instead of the table; a few rows are patched in
         refresh_directory_snapshot(session, written=seen_keys)
+    # After a freeze, a change to the staffing reaches the teams only as a recorded event.
+    report.team_events = staffing.record_directory_changes(
+        session, kind, staffing_rows, actor=actor, source=f"import {kind} {path.name}"
+    )
     audit.record(
         session,
         actor,

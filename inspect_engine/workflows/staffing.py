@@ -343,3 +343,65 @@ def open_plans(session: Session) -> list[Plan]:
             select(Plan).where(Plan.status.in_(OPEN_PLAN_STATES), Plan.staffing_hash.is_not(None))
         )
     )
+
+
+def record_directory_changes(
+    session: Session, kind: str, rows: Sequence[Mapping[str, Any]], *, actor: str, source: str
+) -> int:
+    """Imported rows that change a frozen plan's staffing become its events, in file order:
+    a new conflict with a unit of its frames, leave overlapping its window, an inspector
+    deactivated or whose certificate now ends earlier. The number of events recorded."""
+    if kind not in ("conflicts", "leave", "inspectors") or not rows:
+        return 0
+    recorded = 0
+    for plan in open_plans(session):
+        snapshot = load_snapshot(session, plan)
+        state = staffing_after(snapshot, (), plan_changes(session, plan))
+        for change in _changes_for(kind, rows, snapshot, state):
+            record_change(session, plan, change, actor=actor, source=source)
+            state = state.changed(change)
+            recorded += 1
+    return recorded
+
+
+def _changes_for(
+    kind: str,
+    rows: Sequence[Mapping[str, Any]],
+    snapshot: kernel.Snapshot,
+    state: team_events.Staffing,
+) -> list[team_events.Change]:
+    inspectors = {ins.inspector_id: ins for ins in state.inspectors}
+    month = state.month
+    out: list[team_events.Change] = []
+    if kind == "conflicts":
+        units = snapshot.enterprises()
+        for row in rows:
+            pair = (row["inspector_id"], row["credit_code"])
+            if pair[0] in inspectors and pair[1] in units and pair not in state.recusals.conflicts:
+                out.append(team_events.Change("conflict", pair[0], credit_code=pair[1]))
+    elif kind == "leave":
+        for row in rows:
+            ins = inspectors.get(row["inspector_id"])
+            starts, ends = row["starts_on"], row["ends_on"]
+            overlaps = starts <= month.last_day and ends >= month.window_start
+            known = ins is not None and any(
+                (r.starts_on, r.ends_on) == (starts, ends) for r in ins.leave
+            )
+            if ins is not None and overlaps and not known:
+                out.append(
+                    team_events.Change("leave", ins.inspector_id, starts_on=starts, ends_on=ends)
+                )
+    else:
+        for row in rows:
+            ins = inspectors.get(row["inspector_id"])
+            if ins is None:
+                continue
+            if ins.active and row.get("active") is False:
+                out.append(team_events.Change("deactivate", ins.inspector_id))
+            elif row["certificate_expires"] < ins.certificate_expires:
+                out.append(
+                    team_events.Change(
+                        "certificate", ins.inspector_id, expires=row["certificate_expires"]
+                    )
+                )
+    return out
