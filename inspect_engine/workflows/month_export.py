@@ -1,4 +1,5 @@
-"""`month export`: the auditors' draw records (with frames) and the month's visits."""
+"""`month export`: the auditors' draw records (with frames), the month's visits and, once
+the teams are drawn, the staffing snapshot and the teams record (ie-teams-v1)."""
 
 from __future__ import annotations
 
@@ -13,8 +14,9 @@ from sqlalchemy.orm import Session
 
 from inspect_engine.errors import Conflict
 from inspect_engine.formats.csv_safety import SafeWriter
-from inspect_engine.workflows import audit
+from inspect_engine.workflows import audit, staffing
 from inspect_engine.workflows.planning import DRAWN_STATES, auditor_record, get_plan
+from inspect_engine.workflows.teams_export import TEAMS_DRAWN, teams_record
 from models import Draw, TeamMember, Visit
 
 VISIT_COLUMNS = (
@@ -24,6 +26,7 @@ VISIT_COLUMNS = (
     "item_codes",
     "departments",
     "inspector_ids",
+    "visit_on",  # the scheduled working day: empty until the engine schedules visits
 )
 
 
@@ -50,6 +53,10 @@ def export_month(session: Session, month: str, out_dir: Path) -> ExportResult:
         paths.append(path)
     visits_csv = out_dir / "visits.csv"
     count = _write_visits(session, plan.id, visits_csv)
+    if plan.status in TEAMS_DRAWN:
+        _write_atomically(out_dir / "staffing.json", staffing.stored_text(session, plan))
+        teams = json.dumps(teams_record(session, plan), ensure_ascii=False, indent=1)
+        _write_atomically(out_dir / "teams.json", teams + "\n")
     # The audit log's head as of this export: kept outside the database, it lets an
     # auditor prove later that no entry up to here was deleted or rewritten.
     head = str(audit.chain_head(session))
@@ -108,6 +115,7 @@ def _write_visits(session: Session, plan_id: int, path: Path) -> int:
                     ";".join(visit.item_codes),
                     ";".join(visit.departments),
                     ";".join(teams.get(visit.id, [])),
+                    "",
                 ]
             )
             count += 1

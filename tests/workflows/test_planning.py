@@ -82,7 +82,9 @@ def test_the_draw_verifies_and_merges_visits(session: Session, tmp_path: Path) -
         assert visit.mode == "local_cross" and visit.team_size == 3
         assert visit.departments == ["FIRE", "SAMR"]
     lines = (out / "visits.csv").read_text(encoding="utf-8").splitlines()
-    assert lines[0] == "visit_id,credit_code,task_codes,item_codes,departments,inspector_ids"
+    assert (
+        lines[0] == "visit_id,credit_code,task_codes,item_codes,departments,inspector_ids,visit_on"
+    )
     assert len(lines) == 1 + result.visits
     # the audit head written beside the records is the log's head, and the log reaches it
     head = (out / "audit-head.txt").read_text(encoding="utf-8").strip()

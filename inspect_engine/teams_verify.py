@@ -1,0 +1,265 @@
+"""Verify the inspector teams of a month (ie-teams-v1, docs/team-protocol.md).
+
+Usage:   python -m inspect_engine.verify --teams OUT/teams.json --staffing OUT/staffing.json \\
+             --draws OUT/draws --expect-staffing-hash HEX
+
+From the month export, it recomputes the second random and runs these checks in order,
+naming the first that fails:
+
+  staffing_hash  SHA-256 of the canonical text of staffing.json equals the hash published at
+                 the freeze (--expect-staffing-hash), the one in teams.json and the one every
+                 draw record carries
+  seed           every draw record has teams.json's seed, and
+                 team_seed = SHA-256(seed | staffing_hash | ie-teams-v1)
+  visits         the visits are exactly the draws' selections merged on the snapshot
+  events         the post-freeze changes form an unbroken hash chain from GENESIS
+  lawful         after every change, each team is lawful (eligible members, departments
+                 covered, a common duty day) and nobody is over capacity
+  optimum        drawing the teams again on the snapshot with the team seed and replaying the
+                 changes gives exactly these teams
+
+Exit status: 0 all checks passed; 1 a check failed; 2 bad usage, or a file that cannot be
+read or is malformed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from inspect_engine.assignment import events, keys, optimiser, rules
+from inspect_engine.assignment import staffing as kernel
+from inspect_engine.assignment.types import Inspector, Visit
+
+EXIT_OK, EXIT_FAILED, EXIT_MALFORMED = 0, 1, 2
+CHECKS = ("staffing_hash", "seed", "visits", "events", "lawful", "optimum")
+
+
+class Failed(Exception):
+    def __init__(self, check: str, reason: str) -> None:
+        super().__init__(f"{check}: {reason}")
+        self.check, self.reason = check, reason
+
+
+class Malformed(Exception):
+    pass
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="verify.py --teams",
+        description="Verify the inspector teams of a month (ie-teams-v1).",
+        epilog="Exit status: 0 verified, 1 a check failed, 2 bad usage or unreadable file.",
+    )
+    parser.add_argument("--teams", required=True, metavar="FILE", help="OUT/teams.json")
+    parser.add_argument("--staffing", required=True, metavar="FILE", help="OUT/staffing.json")
+    parser.add_argument("--draws", required=True, metavar="DIR", help="OUT/draws")
+    parser.add_argument(
+        "--expect-staffing-hash",
+        required=True,
+        metavar="HEX",
+        help="the staffing hash published with the commitment at the freeze",
+    )
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse already printed the usage and the error
+        return EXIT_OK if exc.code == 0 else EXIT_MALFORMED
+    try:
+        teams = _object(_read_json(Path(args.teams)), args.teams)
+        staffing_text = Path(args.staffing).read_text(encoding="utf-8")
+        staffing_data = _object(json.loads(staffing_text), args.staffing)
+        records = _records(Path(args.draws))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, Malformed) as exc:
+        print(f"ERROR: {exc}", file=sys.stderr)
+        return EXIT_MALFORMED
+    try:
+        for line in verify(teams, staffing_data, records, args.expect_staffing_hash):
+            print(f"OK {line}")
+    except Failed as failed:
+        print(f"FAIL {failed.check}: {failed.reason}")
+        return EXIT_FAILED
+    except (Malformed, KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+        print(f"ERROR: the teams export is malformed: {exc!r}", file=sys.stderr)
+        return EXIT_MALFORMED
+    print("OK: the teams check out")
+    return EXIT_OK
+
+
+def _read_json(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _object(data: Any, name: str) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise Malformed(f"{name} is not a JSON object")
+    return data
+
+
+def _records(directory: Path) -> list[dict[str, Any]]:
+    if not directory.is_dir():
+        raise Malformed(f"{directory} is not a directory of draw records")
+    paths = sorted(directory.glob("*.json"))
+    if not paths:
+        raise Malformed(f"{directory} holds no draw record (*.json)")
+    return [_object(_read_json(path), str(path)) for path in paths]
+
+
+def verify(
+    teams: Mapping[str, Any],
+    staffing_data: Mapping[str, Any],
+    records: Sequence[Mapping[str, Any]],
+    expect_staffing_hash: str,
+) -> list[str]:
+    """Run the checks in order; raise Failed naming the first that fails."""
+    out = []
+    digest = hashlib.sha256(kernel.canonical_text(staffing_data).encode("utf-8")).hexdigest()
+    expected = expect_staffing_hash.strip().lower()
+    if digest != expected:
+        raise Failed(
+            "staffing_hash", f"staffing.json hashes to {digest}, not the published {expected}"
+        )
+    if teams.get("staffing_hash") != digest:
+        raise Failed(
+            "staffing_hash", f"teams.json names {teams.get('staffing_hash')}, not {digest}"
+        )
+    for record in records:
+        if record.get("staffing_hash") != digest:
+            raise Failed(
+                "staffing_hash",
+                f"the draw record of task {record.get('task_code')} names "
+                f"{record.get('staffing_hash')}, not {digest}",
+            )
+    out.append(f"staffing_hash {digest}")
+
+    seed = teams.get("seed")
+    for record in records:
+        if record.get("seed") != seed:
+            raise Failed(
+                "seed", f"the draw record of task {record.get('task_code')} has another seed"
+            )
+    if not isinstance(seed, str):
+        raise Failed("seed", "teams.json has no seed")
+    team_seed = keys.team_seed(seed, digest)
+    if teams.get("team_seed") != team_seed:
+        raise Failed("seed", f"team_seed is {teams.get('team_seed')}, SHA-256 gives {team_seed}")
+    out.append(f"seed team_seed {team_seed}")
+
+    if staffing_data.get("protocol") != kernel.PROTOCOL:
+        raise Malformed(f"staffing.json is not an {kernel.PROTOCOL} snapshot")
+    snapshot = kernel.Snapshot(staffing_data)
+    selections = {str(r["task_code"]): list(r["selected"]) for r in records}
+    try:
+        merged = kernel.merge_visits(snapshot, selections)
+    except ValueError as exc:
+        raise Failed("visits", str(exc)) from exc
+    expected_visits = [(v.visit_id, v.credit_code, list(v.task_codes)) for v in merged]
+    listed = teams.get("visits")
+    if not isinstance(listed, list):
+        raise Failed("visits", "teams.json has no list of visits")
+    got_visits = [(v.get("visit_id"), v.get("credit_code"), v.get("task_codes")) for v in listed]
+    if got_visits != expected_visits:
+        raise Failed("visits", _first_difference(expected_visits, got_visits))
+    out.append(f"visits {len(merged)} visits merged from {len(records)} draw records")
+
+    changes = _chain(teams.get("events"))
+    out.append(f"events {len(changes)} changes, an unbroken chain")
+
+    specs = [v.spec() for v in merged]
+    drawn = {
+        str(v["visit_id"]): tuple(sorted(str(m) for m in v.get("inspectors") or ())) for v in listed
+    }
+    _lawful(snapshot, specs, changes, drawn)
+    out.append("lawful every team is lawful and nobody is over capacity")
+
+    inspectors, month, recusals = snapshot.inspectors(), snapshot.month(), snapshot.recusals()
+    result = optimiser.assign(specs, inspectors, month, team_seed, recusals)
+    state = events.Staffing(tuple(specs), tuple(inspectors), month, recusals)
+    _, again, _ = events.replay(state, result.teams, team_seed, changes)
+    staffed = {v: m for v, m in drawn.items() if m}
+    if again != staffed:
+        differ = sorted(v for v in set(again) | set(staffed) if again.get(v) != staffed.get(v))
+        raise Failed(
+            "optimum",
+            f"{len(differ)} teams differ from the protocol's, first {differ[0]}: "
+            f"{list(staffed.get(differ[0], ()))} instead of {list(again.get(differ[0], ()))}",
+        )
+    out.append(f"optimum {len(staffed)} teams are exactly the protocol's")
+    return out
+
+
+def _first_difference(expected: Sequence[tuple[Any, ...]], got: Sequence[tuple[Any, ...]]) -> str:
+    if len(expected) != len(got):
+        return f"teams.json lists {len(got)} visits, the draws give {len(expected)}"
+    for want, have in zip(expected, got, strict=True):
+        if want != have:
+            return f"visit {have[0]} is {list(have[1:])}, the draws give {list(want)}"
+    return "the visits differ"  # pragma: no cover
+
+
+def _chain(listed: Any) -> list[events.Change]:
+    if not isinstance(listed, list):
+        raise Failed("events", "teams.json has no list of events")
+    prev = events.GENESIS
+    changes = []
+    for number, row in enumerate(listed, start=1):
+        if not isinstance(row, dict) or row.get("seq") != number:
+            raise Failed("events", f"event {number} is missing or out of order")
+        if row.get("prev_hash") != prev:
+            raise Failed("events", f"event {number} does not follow the previous one")
+        try:
+            change = events.Change.from_dict(row["event"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise Failed("events", f"event {number} is not a change: {exc}") from exc
+        if row.get("event_hash") != events.event_hash(prev, change):
+            raise Failed("events", f"event {number}'s hash does not match its change")
+        prev = row["event_hash"]
+        changes.append(change)
+    return changes
+
+
+def _lawful(
+    snapshot: kernel.Snapshot,
+    specs: Sequence[Visit],
+    changes: Sequence[events.Change],
+    teams: Mapping[str, tuple[str, ...]],
+) -> None:
+    """Each team against the staffing after every change; a visit carried out when a change
+    came is checked against the staffing before it (the change left it alone)."""
+    state = events.Staffing(
+        tuple(specs), tuple(snapshot.inspectors()), snapshot.month(), snapshot.recusals()
+    )
+    frozen: dict[str, events.Staffing] = {}
+    for change in changes:
+        for visit_id in change.carried_out:
+            frozen.setdefault(visit_id, state)
+        state = state.changed(change)
+    by_visit = {visit.visit_id: visit for visit in specs}
+    final_by_id = {ins.inspector_id: ins for ins in state.inspectors}
+    members: list[list[Inspector]] = []
+    for visit_id, ids in sorted(teams.items()):
+        if not ids:
+            continue
+        when = frozen.get(visit_id, state)
+        by_id = {ins.inspector_id: ins for ins in when.inspectors}
+        unknown = [i for i in ids if i not in by_id]
+        if unknown:
+            raise Failed("lawful", f"visit {visit_id}: {unknown[0]} is not in the staffing")
+        team = [by_id[i] for i in ids]
+        barred = when.recusals.barred_pairs(when.month)
+        problems = rules.team_violations(team, by_visit[visit_id], when.month, barred)
+        if problems:
+            raise Failed("lawful", f"visit {visit_id}: {'; '.join(problems)}")
+        members.append([final_by_id[i] for i in ids])
+    over = rules.over_capacity(members, state.month)
+    if over:
+        who, (load, capacity) = sorted(over.items())[0]
+        raise Failed("lawful", f"{who} holds {load} places, capacity {capacity}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main(sys.argv[1:]))

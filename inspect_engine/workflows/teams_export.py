@@ -1,0 +1,59 @@
+"""`teams.json`: the record of the second random (ie-teams-v1), for auditors.
+
+Built from the plan's frozen staffing snapshot, the selections, the hash-chained team
+events and the stored teams; `python -m inspect_engine.verify --teams` checks it
+(docs/team-protocol.md)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from inspect_engine.assignment import keys
+from inspect_engine.assignment import staffing as kernel
+from inspect_engine.workflows import staffing
+from models import Plan
+
+TEAMS_DRAWN = ("assigned", "published")
+
+
+def teams_record(session: Session, plan: Plan) -> dict[str, Any]:
+    """The plan's teams record (the plan's teams must be drawn)."""
+    if plan.status not in TEAMS_DRAWN:
+        raise ValueError(f"the plan for {plan.month} is {plan.status}: it has no teams")
+    snapshot = staffing.load_snapshot(session, plan)
+    merged = kernel.merge_visits(snapshot, staffing.plan_selections(session, plan))
+    teams = staffing.current_teams(session, plan)
+    return {
+        "protocol": keys.PROTOCOL,
+        "month": plan.month,
+        "staffing_hash": plan.staffing_hash,
+        "seed": plan.seed,
+        "team_seed": staffing.team_seed_of(plan),
+        "events": [
+            {
+                "seq": row.seq,
+                "kind": row.kind,
+                "event": row.event,
+                "actor": row.actor,
+                "source": row.source,
+                "reason": row.reason,
+                "created_at": row.created_at.isoformat() if row.created_at else None,
+                "prev_hash": row.prev_hash,
+                "event_hash": row.event_hash,
+                "outcome": row.outcome,
+            }
+            for row in staffing.plan_changes(session, plan)
+        ],
+        "visits": [
+            {
+                "visit_id": visit.visit_id,
+                "credit_code": visit.credit_code,
+                "task_codes": list(visit.task_codes),
+                "inspectors": sorted(teams.get(visit.visit_id, ())),
+                "visit_on": None,
+            }
+            for visit in sorted(merged, key=lambda v: v.visit_id)
+        ],
+    }
