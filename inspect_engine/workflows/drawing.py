@@ -9,6 +9,7 @@ committing when its block ends and rolling back when it raises."""
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from inspect_engine.sampling import protocol
 from inspect_engine.sealing import NonceKey, NonceUnavailable
 from inspect_engine.workflows import audit
 from inspect_engine.workflows.planning import (
+    DrawInProgress,
     DrawResult,
     FreezeResult,
     _aware,
@@ -36,6 +38,7 @@ from inspect_engine.workflows.planning import (
 
 Transactions = Callable[[], AbstractContextManager[Session]]
 MAX_REASON = 1000
+WAIT_FOR_DRAW_SECONDS = 120  # a city's draw completes in seconds; a failed one is recorded
 # Anything shaped like a credit code: a failure message may name a selected enterprise.
 CODE_LIKE = re.compile(r"\b[0-9A-Z]{18}\b")
 
@@ -57,8 +60,7 @@ def draw_recorded(
     """Accept the contribution (committed), then complete the draw (a second transaction);
     if completing fails, record the failure (a third) and raise DrawFailed, whose message
     names no enterprise."""
-    with transactions() as session:
-        earlier = accept_contribution(session, month, contribution, actor, nonce_key=nonce_key)
+    earlier = _accept_or_wait(transactions, month, contribution, actor, nonce_key)
     if earlier is not None:
         return earlier
     try:
@@ -75,6 +77,26 @@ def draw_recorded(
             f"accepted: {error}. The failure is recorded (plan state draw_failed, audit "
             "log); once the cause is fixed, run the draw again with the same contribution"
         ) from None
+
+
+def _accept_or_wait(
+    transactions: Transactions,
+    month: str,
+    contribution: str,
+    actor: str,
+    nonce_key: NonceKey | None,
+) -> DrawResult | None:
+    """Accept the contribution; while another request's accepted draw is being completed,
+    wait for it (a plan has one draw, and a second request gets its records)."""
+    deadline = time.monotonic() + WAIT_FOR_DRAW_SECONDS
+    while True:
+        try:
+            with transactions() as session:
+                return accept_contribution(session, month, contribution, actor, nonce_key=nonce_key)
+        except DrawInProgress:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 def plain_error(exc: Exception) -> str:

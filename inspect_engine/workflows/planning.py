@@ -515,6 +515,10 @@ def draw_month(
     return complete_draw(session, month, contribution, actor, nonce_key=nonce_key)
 
 
+class DrawInProgress(Conflict):
+    """Another request's contribution was accepted and its draw is not complete yet."""
+
+
 def accept_contribution(
     session: Session,
     month: str,
@@ -549,8 +553,18 @@ def accept_contribution(
             {"contribution": contribution, "accepted_at": protocol.utc_timestamp(now)},
         )
         return None
+    if plan.status == "drawing" and plan.contribution != contribution:
+        # Another request accepted its contribution and is completing the draw: wait on
+        # the plan's row for it, then answer with its records (one draw per plan).
+        claim_plan(session, month, ("drawing",))
+        session.refresh(plan)
     if plan.status in DRAWN_STATES:
         return _existing_draw(session, plan)
+    if plan.status == "drawing" and plan.contribution != contribution:
+        raise DrawInProgress(
+            f"the plan for {month} accepted another contribution, {plan.contribution!r}, and "
+            "its draw is being completed; ask again for its records"
+        )
     if plan.status in DRAWING_STATES:
         _require_accepted(plan, contribution)
         return None

@@ -192,6 +192,7 @@ def test_month_visits_csv_escapes_every_cell(session: Session, tmp_path: Path) -
             "item_codes": "'+SUM(1);SAMR-INFO",
             "departments": "'@dept",
             "inspector_ids": "'-I1",
+            "visit_on": "",
         }
     ]
     assert session.scalars(select(models.Visit.departments)).one() == ["@dept"]

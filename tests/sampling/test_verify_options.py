@@ -75,7 +75,8 @@ def test_public_record_is_compared_too(record: Record) -> None:
 
 def run(*args: str, cwd: Path = ROOT, isolated: bool = False) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    command = [sys.executable, *(["-I"] if isolated else []), *args]
+    # -I -S: no environment, no user or site packages (the project is installed there)
+    command = [sys.executable, *(["-I", "-S"] if isolated else []), *args]
     return subprocess.run(
         command, capture_output=True, text=True, encoding="utf-8", cwd=cwd, env=env,
         timeout=60, check=False,

@@ -1,0 +1,118 @@
+"""The attack on the second random, tried as a supervisor with import rights would after the
+seed is public: import a conflict row (or leave, or a directory edit) and watch the teams.
+
+Before ie-teams-v1 one imported conflict row for a member of one team re-rolled every team
+of the month. Now the teams are drawn on the staffing frozen at the freeze, and a later row
+is an event that touches only the members it makes unlawful. On SQLite and PostgreSQL."""
+
+from pathlib import Path
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+import models
+from inspect_engine.workflows import staffing
+from inspect_engine.workflows.assignment import assign_month, reassign_inspector
+from inspect_engine.workflows.imports import import_file
+from tests.workflows.test_assignment import MONTH, drawn
+
+
+def _teams(session: Session) -> dict[str, tuple[str, ...]]:
+    plan = session.scalars(select(models.Plan).where(models.Plan.month == MONTH)).one()
+    return staffing.current_teams(session, plan)
+
+
+def _conflicts_file(tmp_path: Path, rows: list[tuple[str, str]], name: str) -> Path:
+    path = tmp_path / name
+    lines = ["inspector_id,credit_code,reason,raised_by,raised_on"]
+    lines += [f"{i},{c},利害关系,enterprise,2026-12-08" for i, c in rows]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def _outsider(session: Session, teams: dict[str, tuple[str, ...]]) -> tuple[str, str, str]:
+    """A visit, and an inspector of the directory who is not on its team."""
+    visit, members = sorted(teams.items())[0]
+    code = session.scalars(
+        select(models.Visit.credit_code).where(models.Visit.visit_code == visit)
+    ).one()
+    everyone = sorted(session.scalars(select(models.Inspector.inspector_id)))
+    return visit, code, next(i for i in everyone if i not in members)
+
+
+def test_an_outsiders_conflict_imported_after_the_draw_changes_no_team(
+    session: Session, tmp_path: Path
+) -> None:
+    drawn(session, tmp_path)
+    assign_month(session, MONTH)
+    before = _teams(session)
+    _, code, outsider = _outsider(session, before)
+    report = import_file(
+        session, "conflicts", _conflicts_file(tmp_path, [(outsider, code)], "c.csv")
+    )
+    assert report.team_events == 1  # recorded, visible
+    assert _teams(session) == before  # and nothing moved
+    events = session.scalars(select(models.TeamEvent)).all()
+    assert [e.kind for e in events] == ["conflict"] and events[0].source.startswith("import")
+    assert events[0].outcome == {"replaced": {}, "unstaffed": {}}
+
+
+def test_a_members_conflict_changes_only_that_members_place(
+    session: Session, tmp_path: Path
+) -> None:
+    drawn(session, tmp_path)
+    assign_month(session, MONTH)
+    before = _teams(session)
+    visit, members = sorted(before.items())[len(before) // 2]
+    code = session.scalars(
+        select(models.Visit.credit_code).where(models.Visit.visit_code == visit)
+    ).one()
+    member = members[0]
+    import_file(session, "conflicts", _conflicts_file(tmp_path, [(member, code)], "c.csv"))
+    after = _teams(session)
+    changed = {v for v in before if before[v] != after.get(v)}
+    assert changed == {visit}
+    assert member not in after[visit]
+    assert (
+        set(after[visit]) - set(before[visit])
+        and len(set(after[visit]) & set(before[visit])) == len(members) - 1
+    )
+
+
+def test_directory_edits_after_the_freeze_cannot_change_the_teams_drawn(
+    session: Session, tmp_path: Path
+) -> None:
+    """Rows written straight into the tables (an operator with database access) after the
+    freeze reach neither the draw's merge nor the team draw: both read the snapshot."""
+    drawn(session, tmp_path)
+    plan = session.scalars(select(models.Plan)).one()
+    first = staffing.load_snapshot(session, plan).hash
+    session.execute(update(models.Enterprise).values(licences=None, status="revoked"))
+    session.execute(update(models.Inspector).values(monthly_capacity=1))
+    assign_month(session, MONTH)
+    assert staffing.load_snapshot(session, plan).hash == first == plan.staffing_hash
+    outcome_teams = _teams(session)
+    assert outcome_teams and all(len(m) >= 2 for m in outcome_teams.values())
+    # capacity 1 in the live table would have left most visits unstaffed
+    loads: dict[str, int] = {}
+    for members in outcome_teams.values():
+        for member in members:
+            loads[member] = loads.get(member, 0) + 1
+    assert max(loads.values()) > 1
+
+
+def test_a_long_reason_is_stored_whole(session: Session, tmp_path: Path) -> None:
+    drawn(session, tmp_path)
+    assign_month(session, MONTH)
+    busiest = max(
+        (m for members in _teams(session).values() for m in members),
+        key=lambda m: sum(m in t for t in _teams(session).values()),
+    )
+    reason = "因病住院，需要长期休养；" * 40  # 480 characters, longer than the old String(64)
+    reassign_inspector(session, MONTH, busiest, reason)
+    session.flush()
+    runs = session.scalars(select(models.AssignmentRun.label)).all()
+    assert any(reason in label for label in runs)
+    event = session.scalars(select(models.TeamEvent)).one()
+    assert event.kind == "withdraw" and event.reason == reason
+    assert all(busiest not in members for members in _teams(session).values())
