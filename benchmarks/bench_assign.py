@@ -151,18 +151,19 @@ def make_recusals(
 def bare_flow(visits: list[Visit], inspectors: list[Inspector], month: Month,
               recusals: Recusals, seed: str) -> tuple[float, int]:  # fmt: skip
     """Plain source -> inspector -> visit min-cost flow on the same eligible pairs, with the
-    same keyed random costs (computing the keys is timed as part of it, as in `assign`)."""
+    same keyed random costs. Only building and solving the network is timed: the keys,
+    which `assign` computes too, are part of what the ratio to this bare limit measures."""
     table = InspectorTable.build(inspectors, month)
     ordered = sorted(visits, key=lambda v: v.visit_id)
     barred = _barred_index(ordered, table, recusals.barred_pairs(month))
     usable = table.lawful_on_duty() & (table.capacity > 0)
     cands = candidates(ordered, table, [(v, i) for v, ii in barred.items() for i in ii], usable)
-    started = time.perf_counter()
     n_insp, n_visits = table.size, len(ordered)
     arc_visit = cands.visit
     codes = [v.credit_code for v in ordered]
     ids = [i.inspector_id for i in table.inspectors]
     pair_costs = keys.cost_of(keys.pair_keys(seed, codes, ids, cands.visit, cands.inspector))
+    started = time.perf_counter()
     tails = np.concatenate([np.zeros(n_insp, np.int64), 1 + cands.inspector])
     heads = np.concatenate([1 + np.arange(n_insp), 1 + n_insp + arc_visit])
     caps = np.concatenate([table.capacity, np.ones(cands.arcs, np.int64)])

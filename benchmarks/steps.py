@@ -491,20 +491,17 @@ def _min_cost_flow_seconds(url: str, month: str) -> tuple[float, int]:
     from benchmarks.bench_assign import bare_flow
     from inspect_engine.assignment.eligibility import InspectorTable, candidates
     from inspect_engine.assignment.optimiser import _barred_index
-    from inspect_engine.workflows.assignment import (
-        _inspector_specs,
-        _month,
-        _recusals,
-        _visit_specs,
-    )
+    from inspect_engine.assignment.staffing import merge_visits
+    from inspect_engine.workflows import staffing
     from inspect_engine.workflows.planning import get_plan
 
-    with transaction(url) as session:
+    with transaction(url) as session:  # the month's own frozen staffing
         plan = get_plan(session, month)
-        visits, _ = _visit_specs(session, plan)
-        inspectors = _inspector_specs(session)
-        recusals = _recusals(session, month, [v.credit_code for v in visits], 365)
-    the_month = _month(month)
+        snapshot = staffing.load_snapshot(session, plan)
+        selections = staffing.plan_selections(session, plan)
+        seed = staffing.team_seed_of(plan)
+    visits = [v.spec() for v in merge_visits(snapshot, selections)]
+    inspectors, recusals, the_month = snapshot.inspectors(), snapshot.recusals(), snapshot.month()
     table = InspectorTable.build(inspectors, the_month)
     barred = _barred_index(
         sorted(visits, key=lambda v: v.visit_id), table, recusals.barred_pairs(the_month)
@@ -512,7 +509,7 @@ def _min_cost_flow_seconds(url: str, month: str) -> tuple[float, int]:
     usable = table.lawful_on_duty() & (table.capacity > 0)
     pairs = [(v, i) for v, ii in barred.items() for i in ii]
     arcs = candidates(sorted(visits, key=lambda v: v.visit_id), table, pairs, usable).arcs
-    seconds, status = bare_flow(visits, inspectors, the_month, recusals, 1)
+    seconds, status = bare_flow(visits, inspectors, the_month, recusals, seed)
     _say(f"  bare min-cost flow: {seconds:.2f} s (status {status}, {arcs:,} arcs)")
     return seconds, int(arcs)
 
