@@ -116,3 +116,26 @@ def test_a_long_reason_is_stored_whole(session: Session, tmp_path: Path) -> None
     event = session.scalars(select(models.TeamEvent)).one()
     assert event.kind == "withdraw" and event.reason == reason
     assert all(busiest not in members for members in _teams(session).values())
+
+
+def test_licences_cleared_after_the_freeze_cannot_break_or_change_the_draw(
+    session: Session, tmp_path: Path
+) -> None:
+    """The old draw re-read the directory to merge visits: a licence cleared after the
+    freeze raised mid-draw, everything rolled back, and the plan could be drawn again with
+    another contribution. The merge now reads the frozen snapshot."""
+    from inspect_engine.sampling.frames import ExclusionPolicy
+    from inspect_engine.workflows.planning import draw_month, freeze_month, plan_month
+    from tests.workflows import tinycity
+
+    tinycity.build(session)
+    tinycity.add_inspectors(session)
+    plan_month(session, MONTH, tinycity.tasks_file(tmp_path))
+    freeze_month(session, MONTH, ExclusionPolicy())
+    session.execute(update(models.Enterprise).values(licences=None, status="revoked"))
+    drawn_month = draw_month(session, MONTH, "dice:6-6-1-2-5-3-4-4-2-1")
+    assert drawn_month.visits > 0
+    visits = session.scalars(select(models.Visit)).all()
+    assert len(visits) == drawn_month.visits and all(v.item_codes for v in visits)
+    # the food task's items need a licence: they are still carried, as frozen
+    assert any(code.startswith("SAMR-FOOD") for v in visits for code in v.item_codes)
