@@ -14,7 +14,12 @@ id). Adding or removing any other row changes no key.
 from __future__ import annotations
 
 import hashlib
+import itertools
+import multiprocessing
+import os
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -38,6 +43,11 @@ def pair_key(seed: str, credit_code: str, inspector_id: str) -> int:
     return int.from_bytes(digest[:8], "big") >> (64 - KEY_BITS)
 
 
+PARALLEL_PAIRS = 400_000
+"""Above this many pairs the keys are hashed in worker processes, one chunk each (the
+result does not depend on how the work is split)."""
+
+
 def pair_keys(
     seed: str,
     credit_codes: Sequence[str],
@@ -47,20 +57,59 @@ def pair_keys(
 ) -> U64:
     """Keys of the pairs (credit_codes[visit_of[k]], inspector_ids[inspector_of[k]]).
 
-    The pairs come grouped by visit (CSR order); each visit's prefix is hashed once."""
-    visits = np.asarray(visit_of, dtype=np.int64)
-    inspectors = np.asarray(inspector_of, dtype=np.int64)
+    The pairs come grouped by visit (CSR order); each visit's prefix is hashed once. A city
+    month has millions of pairs: they are split over the machine's cores."""
+    visits = np.asarray(visit_of, dtype=np.int64).reshape(-1)
+    inspectors = np.asarray(inspector_of, dtype=np.int64).reshape(-1)
+    workers = min(os.cpu_count() or 1, 8)
+    if visits.size < PARALLEL_PAIRS or workers < 2:
+        raw = _hash_pairs(seed, list(credit_codes), list(inspector_ids), visits, inspectors)
+    else:
+        bounds = np.linspace(0, visits.size, workers + 1).astype(np.int64).tolist()
+        chunks = [(lo, hi) for lo, hi in itertools.pairwise(bounds) if hi > lo]
+        # fork: the workers only hash (no solver, no database); spawn would re-import __main__
+        context = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(len(chunks), mp_context=context) as pool:
+            parts = pool.map(
+                _hash_pairs,
+                *zip(
+                    *[
+                        (seed, list(credit_codes), list(inspector_ids), visits[lo:hi],
+                         inspectors[lo:hi])
+                        for lo, hi in chunks
+                    ],
+                    strict=True,
+                ),
+            )  # fmt: skip
+            raw = b"".join(parts)
+    keys = np.frombuffer(raw, dtype=">u8").astype(np.uint64)
+    return keys >> np.uint64(64 - KEY_BITS)
+
+
+def _hash_pairs(
+    seed: str,
+    credit_codes: list[str],
+    inspector_ids: list[str],
+    visits: npt.NDArray[np.int64],
+    inspectors: npt.NDArray[np.int64],
+) -> bytes:
+    """The first 8 bytes of each pair's digest, concatenated."""
     ids = [f"|{i}".encode() for i in inspector_ids]
-    out = bytearray(8 * visits.size)
-    current, prefix = -1, hashlib.sha256()
-    for k, (v, i) in enumerate(zip(visits.tolist(), inspectors.tolist(), strict=True)):
-        if v != current:
-            current, prefix = v, hashlib.sha256(f"{seed}|{credit_codes[v]}".encode())
-        h = prefix.copy()
-        h.update(ids[i])
-        out[8 * k : 8 * k + 8] = h.digest()[:8]
-    raw = np.frombuffer(bytes(out), dtype=">u8").astype(np.uint64)
-    return raw >> np.uint64(64 - KEY_BITS)
+    if not visits.size:
+        return b""
+    starts = np.flatnonzero(np.r_[True, visits[1:] != visits[:-1]]).tolist()
+    ends = [*starts[1:], int(visits.size)]
+    out = []
+    for lo, hi in zip(starts, ends, strict=True):
+        copy = hashlib.sha256(f"{seed}|{credit_codes[int(visits[lo])]}".encode()).copy
+
+        def digest(tail: bytes, copy: Any = copy) -> bytes:
+            h = copy()
+            h.update(tail)
+            return bytes(h.digest()[:8])
+
+        out.append(b"".join([digest(ids[i]) for i in inspectors[lo:hi].tolist()]))
+    return b"".join(out)
 
 
 def cost_of(keys: U64) -> npt.NDArray[np.int64]:
