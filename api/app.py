@@ -14,7 +14,17 @@ from starlette.middleware.body_limit import RequestBodyLimitMiddleware
 
 from api import problems
 from api.limits import DeclaredLengthLimit
-from api.routes import admin, auditor, board, field, inspector, public, site, supervisor
+from api.routes import (
+    admin,
+    auditor,
+    board,
+    field,
+    inspector,
+    public,
+    signin,
+    site,
+    supervisor,
+)
 from inspect_engine.settings import Settings
 from models.db import make_engine, make_session_factory
 
@@ -31,7 +41,8 @@ command.
 * **inspector**: own assignments and results; **auditor**: frames, full draw records and
   the audit log (read-only); **admin**: users and tokens.
 
-Authenticate with `Authorization: Bearer <token>` (`inspect-engine users token NAME`).
+Machines authenticate with `Authorization: Bearer <token>` (`inspect-engine users token
+NAME`); people sign in to the pages at `/login` with their username and password.
 Errors are RFC 9457 problem details (`application/problem+json`). Lists are paginated by
 cursor: pass `next_cursor` back as `?cursor=`; `limit` is at most 500.
 """
@@ -63,6 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(admin.router)
     app.include_router(admin.account)
     app.include_router(field.router)
+    app.include_router(signin.router)
     app.include_router(board.router)
     app.include_router(board.api)
     app.include_router(site.router)

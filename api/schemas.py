@@ -588,12 +588,26 @@ class UserOut(BaseModel):
     active: bool
 
 
+class TokenIn(BaseModel):
+    expires_days: int | None = Field(
+        default=None, ge=1, le=3660, description="days until the token expires; omit: never"
+    )
+
+
 class TokenOut(BaseModel):
-    model_config = example(token="ie_3q2…", token_id=4, username="wang.supervisor")
+    model_config = example(
+        token="ie_3q2…",
+        token_id=4,
+        username="wang.supervisor",
+        expires_at="2027-03-01T08:00:00Z",
+        issued_by="admin",
+    )
 
     token: str = Field(description="shown once: only its SHA-256 is stored")
     token_id: int
     username: str
+    expires_at: datetime | None = Field(default=None, description="null: until revoked")
+    issued_by: str = Field(description="who issued it (recorded with the token)")
 
 
 class RevokeIn(BaseModel):

@@ -6,13 +6,14 @@ imported inside the commands, so that cli.py may import this module at its top."
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.markup import escape
 
-users_app = typer.Typer(help="Users, roles and bearer tokens.", no_args_is_help=True)
+users_app = typer.Typer(help="Users, roles, passwords and bearer tokens.", no_args_is_help=True)
 results_app = typer.Typer(help="Inspection results: import and publish.", no_args_is_help=True)
 
 
@@ -22,6 +23,25 @@ def _print_token(token: str, username: str) -> None:
     console.print(f"token for {username} (shown once; only its SHA-256 is stored):")
     # the token alone on stdout, so that scripts can capture it
     typer.echo(token)
+
+
+def _password_from_stdin() -> str:
+    """One line of standard input, without its line ending (a password may hold spaces)."""
+    line = sys.stdin.readline()
+    return line.removesuffix("\n").removesuffix("\r")
+
+
+PasswordStdin = Annotated[
+    bool,
+    typer.Option(
+        "--password-stdin",
+        help="read the password (for /login) from one line of standard input",
+    ),
+]
+ExpiresDays = Annotated[
+    int | None,
+    typer.Option("--expires-days", min=1, help="the token expires after N days (default: never)"),
+]
 
 
 @users_app.command("add")
@@ -35,31 +55,65 @@ def users_add(
     inspector_id: Annotated[
         str | None, typer.Option("--inspector-id", help="an inspector user's certificate number")
     ] = None,
+    password_stdin: PasswordStdin = False,
+    expires_days: ExpiresDays = None,
 ) -> None:
-    """Create a user and print his first token."""
+    """Create a user (with a password for the pages, given --password-stdin) and print his
+    first API token on the last line."""
     from inspect_engine.cli import run, transaction
+    from inspect_engine.workflows.signin import set_password
     from inspect_engine.workflows.users import create_user, issue_token
+    from models.base import utcnow
+
+    password = _password_from_stdin() if password_stdin else None
 
     def body() -> None:
         with transaction() as session:
             create_user(
                 session, username, role, departments=department or (), inspector_id=inspector_id
             )
-            issued = issue_token(session, username)
+            if password is not None:
+                set_password(session, username, password, actor="cli", now=utcnow())
+            issued = issue_token(session, username, expires_days=expires_days)
         _print_token(issued.token, username)
 
     run(body)
 
 
+@users_app.command("password")
+def users_password(
+    username: Annotated[str, typer.Argument()],
+    password_stdin: PasswordStdin = False,
+) -> None:
+    """Set or reset a user's password (read from standard input); ends his sessions."""
+    from inspect_engine.cli import console, run, transaction
+    from inspect_engine.workflows.signin import set_password
+    from models.base import utcnow
+
+    if not password_stdin:
+        console.print("[red]error:[/red] give the password on standard input (--password-stdin)")
+        raise typer.Exit(2)
+    password = _password_from_stdin()
+
+    def body() -> None:
+        with transaction() as session:
+            set_password(session, username, password, actor="cli", now=utcnow())
+        console.print(f"password of {username} set; his browser sessions have ended")
+
+    run(body)
+
+
 @users_app.command("token")
-def users_token(username: Annotated[str, typer.Argument()]) -> None:
+def users_token(
+    username: Annotated[str, typer.Argument()], expires_days: ExpiresDays = None
+) -> None:
     """Issue another token for a user (earlier ones stay valid until revoked)."""
     from inspect_engine.cli import run, transaction
     from inspect_engine.workflows.users import issue_token
 
     def body() -> None:
         with transaction() as session:
-            issued = issue_token(session, username)
+            issued = issue_token(session, username, expires_days=expires_days)
         _print_token(issued.token, username)
 
     run(body)

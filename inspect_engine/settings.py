@@ -36,10 +36,17 @@ class Settings(BaseSettings):
     nonce_key: str | None = Field(default=None, repr=False)
     # Import: rows written per statement batch.
     import_batch_rows: int = Field(default=5000, ge=100)
-    # Upload: the largest request body the service accepts, in bytes (default 1 GiB; the
-    # enterprise directory is about 500 MB). Larger bodies are refused with a 413 before
-    # they are spooled to disk (api/limits.py).
+    # Upload: the largest request body the service accepts, in bytes. The default, 1 GiB,
+    # is twice the largest real directory: enterprises.csv of the whole city (about 3 million
+    # market entities, about 500 MB). Larger bodies are refused with a 413 before they are
+    # spooled to disk (api/limits.py); a body is read only after its sender's login and
+    # role are checked (api/uploads.py).
     max_upload_bytes: int = Field(default=1_073_741_824, ge=1024)
+
+    # Browser sessions (people sign in with a password): a session ends after this long
+    # without a request, and this long after sign-in whatever happens.
+    session_idle_hours: float = Field(default=8, gt=0)
+    session_absolute_days: float = Field(default=7, gt=0)
 
     # Exclusions applied before a frame is frozen (configuration, never constants).
     recent_window_days: int = Field(default=180, ge=0)

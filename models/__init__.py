@@ -1,7 +1,7 @@
 """SQLAlchemy 2.x typed models. No business rules live here."""
 
 from models.audit import AuditEntry
-from models.auth import ApiToken, User
+from models.auth import ApiToken, SignInThrottle, User, WebSession
 from models.base import Base
 from models.directory import Conflict, Department, Enterprise, Inspector, Item, Leave, Unit
 from models.field import VerifyScan, VisitFeedback
@@ -48,6 +48,7 @@ __all__ = [
     "Result",
     "RiskScore",
     "Selection",
+    "SignInThrottle",
     "StaffingSnapshot",
     "Task",
     "TeamEvent",
@@ -57,4 +58,5 @@ __all__ = [
     "VerifyScan",
     "Visit",
     "VisitFeedback",
+    "WebSession",
 ]

@@ -90,10 +90,24 @@ def create_user(session: SessionDep, admin: AdminUser, body: schemas.UserIn) -> 
 
 
 @router.post("/users/{username}/tokens", status_code=status.HTTP_201_CREATED)
-def issue_token(session: SessionDep, admin: AdminUser, username: Username) -> schemas.TokenOut:
-    """A new bearer token; it is shown in this response only."""
-    issued = users.issue_token(session, username, actor=actor(admin))
-    return schemas.TokenOut(token=issued.token, token_id=issued.token_id, username=username)
+def issue_token(
+    session: SessionDep,
+    admin: AdminUser,
+    username: Username,
+    body: schemas.TokenIn | None = None,
+) -> schemas.TokenOut:
+    """A new bearer token for a machine or script, valid until revoked or `expires_days`;
+    it is shown in this response only, and records the admin who issued it."""
+    issued = users.issue_token(
+        session, username, actor=actor(admin), expires_days=body.expires_days if body else None
+    )
+    return schemas.TokenOut(
+        token=issued.token,
+        token_id=issued.token_id,
+        username=username,
+        expires_at=issued.expires_at,
+        issued_by=actor(admin),
+    )
 
 
 @router.post("/users/{username}/revoke")

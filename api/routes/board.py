@@ -1,7 +1,7 @@
 """The supervisors' progress board: the month per task, district and department (drawn,
 assigned, visited, reported, reviewed, published, overdue), the inspectors with visits
 still open, and the changes made by hand — as a phone page (`/board/{month}`, signed in
-through /field/login) and as JSON (`/supervisor/board/{month}`, bearer token).
+through /login) and as JSON (`/supervisor/board/{month}`, bearer token).
 
 A supervisor sees the part of the month that concerns his departments; an admin all."""
 

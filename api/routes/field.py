@@ -2,16 +2,17 @@
 inspectors' phone pages (`/field/...`) with the task document and a result form per item,
 and the visit documents as PDF.
 
-Browsers sign in once with their token (`/field/login`): it is kept in an HttpOnly,
-SameSite=Strict cookie, and every form that changes something also carries a token
-derived from it (CSRF). API clients send `Authorization: Bearer` as everywhere else.
-Plain HTML forms: everything works without JavaScript."""
+People sign in with their username and password (`/login`, api/routes/signin.py): the
+cookie holds the random id of a server-side session, and every form that changes
+something also carries a token derived from it (CSRF). API clients send
+`Authorization: Bearer` as everywhere else. Plain HTML forms: everything works without
+JavaScript."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-from datetime import date
+from datetime import date, timedelta
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -27,13 +28,13 @@ from inspect_engine.documents import FontMissing, qr_svg, render_notice, render_
 from inspect_engine.errors import Conflict, InvalidInput, NotFound
 from inspect_engine.publication.result_codes import CODES, LABELS
 from inspect_engine.settings import Settings
-from inspect_engine.workflows import field, results
+from inspect_engine.workflows import field, results, signin
 from inspect_engine.workflows.users import NotAuthenticated, Principal, Role, authenticate
+from models.base import utcnow
 
 router = APIRouter(default_response_class=HTMLResponse)
 
-COOKIE = "ie_session"
-COOKIE_SECONDS = 12 * 3600  # one working day; sign in again tomorrow
+COOKIE = "ie_session"  # the random id of a server-side session (workflows/signin.py)
 RESULT_CHOICES = tuple(zip(CODES, LABELS, strict=True))
 VisitCode = Annotated[str, PathParam(max_length=32, examples=["2026-12-000017"])]
 CodeText = Annotated[str, PathParam(max_length=120)]
@@ -58,7 +59,10 @@ FONT_PROBLEM = problems.ProblemType(
 
 
 def render(request: Request, name: str, status_code: int = 200, **context: Any) -> Response:
+    """A page; pages of a signed-in browser get its CSRF token (the logout form needs it)."""
     templates: Jinja2Templates = request.app.state.templates
+    if "csrf" not in context and request.cookies.get(COOKIE):
+        context["csrf"] = csrf_token(request.app.state.settings, request)
     response = templates.TemplateResponse(request, name, context, status_code=status_code)
     return response
 
@@ -83,40 +87,52 @@ def grace_days(settings: Settings) -> int:
     return int(settings_value(settings, "verify_grace_days", field.DEFAULT_GRACE_DAYS))
 
 
-def _token(request: Request) -> tuple[str | None, bool]:
-    """The request's token and whether it came from the cookie (then forms need CSRF)."""
+def _bearer(request: Request) -> str | None:
     header = request.headers.get("authorization", "")
-    if header.lower().startswith("bearer "):
-        return header[7:].strip(), False
-    return request.cookies.get(COOKIE), True
+    return header[7:].strip() if header.lower().startswith("bearer ") else None
+
+
+def session_limits(settings: Settings) -> signin.SessionLimits:
+    return signin.SessionLimits(
+        idle=timedelta(hours=settings.session_idle_hours),
+        absolute=timedelta(days=settings.session_absolute_days),
+    )
 
 
 def signed_in(request: Request, session: SessionDep) -> Principal | None:
-    token, _ = _token(request)
-    if not token:
-        return None
+    """The user of a bearer token (scripts), else of the session cookie (browsers)."""
+    token = _bearer(request)
+    cookie = request.cookies.get(COOKIE)
     try:
-        return authenticate(session, token)
+        if token:
+            return authenticate(session, token)
+        if cookie:
+            settings: Settings = request.app.state.settings
+            return signin.session_user(session, cookie, session_limits(settings), utcnow())
     except NotAuthenticated:
         return None
+    return None
 
 
 def csrf_token(settings: Settings, request: Request) -> str:
-    """Ties a form to the signed-in browser: a page of another site cannot know it."""
-    token, _ = _token(request)
+    """Ties a form to the signed-in browser's session: a page of another site cannot know it."""
+    session_id = request.cookies.get(COOKIE) or ""
     key = settings.secret_key.encode("utf-8")
-    return hmac.new(key, f"csrf|{token or ''}".encode(), hashlib.sha256).hexdigest()[:32]
+    return hmac.new(key, f"csrf|{session_id}".encode(), hashlib.sha256).hexdigest()[:32]
 
 
 def check_csrf(settings: Settings, request: Request, sent: str | None) -> None:
-    _, from_cookie = _token(request)
-    if from_cookie and not hmac.compare_digest(sent or "", csrf_token(settings, request)):
+    """A form sent with the session cookie must carry its CSRF token; a bearer token cannot
+    be sent by another site's page, so it needs none."""
+    if _bearer(request):
+        return
+    if not hmac.compare_digest(sent or "", csrf_token(settings, request)):
         raise NotAuthenticated("the form has expired: reload the page and send it again")
 
 
 def login_redirect(request: Request) -> Response:
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    return RedirectResponse(f"/field/login?next={quote(target, safe='')}", status_code=303)
+    return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
 
 
 def message(request: Request, status_code: int, title: str, detail: str) -> Response:
@@ -125,7 +141,7 @@ def message(request: Request, status_code: int, title: str, detail: str) -> Resp
     )
 
 
-def _safe_next(target: str | None) -> str:
+def safe_next(target: str | None) -> str:
     """Only a path of this site: a login must not bounce the browser elsewhere."""
     if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
         return target
@@ -140,45 +156,9 @@ def this_month() -> str:
 
 
 @router.get("/field/login", include_in_schema=False)
-def login_page(request: Request, next: str | None = None) -> Response:
-    return render(request, "field/login.html", next=_safe_next(next), error=None)
-
-
-@router.post("/field/login", include_in_schema=False)
-def login(
-    request: Request,
-    session: SessionDep,
-    token: Annotated[str, Form(max_length=200)],
-    next: Annotated[str | None, Form(max_length=500)] = None,
-) -> Response:
-    try:
-        authenticate(session, token.strip())
-    except NotAuthenticated:
-        return render(
-            request,
-            "field/login.html",
-            401,
-            next=_safe_next(next),
-            error="令牌无效、已吊销或用户已停用。",
-        )
-    response = RedirectResponse(_safe_next(next), status_code=303)
-    response.set_cookie(
-        COOKIE,
-        token.strip(),
-        max_age=COOKIE_SECONDS,
-        httponly=True,
-        samesite="strict",
-        secure=request.url.scheme == "https",
-        path="/",
-    )
-    return response
-
-
-@router.post("/field/logout", include_in_schema=False)
-def logout() -> Response:
-    response = RedirectResponse("/field/login", status_code=303)
-    response.delete_cookie(COOKIE, path="/")
-    return response
+def old_login_page(next: str | None = None) -> Response:
+    """Sign-in moved to /login (username and password); old bookmarks follow."""
+    return RedirectResponse(f"/login?next={quote(safe_next(next), safe='')}", status_code=303)
 
 
 @router.get("/field", include_in_schema=False)
@@ -332,7 +312,7 @@ def visit_pdf(
     departments. Issues the visit's verification code on first rendering."""
     user = signed_in(request, session)
     if user is None:
-        raise NotAuthenticated("sign in (/field/login) or send a bearer token")
+        raise NotAuthenticated("sign in (/login) or send a bearer token")
     if user.role is Role.INSPECTOR:
         scope: dict[str, Any] = {"inspector_id": user.inspector_id or ""}
     elif user.role in (Role.SUPERVISOR, Role.ADMIN):

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, File, Query, UploadFile, status
+from fastapi import APIRouter, Query, status
 from fastapi import Path as PathParam
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -29,7 +29,7 @@ from api.deps import (
 )
 from api.pagination import MAX_ID, Cursor, Limit, decode_cursor, page
 from api.schemas import MONTH_PATTERN, Page
-from api.uploads import check_upload_scope, saved_upload
+from api.uploads import UPLOAD_BODY, CsvUpload, check_upload_scope, saved_upload
 from inspect_engine.formats.spec import FORMATS
 from inspect_engine.workflows import drawing, planning, preview, results
 from inspect_engine.workflows.imports import import_file
@@ -47,15 +47,14 @@ ImportKind = Annotated[
         examples=["items"],
     ),
 ]
-CsvFile = Annotated[UploadFile, File(description="the CSV file (UTF-8, header row)")]
 
 
 # --------------------------------------------------------------------------- directories
 
 
-@router.post("/imports/{kind}")
+@router.post("/imports/{kind}", openapi_extra=UPLOAD_BODY)
 def upload_directory(
-    session: SessionDep, user: SupervisorUser, kind: ImportKind, file: CsvFile
+    session: SessionDep, user: SupervisorUser, kind: ImportKind, file: CsvUpload
 ) -> schemas.ImportReportOut:
     """Import a directory or history file: the same validation as `inspect-engine import`
     (all-or-nothing, row-numbered errors as a 422 problem, idempotent)."""
@@ -112,9 +111,9 @@ def get_plan(session: SessionDep, user: SupervisorUser, month: MonthPath) -> sch
     return _plan_status(session, month)
 
 
-@router.post("/plans/{month}/tasks", status_code=status.HTTP_201_CREATED)
+@router.post("/plans/{month}/tasks", status_code=status.HTTP_201_CREATED, openapi_extra=UPLOAD_BODY)
 def upload_tasks(
-    session: SessionDep, user: SupervisorUser, month: MonthPath, file: CsvFile
+    session: SessionDep, user: SupervisorUser, month: MonthPath, file: CsvUpload
 ) -> schemas.PlanTasksOut:
     """Create the month's plan from tasks.csv, or replace its tasks until it is frozen."""
     exists = session.scalars(select(Plan.id).where(Plan.month == month)).first() is not None
@@ -306,9 +305,9 @@ def review_result(
     return _row(results.get_result(session, result_id, departments=scope_of(user)))
 
 
-@router.post("/results/import")
+@router.post("/results/import", openapi_extra=UPLOAD_BODY)
 def import_results(
-    session: SessionDep, user: SupervisorUser, file: CsvFile
+    session: SessionDep, user: SupervisorUser, file: CsvUpload
 ) -> schemas.ResultsImportOut:
     """results.csv (visit_id, item_code, result, inspected_on, note) entered by a
     supervisor: counts as reviewed. All-or-nothing, idempotent."""

@@ -8,6 +8,8 @@ Roles:
 
 A token is shown once, when issued; only its SHA-256 is stored, so a stolen database does
 not hand out working tokens. Tokens are revoked, never deleted (the audit log names them).
+Tokens are for machines and scripts; people sign in with a password (workflows/signin.py).
+A token may expire; it records who issued it (an admin for another user, or "cli").
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import re
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from sqlalchemy import select, update
@@ -74,6 +77,7 @@ class IssuedToken:
     token: str  # shown once, never stored
     token_id: int
     username: str
+    expires_at: datetime | None = None
 
 
 def hash_token(token: str) -> str:
@@ -155,17 +159,41 @@ def list_users(session: Session, *, after: str | None = None, limit: int = 100) 
     return list(session.scalars(query))
 
 
-def issue_token(session: Session, username: str, *, actor: str = "cli") -> IssuedToken:
-    """A new bearer token for the user; earlier tokens stay valid until revoked."""
+MAX_TOKEN_DAYS = 3660
+
+
+def issue_token(
+    session: Session,
+    username: str,
+    *,
+    actor: str = "cli",
+    expires_days: int | None = None,
+    now: datetime | None = None,
+) -> IssuedToken:
+    """A new bearer token for the user, valid until revoked or, if given, `expires_days`
+    from now; earlier tokens stay valid. The token records its issuer (`actor`)."""
     user = get_user(session, username)
     if not user.active:
         raise Conflict(f"user {username!r} is deactivated")
+    if expires_days is not None and not 1 <= expires_days <= MAX_TOKEN_DAYS:
+        raise InvalidInput(f"expires_days {expires_days}: from 1 to {MAX_TOKEN_DAYS} days")
+    expires_at = (
+        (now or utcnow()) + timedelta(days=expires_days) if expires_days is not None else None
+    )
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    row = ApiToken(user_id=user.id, token_hash=hash_token(token))
+    row = ApiToken(
+        user_id=user.id, token_hash=hash_token(token), expires_at=expires_at, issued_by=actor
+    )
     session.add(row)
     session.flush()
-    audit.record(session, actor, "token.issue", username, {"token_id": row.id})
-    return IssuedToken(token, row.id, username)
+    audit.record(
+        session,
+        actor,
+        "token.issue",
+        username,
+        {"token_id": row.id, "expires_at": expires_at.isoformat() if expires_at else None},
+    )
+    return IssuedToken(token, row.id, username, expires_at)
 
 
 def revoke_tokens(
@@ -199,16 +227,24 @@ def deactivate_user(session: Session, username: str, *, actor: str = "cli") -> U
     return user
 
 
-def authenticate(session: Session, token: str | None) -> Principal:
+def authenticate(session: Session, token: str | None, now: datetime | None = None) -> Principal:
     """The user behind a bearer token, or NotAuthenticated."""
     if not token:
         raise NotAuthenticated("this request needs a bearer token (Authorization: Bearer …)")
     query = (
-        select(User)
+        select(User, ApiToken.expires_at)
         .join(ApiToken, ApiToken.user_id == User.id)
         .where(ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_(None))
     )
-    user = session.scalars(query).first()
-    if user is None or not user.active:
+    found = session.execute(query).first()
+    if found is None or not found[0].active:
         raise NotAuthenticated("the token is unknown, revoked, or its user is deactivated")
+    user, expires_at = found
+    if expires_at is not None and as_utc(expires_at) <= (now or utcnow()):
+        raise NotAuthenticated("the token has expired: ask for a new one")
     return principal_of(user)
+
+
+def as_utc(moment: datetime) -> datetime:
+    """SQLite returns naive datetimes; every stored moment is UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

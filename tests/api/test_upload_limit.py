@@ -157,3 +157,60 @@ def test_a_get_is_unaffected(service: Service, limited: TestClient) -> None:
     response = limited.get(path, headers=service.city.headers("sup_samr"))
     assert response.status_code == 200
     assert response.json() == service.get(path, "sup_samr").json()
+
+
+class CountingBody:
+    """A 60 MB multipart body that counts how much of it the server has taken."""
+
+    def __init__(self, megabytes: int = 60, chunk: int = 1 << 20) -> None:
+        self.chunks = megabytes
+        self.chunk = b"x" * chunk
+        self.taken = 0
+
+    def __iter__(self) -> Iterator[bytes]:
+        head = (
+            f"--{BOUNDARY}\r\n"
+            'Content-Disposition: form-data; name="file"; filename="items.csv"\r\n'
+            "Content-Type: text/csv\r\n\r\n"
+        ).encode()
+        self.taken += len(head)
+        yield head
+        for _ in range(self.chunks):
+            self.taken += len(self.chunk)
+            yield self.chunk
+        tail = f"\r\n--{BOUNDARY}--\r\n".encode()
+        self.taken += len(tail)
+        yield tail
+
+
+@pytest.mark.parametrize(
+    ("user", "path", "status"),
+    [
+        (None, ITEMS, 401),
+        ("wrong-token", ITEMS, 401),
+        ("insp_s01", ITEMS, 403),
+        ("auditor", "/supervisor/plans/2027-02/tasks", 403),
+        (None, "/supervisor/results/import", 401),
+    ],
+)
+def test_a_60_mb_upload_is_refused_before_its_body_is_read(
+    service: Service, user: str | None, path: str, status: int
+) -> None:
+    body = CountingBody()
+    headers = {"content-type": f"multipart/form-data; boundary={BOUNDARY}"}
+    if user == "wrong-token":
+        headers["authorization"] = "Bearer ie_not-a-token"
+    elif user is not None:
+        headers.update(service.city.headers(user))
+    response = service.client.post(path, content=iter(body), headers=headers)
+    assert response.status_code == status, response.text
+    assert body.taken < 64 * 1024  # not a byte of the 60 MB file (before: all of it)
+    # the control: an allowed sender's body is read in full
+    allowed = CountingBody(megabytes=1)
+    done = service.client.post(
+        ITEMS,
+        content=iter(allowed),
+        headers={**service.city.headers("sup_samr"), "content-type": headers["content-type"]},
+    )
+    assert done.status_code == 422, done.text  # read, then refused as a bad items.csv
+    assert allowed.taken > 1 << 20

@@ -21,7 +21,9 @@ from inspect_engine.sampling.frames import ExclusionPolicy
 from inspect_engine.workflows import field, results
 from inspect_engine.workflows.assignment import assign_month
 from inspect_engine.workflows.planning import draw_month, freeze_month, plan_month
+from inspect_engine.workflows.signin import set_password
 from inspect_engine.workflows.users import create_user, issue_token
+from models.base import utcnow
 from tests.workflows import tinycity
 
 MONTH = "2026-12"
@@ -36,6 +38,11 @@ class FieldCity:
 
     def headers(self, username: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.tokens[username]}"}
+
+    @staticmethod
+    def password(username: str) -> str:
+        """Every user of the city signs in to the pages with this password."""
+        return f"{username} 的密码-2026"
 
 
 @contextmanager
@@ -87,6 +94,7 @@ def add_users(session: Session) -> FieldCity:
     for username, (role, departments, inspector_id) in users.items():
         create_user(session, username, role, departments=departments, inspector_id=inspector_id)
         tokens[username] = issue_token(session, username).token
+        set_password(session, username, FieldCity.password(username), actor="cli", now=utcnow())
     session.flush()
     return FieldCity(tokens, {"insp_busy": busy, "insp_idle": idle})
 

@@ -24,7 +24,12 @@ def browser(served: Served, username: str | None = None) -> TestClient:
     client = TestClient(served.client.app, follow_redirects=False)
     if username is not None:
         response = client.post(
-            "/field/login", data={"token": served.city.tokens[username], "next": "/field"}
+            "/login",
+            data={
+                "username": username,
+                "password": served.city.password(username),
+                "next": "/field",
+            },
         )
         assert response.status_code == 303
     return client
@@ -44,23 +49,33 @@ def joint(served: Served) -> tuple[str, str, list[str]]:
         return visit.visit_code, visit.verify_token, list(visit.item_codes)
 
 
-def test_sign_in_sets_a_strict_httponly_cookie(served: Served) -> None:
+def test_sign_in_sets_a_lax_httponly_session_cookie(served: Served) -> None:
     client = browser(served)
-    refused = client.post("/field/login", data={"token": "ie_wrong", "next": "/field"})
-    assert refused.status_code == 401 and "令牌无效" in refused.text
+    refused = client.post(
+        "/login", data={"username": "insp_busy", "password": "wrong-password", "next": "/field"}
+    )
+    assert refused.status_code == 401 and "用户名或密码错误" in refused.text
     assert "set-cookie" not in refused.headers
     signed = client.post(
-        "/field/login", data={"token": served.city.tokens["insp_busy"], "next": "//evil.test/x"}
+        "/login",
+        data={
+            "username": "insp_busy",
+            "password": served.city.password("insp_busy"),
+            "next": "//evil.test/x",
+        },
     )
     assert signed.status_code == 303 and signed.headers["location"] == "/field"
     cookie = signed.headers["set-cookie"].lower()
-    assert "httponly" in cookie and "samesite=strict" in cookie and "max-age=" in cookie
+    assert "httponly" in cookie and "samesite=lax" in cookie and "max-age=" in cookie
+    assert served.city.tokens["insp_busy"] not in signed.headers["set-cookie"]
     assert client.get("/field").headers["location"] == "/field/visits"
     sup = browser(served, "sup_all")
     assert sup.get("/field").headers["location"] == "/board/2026-12"
     anonymous = browser(served).get("/field/visits")
     assert anonymous.status_code == 303
-    assert anonymous.headers["location"].startswith("/field/login?next=")
+    assert anonymous.headers["location"].startswith("/login?next=")
+    old = browser(served).get("/field/login?next=/field/visits")
+    assert old.status_code == 303 and old.headers["location"] == "/login?next=%2Ffield%2Fvisits"
 
 
 def test_the_inspector_sees_his_month_and_the_task_document(served: Served) -> None:
