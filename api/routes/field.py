@@ -22,6 +22,7 @@ from fastapi.templating import Jinja2Templates
 
 from api import problems
 from api.deps import SessionDep, SettingsDep, scope_of
+from api.ratelimit import LOGIN_LIMIT, VERIFY_LIMIT
 from api.schemas import MONTH_PATTERN
 from inspect_engine.documents import FontMissing, qr_svg, render_notice, render_task_document
 from inspect_engine.errors import Conflict, InvalidInput, NotFound
@@ -144,7 +145,7 @@ def login_page(request: Request, next: str | None = None) -> Response:
     return render(request, "field/login.html", next=_safe_next(next), error=None)
 
 
-@router.post("/field/login", include_in_schema=False)
+@router.post("/field/login", include_in_schema=False, dependencies=[LOGIN_LIMIT])
 def login(
     request: Request,
     session: SessionDep,
@@ -418,7 +419,7 @@ def _verify_page(
     return response
 
 
-@router.get("/v/{code}", include_in_schema=False)
+@router.get("/v/{code}", include_in_schema=False, dependencies=[VERIFY_LIMIT])
 def verify(
     request: Request,
     session: SessionDep,
@@ -426,11 +427,12 @@ def verify(
     code: CodeText,
     recorded: str | None = None,
 ) -> Response:
-    """核验: is the visit genuine? Every opening is logged."""
+    """核验: is the visit genuine? Every opening is logged (made-up codes only counted);
+    each address may open VERIFY_LIMIT pages a minute."""
     return _verify_page(request, session, settings, code, recorded=bool(recorded))
 
 
-@router.post("/v/{code}", include_in_schema=False)
+@router.post("/v/{code}", include_in_schema=False, dependencies=[VERIFY_LIMIT])
 def record_visit(
     request: Request,
     session: SessionDep,
