@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api import security
 from inspect_engine.errors import Conflict, DomainError, InvalidInput, NotFound
 from inspect_engine.sealing import NonceUnavailable
 from inspect_engine.workflows.drawing import DrawFailed
@@ -226,7 +227,10 @@ def _unstorable(request: Request, exc: Exception) -> Response:
 
 def _unexpected(request: Request, exc: Exception) -> Response:
     log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
-    return problem_response(request, INTERNAL, "the server failed; the error was logged")
+    response = problem_response(request, INTERNAL, "the server failed; the error was logged")
+    # Starlette sends this answer from its outermost middleware, past SecurityHeaders
+    security.harden(response.headers)
+    return response
 
 
 def install(app: FastAPI) -> None:

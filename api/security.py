@@ -57,6 +57,14 @@ EVERY_RESPONSE = {
 }
 
 
+def harden(headers: MutableHeaders) -> None:
+    """Adds the security headers a response does not set itself."""
+    for name, value in EVERY_RESPONSE.items():
+        headers.setdefault(name, value)
+    page = headers.get("content-type", "").startswith("text/html")
+    headers.setdefault("content-security-policy", PAGE_CSP if page else DATA_CSP)
+
+
 class SecurityHeaders:
     """Adds the headers to every HTTP response that does not set them itself."""
 
@@ -70,11 +78,7 @@ class SecurityHeaders:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                for name, value in EVERY_RESPONSE.items():
-                    headers.setdefault(name, value)
-                page = headers.get("content-type", "").startswith("text/html")
-                headers.setdefault("content-security-policy", PAGE_CSP if page else DATA_CSP)
+                harden(MutableHeaders(scope=message))
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

@@ -291,3 +291,20 @@ def test_serve_warns_loudly_with_the_development_secret(
     assert ("INSPECT_SECRET_KEY is not set" in result.output) == (secret is None)
     # uvicorn's own proxy handling (trusting 127.0.0.1) is off: the app's setting decides
     assert started["proxy_headers"] is False and started["port"] == 8123
+
+
+def test_an_unexpected_failure_is_answered_with_the_headers_too(
+    database: tuple[str, str],
+) -> None:
+    """Starlette answers a 500 from outside every added middleware."""
+    app = create_app(Settings(database_url=database[0], environment="test", secret_key=SECRET))
+
+    def boom() -> None:
+        raise RuntimeError("a bug")
+
+    app.add_api_route("/public/boom", boom)
+    with TestClient(app, raise_server_exceptions=False) as web:
+        failed = web.get("/public/boom")
+    assert failed.status_code == 500 and "a bug" not in failed.text
+    assert failed.headers["x-content-type-options"] == "nosniff"
+    assert failed.headers["content-security-policy"] == "default-src 'none'; frame-ancestors 'none'"
