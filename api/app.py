@@ -12,8 +12,9 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.body_limit import RequestBodyLimitMiddleware
 
-from api import problems
+from api import problems, security
 from api.limits import DeclaredLengthLimit
+from api.ratelimit import RateLimiter
 from api.routes import (
     admin,
     auditor,
@@ -62,10 +63,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # served by api/security.py from installed files, not a CDN
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
+    app.state.rate_limiter = RateLimiter(settings.rate_limit_storage)
     app.state.templates = site.make_templates()
     app.state.error_page = site.error_page
     problems.install(app)
@@ -86,6 +90,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Starlette counts a body as it arrives; a declared length is refused first (outer)
     app.add_middleware(RequestBodyLimitMiddleware, max_body_size=settings.max_upload_bytes)
     app.add_middleware(DeclaredLengthLimit, max_bytes=settings.max_upload_bytes)
+    security.install(app, settings)  # last: the proxy middleware is the outermost
     return app
 
 

@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api import security
 from inspect_engine.errors import Conflict, DomainError, InvalidInput, NotFound
 from inspect_engine.sealing import NonceUnavailable
 from inspect_engine.workflows.drawing import DrawFailed
@@ -93,6 +94,14 @@ TOO_LARGE = ProblemType(
     "upload too large",
     "The request body is larger than the upload limit (setting INSPECT_MAX_UPLOAD_BYTES).",
 )
+# A client over a rate limit (api/ratelimit.py); Retry-After says when to try again.
+TOO_MANY = ProblemType(
+    429,
+    "too-many-requests",
+    "too many requests",
+    "This address sent more requests than the rate limit allows (settings "
+    "INSPECT_LOGIN_RATE_LIMIT, INSPECT_VERIFY_RATE_LIMIT): wait for Retry-After seconds.",
+)
 API_PREFIXES = frozenset(
     {"public", "supervisor", "inspector", "auditor", "admin", "me", "problems", "openapi.json"}
 )
@@ -101,6 +110,7 @@ HTTP_SLUGS = {
     405: "method-not-allowed",
     401: "not-authenticated",
     413: "content-too-large",
+    429: "too-many-requests",
 }
 
 
@@ -112,7 +122,7 @@ def problem_for(exc: Exception) -> ProblemType:
 
 
 def all_problem_types() -> dict[str, ProblemType]:
-    types = {p.slug: p for p in (*PROBLEMS.values(), VALIDATION, INTERNAL, TOO_LARGE)}
+    types = {p.slug: p for p in (*PROBLEMS.values(), VALIDATION, INTERNAL, TOO_LARGE, TOO_MANY)}
     types.setdefault(
         "method-not-allowed",
         ProblemType(405, "method-not-allowed", "method not allowed", "Use another method."),
@@ -134,6 +144,7 @@ def problem_response(
     page = getattr(request.app.state, "error_page", None)
     if page is not None and wants_html(request):
         rendered: Response = page(request, status or kind.status, title or kind.title, detail)
+        rendered.headers.update(headers or {})  # e.g. Retry-After
         return rendered
     body: dict[str, Any] = {
         "type": f"/problems/{kind.slug}",
@@ -216,7 +227,10 @@ def _unstorable(request: Request, exc: Exception) -> Response:
 
 def _unexpected(request: Request, exc: Exception) -> Response:
     log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
-    return problem_response(request, INTERNAL, "the server failed; the error was logged")
+    response = problem_response(request, INTERNAL, "the server failed; the error was logged")
+    # Starlette sends this answer from its outermost middleware, past SecurityHeaders
+    security.harden(response.headers)
+    return response
 
 
 def install(app: FastAPI) -> None:

@@ -68,6 +68,17 @@ def warn_development_key() -> None:
     )
 
 
+def warn_development_secret() -> None:
+    console.print(
+        "[bold red]WARNING: INSPECT_SECRET_KEY is not set: the service runs with the public "
+        "development secret. Anyone can forge its CSRF tokens and reverse the hashed "
+        "addresses of the scan-to-verify log. Set INSPECT_SECRET_KEY to a private value "
+        "(python -c 'import secrets; print(secrets.token_hex(32))'); production refuses "
+        "to start without one.[/bold red]",
+        soft_wrap=True,
+    )
+
+
 @contextmanager
 def transaction() -> Iterator[Session]:
     """The command owns the transaction: commit on success, roll back on any error."""

@@ -187,11 +187,15 @@ def serve(
     import uvicorn
 
     from api.app import create_app
-    from inspect_engine.cli import console, warn_development_key
+    from inspect_engine.cli import console, warn_development_key, warn_development_secret
     from inspect_engine.settings import Settings
 
     settings = Settings()
     if settings.sealing_key().development:
         warn_development_key()
+    if settings.uses_development_secret():
+        warn_development_secret()
     console.print(f"serving http://{host}:{port}/ (API docs at /docs)")
-    uvicorn.run(create_app(settings), host=host, port=port)
+    # The app itself honours X-Forwarded-* from INSPECT_TRUSTED_PROXIES only (api/security.py):
+    # uvicorn's own proxy handling, which trusts 127.0.0.1 by default, is turned off.
+    uvicorn.run(create_app(settings), host=host, port=port, proxy_headers=False)

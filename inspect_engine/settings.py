@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import ipaddress
 from enum import StrEnum
 from pathlib import Path
-from typing import Self
+from typing import Annotated, Self
 
-from pydantic import Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from limits import parse as parse_rate
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from inspect_engine.sealing import NonceKey, parse_key
 
@@ -47,6 +49,17 @@ class Settings(BaseSettings):
     # without a request, and this long after sign-in whatever happens.
     session_idle_hours: float = Field(default=8, gt=0)
     session_absolute_days: float = Field(default=7, gt=0)
+    # Reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are believed: addresses
+    # or networks, comma-separated (e.g. "10.0.0.5,10.1.0.0/16"). Empty: none, the
+    # connection's own address and scheme are used (docs/api.md, "Behind a proxy").
+    trusted_proxies: Annotated[tuple[str, ...], NoDecode] = ()
+    # Rate limits per client address ("N/second|minute|hour|day", the `limits` notation):
+    # openings of the scan-to-verify page /v/{code}. Sign-in attempts are slowed per
+    # (account, client) and per client by workflows/signin.py instead.
+    verify_rate_limit: str = "30/minute"
+    # Where the counters live: "memory://" counts per server process; several processes
+    # share one limit through e.g. "redis://host:6379" (needs the redis package).
+    rate_limit_storage: str = "memory://"
 
     # Exclusions applied before a frame is frozen (configuration, never constants).
     recent_window_days: int = Field(default=180, ge=0)
@@ -61,6 +74,43 @@ class Settings(BaseSettings):
     document_contact: str | None = None
     verify_grace_days: int = Field(default=5, ge=0)
     cjk_font: str | None = None  # a TrueType CJK font to embed in the PDFs
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_proxies(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _check_proxies(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        checked = []
+        for entry in value:
+            try:
+                network = ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"INSPECT_TRUSTED_PROXIES: {entry!r} is not an IP address or network "
+                    "(e.g. 10.0.0.5 or 10.1.0.0/16)"
+                ) from None
+            # 10.1.2.3/16 means 10.1.0.0/16; uvicorn would silently ignore the former
+            checked.append(str(network) if "/" in entry else entry)
+        return tuple(checked)
+
+    @field_validator("verify_rate_limit")
+    @classmethod
+    def _check_rate(cls, value: str) -> str:
+        try:
+            parse_rate(value)
+        except ValueError:
+            raise ValueError(
+                f"{value!r} is not a rate limit: write N/second, N/minute, N/hour or N/day"
+            ) from None
+        return value
+
+    def uses_development_secret(self) -> bool:
+        return self.secret_key == DEFAULT_SECRET
 
     @model_validator(mode="after")
     def _refuse_default_secrets(self) -> Self:

@@ -4,7 +4,7 @@ from models.audit import AuditEntry
 from models.auth import ApiToken, SignInThrottle, User, WebSession
 from models.base import Base
 from models.directory import Conflict, Department, Enterprise, Inspector, Item, Leave, Unit
-from models.field import VerifyScan, VisitFeedback
+from models.field import VerifyMiss, VerifyScan, VisitFeedback
 from models.history import AnnualReport, Complaint, Inspection, ListMembership, Penalty
 from models.planning import (
     AssignmentRun,
@@ -55,6 +55,7 @@ __all__ = [
     "TeamMember",
     "Unit",
     "User",
+    "VerifyMiss",
     "VerifyScan",
     "Visit",
     "VisitFeedback",

@@ -5,7 +5,7 @@ at most a keyed hash of the client address, feedback is anonymous."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import CheckConstraint, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -25,6 +25,19 @@ class VerifyScan(Base):
     # HMAC-SHA256 of the client address with the secret key: repeated scans from one place
     # can be told apart from many places, but the address itself is never stored.
     client_hash: Mapped[str | None] = mapped_column(String(64))
+
+
+class VerifyMiss(Base):
+    """Openings of verification pages whose code names no visit (forged or mistyped),
+    counted per day and client bucket instead of a row per request: a flood of made-up
+    codes adds at most one row per bucket and day (257 a day)."""
+
+    __tablename__ = "verify_misses"
+    day: Mapped[date] = mapped_column(primary_key=True)  # Asia/Shanghai
+    # The first two hex digits of the client's keyed hash (VerifyScan.client_hash); "" when
+    # the address is unknown. Enough to tell one source from many, never to find it.
+    bucket: Mapped[str] = mapped_column(String(2), primary_key=True)
+    count: Mapped[int]
 
 
 class VisitFeedback(Base):

@@ -179,6 +179,19 @@ def count(session: Session, model: type[Base]) -> int:
     return int(session.scalar(select(func.count()).select_from(model)) or 0)
 
 
+def add_to_count(
+    session: Session, model: type[Base], key: dict[str, Any], column: str, amount: int = 1
+) -> None:
+    """Add `amount` to a counter row, creating it at `amount`: one statement, so that
+    concurrent requests never lose a count."""
+    table: Table = model.__table__  # type: ignore[assignment]
+    stmt = _insert(session, table).values(**key, **{column: amount})
+    stmt = stmt.on_conflict_do_update(
+        index_elements=list(key), set_={column: table.c[column] + amount}
+    )
+    session.connection().execute(stmt)
+
+
 def bump_revision(session: Session, name: str) -> None:
     """Count one more write to table `name` (its columnar snapshot is then out of date).
 

@@ -23,6 +23,7 @@ from fastapi.templating import Jinja2Templates
 
 from api import problems
 from api.deps import SessionDep, SettingsDep, scope_of
+from api.ratelimit import VERIFY_LIMIT
 from api.schemas import MONTH_PATTERN
 from inspect_engine.documents import FontMissing, qr_svg, render_notice, render_task_document
 from inspect_engine.errors import Conflict, InvalidInput, NotFound
@@ -398,7 +399,7 @@ def _verify_page(
     return response
 
 
-@router.get("/v/{code}", include_in_schema=False)
+@router.get("/v/{code}", include_in_schema=False, dependencies=[VERIFY_LIMIT])
 def verify(
     request: Request,
     session: SessionDep,
@@ -406,11 +407,12 @@ def verify(
     code: CodeText,
     recorded: str | None = None,
 ) -> Response:
-    """核验: is the visit genuine? Every opening is logged."""
+    """核验: is the visit genuine? Every opening is logged (made-up codes only counted);
+    each address may open VERIFY_LIMIT pages a minute."""
     return _verify_page(request, session, settings, code, recorded=bool(recorded))
 
 
-@router.post("/v/{code}", include_in_schema=False)
+@router.post("/v/{code}", include_in_schema=False, dependencies=[VERIFY_LIMIT])
 def record_visit(
     request: Request,
     session: SessionDep,

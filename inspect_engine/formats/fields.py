@@ -19,6 +19,9 @@ _INDUSTRY = re.compile(r"^[A-T][0-9]{2}$")
 _INDUSTRY_PREFIX = re.compile(r"^[A-T]([0-9]{1,2})?$")
 _DISTRICT = re.compile(r"^[1-9][0-9]{5}$")
 _CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-/]*$")
+# DATA-FORMATS: a code that reaches a URL or a file name (task codes) has no `/` and no
+# `..`, so it can never climb out of a directory or split a path.
+_URL_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 MAX_NUMBER = 40  # characters; no number of the formats is longer (decimals cost O(n) to read)
 MAX_LIST = 10_000  # characters of a ';'-list
 SHOWN = 40  # characters of a bad value quoted back in an error
@@ -64,6 +67,35 @@ def code(max_len: int = 32) -> Parser:
         return raw
 
     return parse
+
+
+def url_code(max_len: int = 64) -> Parser:
+    """A code that names a page or a file (a task code): letters, digits, '-', '_' and
+    '.', starting with a letter or digit; never '/' and never '..'."""
+
+    def parse(raw: str) -> str:
+        if len(raw) > max_len:
+            raise ValueError(f"longer than {max_len} characters ({len(raw):,})")
+        problem = url_code_problem(raw)
+        if problem is not None:
+            raise ValueError(problem)
+        return raw
+
+    return parse
+
+
+def url_code_problem(raw: str) -> str | None:
+    """Why a code cannot name a page or a file, or None if it can."""
+    if "/" in raw or "\\" in raw:
+        return f"{shown(raw)} contains a slash: codes used in URLs and file names may not"
+    if ".." in raw:
+        return f"{shown(raw)} contains '..': codes used in URLs and file names may not"
+    if not _URL_CODE.match(raw):
+        return (
+            f"{shown(raw)} is not a code for URLs and file names (letters, digits, '-', '_' "
+            "and '.', starting with a letter or digit)"
+        )
+    return None
 
 
 def enum(*values: str) -> Parser:

@@ -204,7 +204,7 @@ CONFLICTS = FileFormat(
 TASKS = FileFormat(
     "tasks",
     (
-        Column("task_code", f.code(64)),
+        Column("task_code", f.url_code(64)),
         Column("title", f.text(300)),
         Column("items", f.code_list),
         Column("targeted", f.boolean, required=False, default=False),

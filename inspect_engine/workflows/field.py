@@ -7,7 +7,9 @@ or at the latest when its documents are first rendered. A code is 200 random bit
 in RFC 4648 base32 (40 characters A–Z, 2–7): it cannot be guessed or enumerated, is read
 aloud without ambiguity and typed without regard to case. It is valid from the first day
 of the plan's month to its last day plus a grace period. Every opening of the public page
-is logged (`VerifyScan`), genuine or not, with at most a keyed hash of the client address.
+with a code of a visit is logged (`VerifyScan`), valid or not, with at most a keyed hash of
+the client address; a code that names no visit only adds to a count per day and client
+bucket (`VerifyMiss`), so that made-up codes cannot flood the table.
 
 Nothing here commits: the caller owns the transaction."""
 
@@ -53,10 +55,12 @@ from models import (
     Result,
     Task,
     TeamMember,
+    VerifyMiss,
     VerifyScan,
     Visit,
     VisitFeedback,
 )
+from models import repositories as repo
 
 DEFAULT_ISSUER = "市场监督管理局"
 DEFAULT_GRACE_DAYS = 5
@@ -307,6 +311,9 @@ def mask_credit_code(code: str) -> str:
     return code[:4] + "*" * (len(code) - 8) + code[-4:] if len(code) > 8 else code
 
 
+MISS_BUCKET_DIGITS = 2  # unknown codes are counted in 256 client buckets per day
+
+
 def client_hash(secret: str, client: str | None) -> str | None:
     """Keyed hash of a client address: scans from one place can be counted, the address
     cannot be read back (nor found by hashing every address, without the key)."""
@@ -355,14 +362,14 @@ def verify_visit(
         outcome, first, last = _judge(month, day, grace_days)
         if outcome == "genuine":
             view = _public_visit(session, visit, month, first, last)
-    session.add(
-        VerifyScan(
-            outcome=outcome,
-            visit_id=found[0].id if found is not None else None,
-            client_hash=client_hash(secret, client),
-        )
-    )
-    session.flush()
+    hashed = client_hash(secret, client)
+    if found is None:
+        # a made-up code is only counted: anyone can send millions of them
+        bucket = (hashed or "")[:MISS_BUCKET_DIGITS]
+        repo.add_to_count(session, VerifyMiss, {"day": day, "bucket": bucket}, "count")
+    else:
+        session.add(VerifyScan(outcome=outcome, visit_id=found[0].id, client_hash=hashed))
+        session.flush()
     return VerifyOutcome(outcome, view, first, last)
 
 

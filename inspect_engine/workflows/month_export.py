@@ -4,7 +4,7 @@ the teams are drawn, the staffing snapshot and the teams record (ie-teams-v1).""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -12,8 +12,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from inspect_engine.errors import Conflict
+from inspect_engine.errors import Conflict, InvalidInput
 from inspect_engine.formats.csv_safety import SafeWriter
+from inspect_engine.formats.fields import url_code_problem
 from inspect_engine.workflows import audit, staffing
 from inspect_engine.workflows.planning import DRAWN_STATES, auditor_record, get_plan
 from inspect_engine.workflows.teams_export import TEAMS_DRAWN, teams_record
@@ -38,16 +39,28 @@ class ExportResult:
     audit_head: str  # SEQ:HASH, also in audit-head.txt (`audit verify --expect-head`)
 
 
+def _refuse_unsafe_names(task_codes: Sequence[str]) -> None:
+    """Each draw record is a file named by its task code. Plan time refuses any other code;
+    one stored before that rule (or written into the database by hand) stops the export
+    before any file is written, instead of writing outside the export's folder."""
+    for code in task_codes:
+        problem = url_code_problem(code)
+        if problem is not None:
+            raise InvalidInput(f"task {code!r} cannot name an export file: {problem}")
+
+
 def export_month(session: Session, month: str, out_dir: Path) -> ExportResult:
     plan = get_plan(session, month)
     if plan.status not in DRAWN_STATES:
         raise Conflict(f"the plan for {month} is {plan.status}: nothing to export before the draw")
+    task_codes = session.scalars(
+        select(Draw.task_code).where(Draw.plan_id == plan.id).order_by(Draw.task_code)
+    ).all()
+    _refuse_unsafe_names(task_codes)
     draws_dir = out_dir / "draws"
     draws_dir.mkdir(parents=True, exist_ok=True)
     paths = []
-    for task_code in session.scalars(
-        select(Draw.task_code).where(Draw.plan_id == plan.id).order_by(Draw.task_code)
-    ):
+    for task_code in task_codes:
         path = draws_dir / f"{task_code}.json"
         _write_atomically(path, record_text(auditor_record(session, task_code)))
         paths.append(path)

@@ -121,7 +121,12 @@ def test_codes_expire_after_the_month_and_its_grace(
     assert _scans(month)[-1].outcome == expected
 
 
-def test_a_forged_code_is_refused_and_logged(month: Session) -> None:
+def _misses(session: Session) -> dict[tuple[date, str], int]:
+    rows = session.scalars(select(models.VerifyMiss))
+    return {(m.day, m.bucket): m.count for m in rows}
+
+
+def test_a_forged_code_is_refused_and_only_counted(month: Session) -> None:
     real = _staffed_visits(month)[0].verify_token
     assert real
     forged = ("B" if real[0] != "B" else "C") + real[1:]
@@ -129,8 +134,11 @@ def test_a_forged_code_is_refused_and_logged(month: Session) -> None:
     for attempt in (forged, "not a code", ""):
         outcome = field.verify_visit(month, attempt, secret="k", today=IN_MONTH)
         assert outcome.outcome == "unknown" and outcome.visit is None
-    scans = _scans(month)[before:]
-    assert [(s.outcome, s.visit_id, s.client_hash) for s in scans] == [("unknown", None, None)] * 3
+    for _ in range(2):
+        field.verify_visit(month, forged, secret="k", client="203.0.113.9", today=IN_MONTH)
+    assert len(_scans(month)) == before  # no row per made-up code
+    bucket = (field.client_hash("k", "203.0.113.9") or "")[:2]
+    assert _misses(month) == {(IN_MONTH, ""): 3, (IN_MONTH, bucket): 2}
 
 
 def test_the_enterprise_records_the_visit_once(month: Session) -> None:
