@@ -7,6 +7,7 @@ is an event that touches only the members it makes unlawful. On SQLite and Postg
 
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -116,3 +117,72 @@ def test_a_long_reason_is_stored_whole(session: Session, tmp_path: Path) -> None
     event = session.scalars(select(models.TeamEvent)).one()
     assert event.kind == "withdraw" and event.reason == reason
     assert all(busiest not in members for members in _teams(session).values())
+
+
+def test_a_certificate_revoked_by_import_moves_only_its_holder_and_keeps_teams_lawful(
+    session: Session, tmp_path: Path
+) -> None:
+    """The kept members are checked again: after the event every team is lawful on the
+    staffing as changed (the teams verifier's rules), and only the holder's places moved."""
+    from inspect_engine.assignment import rules
+    from inspect_engine.assignment.eligibility import InspectorTable
+
+    drawn(session, tmp_path)
+    assign_month(session, MONTH)
+    before = _teams(session)
+    holder = sorted(before.items())[0][1][0]
+    row = session.get(models.Inspector, holder)
+    assert row is not None
+    path = tmp_path / "inspectors.csv"
+    path.write_text(
+        "inspector_id,name,department,unit,district,qualifications,certificate_expires,"
+        "lead,monthly_capacity,active\n"
+        f"{row.inspector_id},{row.name},{row.department},{row.unit},{row.district},"
+        f"{row.qualifications or ''},2026-11-30,{str(row.lead).lower()},"
+        f"{row.monthly_capacity},true\n",
+        encoding="utf-8",
+    )
+    assert import_file(session, "inspectors", path, actor="hr").team_events == 1
+    after = _teams(session)
+    assert all(holder not in members for members in after.values())
+    for visit, members in before.items():
+        if holder not in members:
+            assert after.get(visit) == members  # every other team stays as it was
+        elif visit in after:
+            assert set(members) - {holder} <= set(after[visit])  # the others are kept
+    plan = session.scalars(select(models.Plan).where(models.Plan.month == MONTH)).one()
+    snapshot = staffing.load_snapshot(session, plan)
+    visits = [
+        v.spec()
+        for v in staffing.kernel.merge_visits(snapshot, staffing.plan_selections(session, plan))
+    ]
+    state = staffing.staffing_after(snapshot, visits, staffing.plan_changes(session, plan))
+    by_id = {ins.inspector_id: ins for ins in state.inspectors}
+    departments = {d for v in state.visits for d in v.departments}
+    table = InspectorTable.build(state.inspectors, state.month, extra_departments=departments)
+    barred = state.recusals.barred_pairs(state.month)
+    for visit in state.visits:
+        if visit.visit_id not in after:
+            continue
+        members = after[visit.visit_id]
+        assert all(rules.eligible(by_id[m], visit, state.month, barred) for m in members), (
+            visit.visit_id
+        )
+        assert table.share_a_day([table.index[m] for m in members]), visit.visit_id
+
+
+def test_reassigning_an_unknown_inspector_or_without_reason_is_a_clear_error(
+    session: Session, tmp_path: Path
+) -> None:
+    from inspect_engine.errors import InvalidInput, NotFound
+
+    drawn(session, tmp_path)
+    assign_month(session, MONTH)
+    before = _teams(session)
+    member = sorted(before.items())[0][1][0]
+    with pytest.raises(NotFound, match=f"NOBODY-0001 has no open place in the plan for {MONTH}"):
+        reassign_inspector(session, MONTH, "NOBODY-0001", "病假")
+    with pytest.raises(InvalidInput, match="needs a reason"):
+        reassign_inspector(session, MONTH, member, "   ")
+    assert session.scalars(select(models.TeamEvent)).all() == []  # nothing recorded
+    assert _teams(session) == before
