@@ -230,6 +230,7 @@ def record_change(
     reason: str | None = None,
 ) -> TeamEvent:
     """Append `change` to the plan's chain and apply it to the stored teams, if any."""
+    lock_chain(session, plan)
     seq, prev = session.execute(
         select(func.count(TeamEvent.id), func.max(TeamEvent.seq)).where(
             TeamEvent.plan_id == plan.id
@@ -261,6 +262,15 @@ def record_change(
                  {"seq": row.seq, "event": row.event, "source": source, "reason": reason,
                   "outcome": row.outcome, "event_hash": row.event_hash})  # fmt: skip
     return row
+
+
+def lock_chain(session: Session, plan: Plan) -> None:
+    """Writers of one plan's events queue on its row (PostgreSQL; on SQLite a writer holds
+    the database's write lock), then read the plan and the chain's head as the writer
+    before them committed: two imports at once extend one chain, never fork it."""
+    session.flush()
+    session.execute(select(Plan.id).where(Plan.id == plan.id).with_for_update())
+    session.refresh(plan)
 
 
 def _with_carried_out(
@@ -340,7 +350,9 @@ def open_plans(session: Session) -> list[Plan]:
     """Plans whose staffing is frozen and whose teams can still change."""
     return list(
         session.scalars(
-            select(Plan).where(Plan.status.in_(OPEN_PLAN_STATES), Plan.staffing_hash.is_not(None))
+            select(Plan)
+            .where(Plan.status.in_(OPEN_PLAN_STATES), Plan.staffing_hash.is_not(None))
+            .order_by(Plan.month)  # the order their rows are locked in: no deadlock
         )
     )
 
@@ -355,6 +367,9 @@ def record_directory_changes(
         return 0
     recorded = 0
     for plan in open_plans(session):
+        lock_chain(session, plan)
+        if plan.status not in OPEN_PLAN_STATES:
+            continue  # closed by the writer this lock waited for
         snapshot = load_snapshot(session, plan)
         state = staffing_after(snapshot, (), plan_changes(session, plan))
         for change in _changes_for(kind, rows, snapshot, state):
