@@ -186,3 +186,36 @@ def test_reassigning_an_unknown_inspector_or_without_reason_is_a_clear_error(
         reassign_inspector(session, MONTH, member, "   ")
     assert session.scalars(select(models.TeamEvent)).all() == []  # nothing recorded
     assert _teams(session) == before
+
+
+def test_directory_edits_between_the_freeze_and_the_draw_change_nothing_drawn(
+    session: Session, tmp_path: Path
+) -> None:
+    """The case that once made a draw fail after the reveal: the selected enterprises'
+    licences cleared and statuses changed after the freeze. The draw and its merge read
+    the snapshot: it succeeds and gives the same visits as without the edits."""
+    from inspect_engine.sampling.frames import ExclusionPolicy
+    from inspect_engine.workflows.planning import draw_month, freeze_month, plan_month
+    from tests.workflows import tinycity
+
+    tinycity.build(session)
+    tinycity.add_inspectors(session, capacity=20)
+    plan_month(session, MONTH, tinycity.tasks_file(tmp_path))
+    freeze_month(session, MONTH, ExclusionPolicy())
+
+    def visits() -> list[tuple[str, str, tuple[str, ...], tuple[str, ...]]]:
+        rows = session.scalars(select(models.Visit).order_by(models.Visit.visit_code))
+        return [
+            (v.visit_code, v.credit_code, tuple(v.item_codes), tuple(v.departments)) for v in rows
+        ]
+
+    untouched = session.begin_nested()
+    draw_month(session, MONTH, "dice:6-6-1-2-5-3-4-4-2-1")
+    expected = visits()
+    untouched.rollback()
+    assert visits() == [] and expected
+    session.execute(update(models.Enterprise).values(licences=None, status="revoked"))
+    unit = session.scalars(select(models.Unit.code).order_by(models.Unit.code.desc())).first()
+    session.execute(update(models.Enterprise).values(unit=unit))  # all moved to one office
+    draw_month(session, MONTH, "dice:6-6-1-2-5-3-4-4-2-1")
+    assert visits() == expected
