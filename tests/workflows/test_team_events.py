@@ -219,3 +219,33 @@ def test_directory_edits_between_the_freeze_and_the_draw_change_nothing_drawn(
     session.execute(update(models.Enterprise).values(unit=unit))  # all moved to one office
     draw_month(session, MONTH, "dice:6-6-1-2-5-3-4-4-2-1")
     assert visits() == expected
+
+
+def test_a_visit_carried_out_keeps_its_team_whatever_the_event(
+    session: Session, tmp_path: Path
+) -> None:
+    """An inspector withdrawn after he reported a visit stays on that visit's team (its
+    results were submitted by it); his open places are replaced."""
+    from datetime import date
+
+    from inspect_engine.workflows import results
+
+    drawn(session, tmp_path)
+    assign_month(session, MONTH)
+    before = _teams(session)
+    places = [m for members in before.values() for m in members]
+    busiest = max(sorted(set(places)), key=places.count)
+    assert places.count(busiest) > 1
+    done = sorted(v for v, members in before.items() if busiest in members)[0]
+    visit = session.scalars(select(models.Visit).where(models.Visit.visit_code == done)).one()
+    for item in visit.item_codes:
+        results.submit_result(
+            session, inspector_id=busiest, visit_code=done, item_code=item,
+            result="no_problem", inspected_on=date(2026, 12, 3), today=date(2026, 12, 4),
+        )  # fmt: skip
+    reassign_inspector(session, MONTH, busiest, "调岗")
+    after = _teams(session)
+    assert after[done] == before[done]  # carried out: untouched
+    assert all(busiest not in after[v] for v in before if v != done and busiest in before[v])
+    event = session.scalars(select(models.TeamEvent)).one()
+    assert done in event.event["carried_out"] and done not in event.outcome["replaced"]

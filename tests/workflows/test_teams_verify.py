@@ -154,3 +154,12 @@ def test_teams_verify_accepts_the_export_and_names_each_tampering(
         check=False,
     )  # fmt: skip
     assert verified.returncode == 0, verified.stdout + verified.stderr
+
+
+def test_a_missing_file_is_named_not_a_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "OUT" / "teams.json"
+    status = run(tmp_path / "OUT", "0" * 64)
+    err = capsys.readouterr().err
+    assert status == 2 and str(missing) in err and "Traceback" not in err
