@@ -39,7 +39,7 @@ from inspect_engine.documents.model import (
 )
 from inspect_engine.errors import Conflict, InvalidInput, NotFound
 from inspect_engine.publication import deadlines
-from inspect_engine.workflows import audit, results
+from inspect_engine.workflows import audit, results, staffing
 from inspect_engine.workflows.planning import get_plan, month_start
 from inspect_engine.workflows.users import Forbidden
 from models import (
@@ -500,11 +500,6 @@ class ManualChange:
     by: str | None  # the user named by the audit log
 
 
-MANUAL_EVENT_KINDS = ("withdraw",)
-"""Staffing events a supervisor makes by hand; the others come from directory imports
-(conflicts, leave, certificates, deactivations)."""
-
-
 @dataclass(frozen=True)
 class TeamChange:
     """What one staffing event did to one visit's team."""
@@ -936,7 +931,7 @@ def _staffing_event(row: TeamEvent) -> StaffingEvent:
     return StaffingEvent(
         seq=row.seq,
         kind=row.kind,
-        manual=row.kind in MANUAL_EVENT_KINDS,
+        manual=row.kind in staffing.MANUAL_KINDS,
         at=row.created_at,
         by=row.actor,
         source=row.source,

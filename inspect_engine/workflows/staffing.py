@@ -43,6 +43,9 @@ from models import (
 )
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+MANUAL_KINDS = ("withdraw",)
+"""Events a supervisor makes by hand (`month reassign`); the other kinds come from directory
+imports (conflicts, leave, certificates, deactivations)."""
 OPEN_PLAN_STATES = ("frozen", "drawing", "draw_failed", "drawn", "assigned", "published")
 
 

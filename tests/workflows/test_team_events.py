@@ -116,6 +116,12 @@ def test_a_long_reason_is_stored_whole(session: Session, tmp_path: Path) -> None
     assert any(reason in label for label in runs)
     event = session.scalars(select(models.TeamEvent)).one()
     assert event.kind == "withdraw" and event.reason == reason
+    from inspect_engine.workflows.teams_export import teams_record
+
+    plan = session.scalars(select(models.Plan)).one()
+    record = teams_record(session, plan)  # the auditors' record counts it as manual
+    assert (record["manual_changes"], record["directory_changes"]) == (1, 0)
+    assert record["events"][0]["reason"] == reason
     assert all(busiest not in members for members in _teams(session).values())
 
 

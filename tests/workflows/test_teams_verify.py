@@ -82,6 +82,7 @@ def test_teams_verify_accepts_the_export_and_names_each_tampering(
     teams = json.loads((out / "teams.json").read_text(encoding="utf-8"))
     assert teams["protocol"] == "ie-teams-v1" and teams["month"] == MONTH
     assert [e["seq"] for e in teams["events"]] == [1, 2]
+    assert (teams["manual_changes"], teams["directory_changes"]) == (0, 2)
     assert run(out, digest) == 0
     assert "FAIL" not in capsys.readouterr().out
 
