@@ -6,6 +6,7 @@ in the feed, marked, next to the new one. The public plans page links the feed."
 
 from __future__ import annotations
 
+import re
 import secrets
 from datetime import date
 from pathlib import Path
@@ -96,6 +97,10 @@ def test_the_commitment_is_in_the_feed_from_the_freeze_to_the_draw(service: Serv
     assert public["seed"] is not None and after["status"] == "drawn"
     assert after["team_events"] == "1" == str(public["team_events"])
     assert after["entry"].updated_parsed >= entry["entry"].updated_parsed  # (to the second)
+    # the public month page: the staffing hash, the declared source, the number of events
+    page = service.get(f"/plans/{OCTOBER}", headers={"accept": "text/html"}).text
+    assert frozen["staffing_hash"] in page and SOURCE in page
+    assert re.search(r"冻结后的人员变动[^<]*</dt><dd>1</dd>", page)
 
 
 def test_a_voided_commitment_stays_in_the_feed(service: Service, tmp_path: Path) -> None:
