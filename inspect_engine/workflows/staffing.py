@@ -375,8 +375,8 @@ def record_directory_changes(
             continue  # closed by the writer this lock waited for
         snapshot = load_snapshot(session, plan)
         state = staffing_after(snapshot, (), plan_changes(session, plan))
-        for change in _changes_for(kind, rows, snapshot, state):
-            record_change(session, plan, change, actor=actor, source=source)
+        for change, reason in _changes_for(kind, rows, snapshot, state):
+            record_change(session, plan, change, actor=actor, source=source, reason=reason)
             state = state.changed(change)
             recorded += 1
     return recorded
@@ -387,16 +387,19 @@ def _changes_for(
     rows: Sequence[Mapping[str, Any]],
     snapshot: kernel.Snapshot,
     state: team_events.Staffing,
-) -> list[team_events.Change]:
+) -> list[tuple[team_events.Change, str | None]]:
+    """The changes the rows make, each with the row's own reason (the why of the event)."""
     inspectors = {ins.inspector_id: ins for ins in state.inspectors}
     month = state.month
-    out: list[team_events.Change] = []
+    out: list[tuple[team_events.Change, str | None]] = []
     if kind == "conflicts":
         units = snapshot.enterprises()
         for row in rows:
             pair = (row["inspector_id"], row["credit_code"])
             if pair[0] in inspectors and pair[1] in units and pair not in state.recusals.conflicts:
-                out.append(team_events.Change("conflict", pair[0], credit_code=pair[1]))
+                raised = f"raised by {row.get('raised_by')}, {row.get('raised_on')}"
+                why = f"{row.get('reason')} ({raised})"
+                out.append((team_events.Change("conflict", pair[0], credit_code=pair[1]), why))
     elif kind == "leave":
         for row in rows:
             ins = inspectors.get(row["inspector_id"])
@@ -406,20 +409,19 @@ def _changes_for(
                 (r.starts_on, r.ends_on) == (starts, ends) for r in ins.leave
             )
             if ins is not None and overlaps and not known:
-                out.append(
-                    team_events.Change("leave", ins.inspector_id, starts_on=starts, ends_on=ends)
+                change = team_events.Change(
+                    "leave", ins.inspector_id, starts_on=starts, ends_on=ends
                 )
+                out.append((change, row.get("reason")))
     else:
         for row in rows:
             ins = inspectors.get(row["inspector_id"])
             if ins is None:
                 continue
             if ins.active and row.get("active") is False:
-                out.append(team_events.Change("deactivate", ins.inspector_id))
+                out.append((team_events.Change("deactivate", ins.inspector_id), None))
             elif row["certificate_expires"] < ins.certificate_expires:
-                out.append(
-                    team_events.Change(
-                        "certificate", ins.inspector_id, expires=row["certificate_expires"]
-                    )
-                )
+                expires = row["certificate_expires"]
+                change = team_events.Change("certificate", ins.inspector_id, expires=expires)
+                out.append((change, None))
     return out

@@ -247,6 +247,7 @@ def test_the_board_agrees_with_the_database(month: Session, tmp_path: Path) -> N
     assert all(t.added and not t.unstaffed for e in board.events for t in e.teams)
     conflict = board.events[0]
     assert conflict.by == "sup_samr" and conflict.source == "import conflicts conflicts.csv"
+    assert conflict.reason == "亲属任职 (raised by enterprise, 2026-12-20)"  # the row's why
     assert [t.visit_code for t in conflict.teams] == [conflict_visit(session, conflict.detail)]
     # results changed by hand; the re-assignment is the withdraw event, not a change here
     assert {c.kind for c in board.changes} == {"correction", "withdrawal"}
