@@ -126,3 +126,16 @@ def test_the_plans_page_links_the_feed(service: Service) -> None:
     page = service.get("/plans", headers={"accept": "text/html"}).text
     assert 'rel="alternate" type="application/atom+xml"' in page
     assert 'href="/public/plans.atom"' in page and 'id="plans-feed"' in page
+
+
+def test_a_source_that_would_break_the_feed_is_refused(service: Service) -> None:
+    month = "2026-07"
+    text = f"{tinycity.TASKS_HEADER}\n{TASK.format(m=month)}\n"
+    files = {"file": ("tasks.csv", text.encode("utf-8"), "text/csv")}
+    assert _post(service, "sup_samr", f"/supervisor/plans/{month}/tasks", files=files).is_success
+    path = f"/supervisor/plans/{month}/freeze"
+    for source in ("3D 第 300 期\x0b", "第一行\n第二行"):
+        refused = _post(service, "sup_samr", path, params={"source": source})
+        assert refused.status_code == 422 and "one line of printable text" in refused.text
+    assert service.get(f"/public/plans/{month}").status_code == 404  # still not frozen
+    _feed(service)  # and the feed stays well-formed Atom
