@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Select, func, literal, select, sql, text, tuple_
@@ -68,6 +68,39 @@ def voided_commitments(session: Session, month: str) -> list[dict[str, Any]]:
         }
         for e in entries
     ]
+
+
+@dataclass(frozen=True)
+class CommitmentView:
+    """A public plan's commitment as the plans feed announces it, with what followed: the
+    staffing events recorded since (their number and the last one's time) and the
+    commitments a public refreeze voided."""
+
+    plan: Plan
+    team_events: int
+    last_event_at: datetime | None
+    voided: list[dict[str, Any]]
+
+
+def plan_commitments(session: Session, limit: int) -> list[CommitmentView]:
+    """The newest `limit` public plans with their event counts and voided commitments."""
+    from models import TeamEvent
+
+    plans = public_plans(session, before=None, limit=limit)
+    ids = [p.id for p in plans]
+    events = {
+        plan_id: (int(count), last)
+        for plan_id, count, last in session.execute(
+            select(TeamEvent.plan_id, func.count(TeamEvent.id), func.max(TeamEvent.created_at))
+            .where(TeamEvent.plan_id.in_(ids))
+            .group_by(TeamEvent.plan_id)
+        ).tuples()
+    }
+    out = []
+    for plan in plans:
+        count, last = events.get(plan.id, (0, None))
+        out.append(CommitmentView(plan, count, last, voided_commitments(session, plan.month)))
+    return out
 
 
 def published_estimates(session: Session, month: str) -> dict[str, Any]:

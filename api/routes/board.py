@@ -1,7 +1,8 @@
 """The supervisors' progress board: the month per task, district and department (drawn,
 assigned, visited, reported, reviewed, published, overdue), the inspectors with visits
-still open, and the changes made by hand — as a phone page (`/board/{month}`, signed in
-through /login) and as JSON (`/supervisor/board/{month}`, bearer token).
+still open, the results changed by hand and the staffing events (changes after the
+freeze, manual or imported) — as a phone page (`/board/{month}`, signed in through
+/login) and as JSON (`/supervisor/board/{month}`, bearer token).
 
 A supervisor sees the part of the month that concerns his departments; an admin all."""
 
@@ -65,13 +66,45 @@ class OpenInspectorOut(BaseModel):
 class ManualChangeOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
-    kind: str = Field(examples=["reassignment"], description="reassignment|correction|withdrawal")
+    kind: str = Field(examples=["correction"], description="correction|withdrawal of a result")
     at: datetime
     visit_code: str = Field(examples=["2026-12-000017"])
-    subject: str = Field(examples=["440106S0001"], description="inspector or item code")
-    change: str = Field(examples=["440106S0001 → 440106S0003"])
-    reason: str | None = Field(examples=["病假"])
+    subject: str = Field(examples=["FOOD-01"], description="the item whose result changed")
+    change: str = Field(examples=["no_problem → corrected"])
+    reason: str | None = Field(examples=["企业异议，复核后更正"])
     by: str | None = Field(examples=["wang"], description="the user named by the audit log")
+
+
+class TeamChangeOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    visit_code: str = Field(examples=["2026-12-000017"])
+    removed: list[str] = Field(examples=[["440106S0001"]])
+    added: list[str] = Field(examples=[["440106S0003"]])
+    unstaffed: str | None = Field(
+        examples=[None], description="why the visit lost its team (no lawful replacement)"
+    )
+
+
+class StaffingEventOut(BaseModel):
+    """A change to the frozen staffing, as the plan's hash-chained `team_events` hold it."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    seq: int = Field(examples=[1], description="its place in the plan's chain")
+    kind: str = Field(
+        examples=["withdraw"], description="conflict|leave|certificate|deactivate|withdraw"
+    )
+    manual: bool = Field(description="a supervisor's withdraw; the other kinds are imported")
+    at: datetime
+    by: str = Field(examples=["wang"])
+    source: str = Field(examples=["month reassign"], description="the import or command")
+    reason: str | None = Field(examples=["病假"])
+    inspector_id: str = Field(examples=["440106S0001"])
+    detail: str = Field(examples=["91440101MA5ABCDE1X"], description="credit code, days, last day")
+    applied: bool = Field(description="applied to stored teams (else replayed by the team draw)")
+    teams: list[TeamChangeOut] = Field(description="what it changed, per visit")
+    event_hash: str
 
 
 class BoardOut(BaseModel):
@@ -85,7 +118,10 @@ class BoardOut(BaseModel):
     districts: list[ProgressOut]
     departments: list[ProgressOut]
     inspectors: list[OpenInspectorOut] = Field(description="inspectors with visits still open")
-    changes: list[ManualChangeOut]
+    changes: list[ManualChangeOut] = Field(description="results corrected or withdrawn by hand")
+    events: list[StaffingEventOut] = Field(description="changes of the staffing after the freeze")
+    manual_events: int = Field(examples=[1], description="events made by hand (withdraws)")
+    directory_events: int = Field(examples=[3], description="events from directory imports")
     task_titles: dict[str, str] = Field(examples=[{"2026-12-FOOD": "餐饮联合抽查"}])
 
 

@@ -7,7 +7,7 @@ import io
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from xml.etree import ElementTree as ET
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -50,6 +50,8 @@ CSV_COLUMNS = (
 CSV_NUMERIC = tuple(name in ("id", "version") for name in CSV_COLUMNS)
 FEED_ENTRIES = 50
 ATOM = "http://www.w3.org/2005/Atom"
+COMMITMENT = "urn:inspect-engine:plan-commitment"
+"""The namespace of the plans feed's machine-readable values (docs/api.md)."""
 
 MonthPath = Annotated[str, PathParam(pattern=MONTH_PATTERN, examples=["2026-12"])]
 TaskCode = Annotated[str, PathParam(max_length=64, examples=["2026-12-SAMR-FOOD"])]
@@ -104,6 +106,21 @@ def list_plans(
     return Page(
         items=[convert.plan_summary(p, counts[p.id]) for p in kept], next_cursor=next_cursor
     )
+
+
+@router.get(
+    "/plans.atom",
+    response_class=Response,
+    responses={200: {"content": {"application/atom+xml": {}}, "description": "Atom feed"}},
+)
+def plans_feed(request: Request, session: SessionDep) -> Response:
+    """The plans' commitments, for outside archives: an entry per commitment from the
+    moment the frames are frozen (commitment, group hash, staffing hash, the declared
+    source of the contribution, commit time), updated with the contribution, the seed and
+    the number of staffing events; a commitment voided by a public refreeze stays, marked."""
+    views = queries.plan_commitments(session, FEED_ENTRIES)
+    body = commitments_feed(str(request.base_url).rstrip("/"), views)
+    return Response(body, media_type="application/atom+xml; charset=utf-8")
 
 
 @router.get("/plans/{month}")
@@ -291,6 +308,111 @@ def atom_feed(base: str, changes: list[Publication], titles: dict[str, str]) -> 
         _text(entry, "summary", summary)
     body: bytes = ET.tostring(feed, encoding="utf-8", xml_declaration=True)
     return body
+
+
+PLAN_STATE_WORDS = {"frozen": "已冻结、待摇号", "drawing": "摇号中", "draw_failed": "摇号失败",
+                    "drawn": "已摇号", "assigned": "已派员", "published": "已公示"}  # fmt: skip
+
+
+def commitments_feed(base: str, views: list[queries.CommitmentView]) -> bytes:
+    """Atom, with each value also as an element of the COMMITMENT namespace (machine use)."""
+    ET.register_namespace("", ATOM)
+    ET.register_namespace("ie", COMMITMENT)
+    feed = ET.Element(f"{{{ATOM}}}feed")
+    _text(feed, "title", "双随机、一公开 抽查计划承诺值")
+    _text(feed, "id", f"{base}/public/plans.atom")
+    ET.SubElement(feed, f"{{{ATOM}}}link", rel="self", href=f"{base}/public/plans.atom")
+    ET.SubElement(feed, f"{{{ATOM}}}link", rel="alternate", href=f"{base}/plans")
+    updated = ET.SubElement(feed, f"{{{ATOM}}}updated")
+    moments = [_commitment_entry(feed, base, view) for view in views]
+    for view in views:
+        moments += [_voided_entry(feed, base, view.plan.month, v) for v in view.voided]
+    updated.text = _atom_time(max(moments, default=datetime.now(UTC)))
+    body: bytes = ET.tostring(feed, encoding="utf-8", xml_declaration=True)
+    return body
+
+
+def _commitment_entry(feed: ET.Element, base: str, view: queries.CommitmentView) -> datetime:
+    plan = view.plan
+    committed = convert.aware(plan.committed_at) or datetime.now(UTC)
+    later = [convert.aware(plan.drawn_at), convert.aware(plan.published_at)]
+    updated = max(
+        [committed, *(m for m in later if m), convert.aware(view.last_event_at) or committed]
+    )
+    values = {
+        "month": plan.month,
+        "status": plan.status,
+        "commitment": plan.commitment,
+        "committed_at": _atom_time(committed),
+        "group_hash": plan.group_hash,
+        "staffing_hash": plan.staffing_hash,
+        "contribution_source": plan.contribution_source,
+        "contribution": plan.contribution,  # public from its acceptance on
+        "seed": plan.seed,
+        "team_events": str(view.team_events),
+    }
+    state = PLAN_STATE_WORDS.get(plan.status, plan.status)
+    title = f"{plan.month} 抽查计划承诺值 {plan.commitment}（{state}）"
+    lines = [
+        f"承诺值 {plan.commitment}",
+        f"承诺时间 {values['committed_at']}",
+        f"抽查对象分组哈希 {plan.group_hash}",
+        f"执法人员名录快照哈希 {plan.staffing_hash or '—'}",
+        f"外部随机数来源 {plan.contribution_source or '—'}",
+    ]
+    if plan.contribution is not None:
+        lines.append(f"外部随机数 {plan.contribution}")
+    if plan.seed is not None:
+        lines.append(f"种子 {plan.seed}")
+    lines.append(f"冻结后人员变动事件 {view.team_events} 项")
+    _entry(feed, base, plan.month, plan.commitment or "", title, committed, updated,
+           "；".join(lines), values)  # fmt: skip
+    return updated
+
+
+def _voided_entry(feed: ET.Element, base: str, month: str, voided: dict[str, Any]) -> datetime:
+    committed = datetime.fromisoformat(voided["committed_at"].replace("Z", "+00:00"))
+    updated = datetime.fromisoformat(voided["voided_at"].replace("Z", "+00:00"))
+    values = {"month": month, "status": "voided", "commitment": voided["commitment"],
+              "committed_at": _atom_time(committed), "voided_at": _atom_time(updated),
+              "reason": voided["reason"]}  # fmt: skip
+    title = f"{month} 抽查计划承诺值 {voided['commitment']}（已作废）"
+    summary = (
+        f"承诺值 {voided['commitment']} 于 {_atom_time(updated)} 公开作废（随机数丢失、"
+        f"重新冻结）；原因 {voided['reason']}"
+    )
+    _entry(feed, base, month, voided["commitment"], title, committed, updated, summary, values)
+    return updated
+
+
+def _entry(
+    feed: ET.Element,
+    base: str,
+    month: str,
+    commitment: str,
+    title: str,
+    published: datetime,
+    updated: datetime,
+    summary: str,
+    values: dict[str, str | None],
+) -> None:
+    """One commitment's entry; its id stays the same from the freeze to a voiding."""
+    entry = ET.SubElement(feed, f"{{{ATOM}}}entry")
+    _text(entry, "title", title)
+    _text(entry, "id", f"{base}/plans/{month}#commitment-{commitment}")
+    _text(entry, "updated", _atom_time(updated))
+    _text(entry, "published", _atom_time(published))
+    ET.SubElement(entry, f"{{{ATOM}}}link", rel="alternate", href=f"{base}/plans/{month}")
+    ET.SubElement(
+        entry, f"{{{ATOM}}}link", rel="related", type="application/json",
+        href=f"{base}/public/plans/{month}",
+    )  # fmt: skip
+    author = ET.SubElement(entry, f"{{{ATOM}}}author")
+    _text(author, "name", "市场监督管理局")
+    _text(entry, "summary", summary)
+    for name, value in values.items():
+        if value is not None:
+            ET.SubElement(entry, f"{{{COMMITMENT}}}{name}").text = value
 
 
 def _text(parent: ET.Element, tag: str, text: str) -> None:

@@ -41,7 +41,7 @@ from inspect_engine.documents.model import (
 )
 from inspect_engine.errors import Conflict, InvalidInput, NotFound
 from inspect_engine.publication import deadlines
-from inspect_engine.workflows import audit, results
+from inspect_engine.workflows import audit, results, staffing
 from inspect_engine.workflows.planning import get_plan, month_start
 from inspect_engine.workflows.users import Forbidden
 from models import (
@@ -54,6 +54,7 @@ from models import (
     Publication,
     Result,
     Task,
+    TeamEvent,
     TeamMember,
     VerifyMiss,
     VerifyScan,
@@ -494,15 +495,45 @@ class OpenInspector:
 
 @dataclass(frozen=True)
 class ManualChange:
-    """A change made by hand after the draws: who, when, why."""
+    """A published result changed by hand: who, when, why. (Changes of teams are staffing
+    events, `StaffingEvent`.)"""
 
-    kind: Literal["reassignment", "correction", "withdrawal"]
+    kind: Literal["correction", "withdrawal"]
     at: datetime
     visit_code: str
-    subject: str  # the inspector replaced, or the item whose result changed
-    change: str  # e.g. "440106S01 → 440106S02" or "no_problem → corrected"
+    subject: str  # the item whose result changed
+    change: str  # e.g. "no_problem → corrected"
     reason: str | None
     by: str | None  # the user named by the audit log
+
+
+@dataclass(frozen=True)
+class TeamChange:
+    """What one staffing event did to one visit's team."""
+
+    visit_code: str
+    removed: tuple[str, ...]
+    added: tuple[str, ...]  # empty when the visit lost its team
+    unstaffed: str | None = None  # why no lawful replacement was found
+
+
+@dataclass(frozen=True)
+class StaffingEvent:
+    """A recorded change to the month's staffing after the freeze (docs/team-protocol.md),
+    as the `team_events` chain holds it."""
+
+    seq: int
+    kind: str  # conflict | leave | certificate | deactivate | withdraw
+    manual: bool  # a supervisor's withdraw; the other kinds come from directory imports
+    at: datetime
+    by: str
+    source: str  # the import or command it came from
+    reason: str | None
+    inspector_id: str
+    detail: str  # the credit code of a conflict, the days of leave, the new last valid day
+    applied: bool  # to stored teams; an event before the team draw is replayed by it
+    teams: tuple[TeamChange, ...]
+    event_hash: str
 
 
 @dataclass(frozen=True)
@@ -516,6 +547,9 @@ class Board:
     departments: tuple[Progress, ...]
     inspectors: tuple[OpenInspector, ...]
     changes: tuple[ManualChange, ...]
+    events: tuple[StaffingEvent, ...]
+    manual_events: int  # of `events`: withdraws by a supervisor
+    directory_events: int  # of `events`: imported conflicts, leave, certificates, deactivations
     task_titles: dict[str, str]
 
 
@@ -650,6 +684,7 @@ def month_board(
         visit_columns,
         result_columns,
     )
+    events = _staffing_events(session, plan, scope)
     return Board(
         month=month,
         as_of=day,
@@ -660,6 +695,9 @@ def month_board(
         departments=departments_rows,
         inspectors=_open_inspectors(session, plan, visits, scope),
         changes=_manual_changes(session, plan, scope),
+        events=events,
+        manual_events=sum(e.manual for e in events),
+        directory_events=sum(not e.manual for e in events),
         task_titles={t: title for t, title, _ in tasks_of_plan},
     )
 
@@ -801,7 +839,7 @@ def _open_inspectors(
 def _manual_changes(
     session: Session, plan: Plan, scope: set[str] | None
 ) -> tuple[ManualChange, ...]:
-    changes = [*_reassignments(session, plan, scope), *_result_changes(session, plan, scope)]
+    changes = _result_changes(session, plan, scope)
     return tuple(sorted(changes, key=lambda c: (_naive(c.at), c.visit_code, c.subject)))
 
 
@@ -815,54 +853,6 @@ def _audit(session: Session, actions: tuple[str, ...], subject_like: str) -> lis
         AuditEntry.action.in_(actions), AuditEntry.subject.like(subject_like)
     )
     return list(session.scalars(query.order_by(AuditEntry.id)))
-
-
-def _reassignments(session: Session, plan: Plan, scope: set[str] | None) -> list[ManualChange]:
-    replaced = session.execute(
-        select(TeamMember, Visit.visit_code, Visit.departments)
-        .join(Visit, Visit.id == TeamMember.visit_id)
-        .where(Visit.plan_id == plan.id, TeamMember.replaced_at.is_not(None))
-        .order_by(TeamMember.visit_id, TeamMember.id)
-    ).all()
-    replaced = [r for r in replaced if scope is None or set(r[2]) & scope]
-    if not replaced:
-        return []
-    # the other places of those visits, to name who took over
-    places: dict[int, list[tuple[int, str, datetime]]] = defaultdict(list)
-    wanted = sorted({member.visit_id for member, _, _ in replaced})
-    for start in range(0, len(wanted), 1000):
-        query = select(
-            TeamMember.visit_id, TeamMember.id, TeamMember.inspector_id, TeamMember.assigned_at
-        ).where(TeamMember.visit_id.in_(wanted[start : start + 1000]))
-        for visit_id, place, inspector_id, assigned_at in session.execute(query).tuples():
-            places[visit_id].append((place, inspector_id, assigned_at))
-    # who asked: the audit row of the re-assignment naming the inspector and the reason
-    actors = {
-        (e.details.get("inspector_id"), e.details.get("reason")): e.actor
-        for e in _audit(session, ("plan.reassign",), plan.month)
-    }
-    out = []
-    for member, visit_code, _ in replaced:
-        assert member.replaced_at is not None
-        # the replacements are the places added to the visit from that moment on
-        after = _naive(member.replaced_at) - timedelta(seconds=1)
-        newcomers = sorted(
-            inspector_id
-            for place, inspector_id, assigned_at in places[member.visit_id]
-            if place != member.id and _naive(assigned_at) >= after
-        )
-        out.append(
-            ManualChange(
-                kind="reassignment",
-                at=member.replaced_at,
-                visit_code=visit_code,
-                subject=member.inspector_id,
-                change=f"{member.inspector_id} → {', '.join(newcomers) or '（无人接替）'}",
-                reason=member.replaced_reason,
-                by=actors.get((member.inspector_id, member.replaced_reason)),
-            )
-        )
-    return out
 
 
 def _result_changes(session: Session, plan: Plan, scope: set[str] | None) -> list[ManualChange]:
@@ -905,6 +895,70 @@ def _result_changes(session: Session, plan: Plan, scope: set[str] | None) -> lis
             )
         )
     return out
+
+
+def _staffing_events(
+    session: Session, plan: Plan, scope: set[str] | None
+) -> tuple[StaffingEvent, ...]:
+    """The plan's team events in chain order. A supervisor sees those that concern an
+    inspector of his departments or change a team of a visit that carries their items."""
+    rows = session.scalars(
+        select(TeamEvent).where(TeamEvent.plan_id == plan.id).order_by(TeamEvent.seq)
+    ).all()
+    visit_departments: dict[str, set[str]] = {}
+    inspector_department: dict[str, str] = {}
+    if scope is not None and rows:
+        query = select(Visit.visit_code, Visit.departments).where(Visit.plan_id == plan.id)
+        visit_departments = {code: set(d) for code, d in session.execute(query).tuples()}
+        inspector_department = dict(
+            session.execute(select(Inspector.inspector_id, Inspector.department)).tuples().all()
+        )
+    out = []
+    for row in rows:
+        event = _staffing_event(row)
+        touched = {change.visit_code for change in event.teams}
+        if scope is not None and not (
+            inspector_department.get(event.inspector_id) in scope
+            or any(visit_departments.get(code, set()) & scope for code in touched)
+        ):
+            continue
+        out.append(event)
+    return tuple(out)
+
+
+def _staffing_event(row: TeamEvent) -> StaffingEvent:
+    change, outcome = row.event, row.outcome or {}
+    replaced = outcome.get("replaced", {})
+    unstaffed = outcome.get("unstaffed", {})
+    teams = [
+        TeamChange(code, tuple(r["removed"]), tuple(r["added"])) for code, r in replaced.items()
+    ]
+    # a visit that lost its team: the reason names whom nobody could replace
+    teams += [TeamChange(code, (), (), why) for code, why in unstaffed.items()]
+    return StaffingEvent(
+        seq=row.seq,
+        kind=row.kind,
+        manual=row.kind in staffing.MANUAL_KINDS,
+        at=row.created_at,
+        by=row.actor,
+        source=row.source,
+        reason=row.reason,
+        inspector_id=change["inspector_id"],
+        detail=_event_detail(change),
+        applied=bool(outcome),
+        teams=tuple(sorted(teams, key=lambda t: t.visit_code)),
+        event_hash=row.event_hash,
+    )
+
+
+def _event_detail(change: dict[str, Any]) -> str:
+    if change["kind"] == "conflict":
+        return str(change["credit_code"])
+    if change["kind"] == "leave":
+        return f"{change['starts_on']} – {change['ends_on']}"
+    if change["kind"] == "certificate":
+        return f"≤ {change['expires']}"
+    return ""
 
 
 # --------------------------------------------------------------------------- inspectors

@@ -340,6 +340,8 @@ class FreezeResult:
 
 
 MAX_SOURCE = 500
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+"""Control characters (line breaks included): refused in a published one-line text."""
 
 
 def freeze_month(
@@ -363,6 +365,9 @@ def freeze_month(
         return _frozen_result(session, plan)  # already frozen: show the same commitment
     if source is not None and len(source) > MAX_SOURCE:
         raise InvalidInput(f"the contribution's source is longer than {MAX_SOURCE} characters")
+    if source is not None and CONTROL.search(source):
+        # published as it is, on the site and in the feed, where XML forbids them
+        raise InvalidInput("the contribution's source must be one line of printable text")
     specs = task_specs(session, plan)
     if not specs:
         raise Conflict(f"the plan for {month} has no tasks")

@@ -43,6 +43,9 @@ from models import (
 )
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+MANUAL_KINDS = ("withdraw",)
+"""Events a supervisor makes by hand (`month reassign`); the other kinds come from directory
+imports (conflicts, leave, certificates, deactivations)."""
 OPEN_PLAN_STATES = ("frozen", "drawing", "draw_failed", "drawn", "assigned", "published")
 
 
@@ -230,6 +233,7 @@ def record_change(
     reason: str | None = None,
 ) -> TeamEvent:
     """Append `change` to the plan's chain and apply it to the stored teams, if any."""
+    lock_chain(session, plan)
     seq, prev = session.execute(
         select(func.count(TeamEvent.id), func.max(TeamEvent.seq)).where(
             TeamEvent.plan_id == plan.id
@@ -261,6 +265,15 @@ def record_change(
                  {"seq": row.seq, "event": row.event, "source": source, "reason": reason,
                   "outcome": row.outcome, "event_hash": row.event_hash})  # fmt: skip
     return row
+
+
+def lock_chain(session: Session, plan: Plan) -> None:
+    """Writers of one plan's events queue on its row (PostgreSQL; on SQLite a writer holds
+    the database's write lock), then read the plan and the chain's head as the writer
+    before them committed: two imports at once extend one chain, never fork it."""
+    session.flush()
+    session.execute(select(Plan.id).where(Plan.id == plan.id).with_for_update())
+    session.refresh(plan)
 
 
 def _with_carried_out(
@@ -340,7 +353,9 @@ def open_plans(session: Session) -> list[Plan]:
     """Plans whose staffing is frozen and whose teams can still change."""
     return list(
         session.scalars(
-            select(Plan).where(Plan.status.in_(OPEN_PLAN_STATES), Plan.staffing_hash.is_not(None))
+            select(Plan)
+            .where(Plan.status.in_(OPEN_PLAN_STATES), Plan.staffing_hash.is_not(None))
+            .order_by(Plan.month)  # the order their rows are locked in: no deadlock
         )
     )
 
@@ -355,10 +370,13 @@ def record_directory_changes(
         return 0
     recorded = 0
     for plan in open_plans(session):
+        lock_chain(session, plan)
+        if plan.status not in OPEN_PLAN_STATES:
+            continue  # closed by the writer this lock waited for
         snapshot = load_snapshot(session, plan)
         state = staffing_after(snapshot, (), plan_changes(session, plan))
-        for change in _changes_for(kind, rows, snapshot, state):
-            record_change(session, plan, change, actor=actor, source=source)
+        for change, reason in _changes_for(kind, rows, snapshot, state):
+            record_change(session, plan, change, actor=actor, source=source, reason=reason)
             state = state.changed(change)
             recorded += 1
     return recorded
@@ -369,16 +387,19 @@ def _changes_for(
     rows: Sequence[Mapping[str, Any]],
     snapshot: kernel.Snapshot,
     state: team_events.Staffing,
-) -> list[team_events.Change]:
+) -> list[tuple[team_events.Change, str | None]]:
+    """The changes the rows make, each with the row's own reason (the why of the event)."""
     inspectors = {ins.inspector_id: ins for ins in state.inspectors}
     month = state.month
-    out: list[team_events.Change] = []
+    out: list[tuple[team_events.Change, str | None]] = []
     if kind == "conflicts":
         units = snapshot.enterprises()
         for row in rows:
             pair = (row["inspector_id"], row["credit_code"])
             if pair[0] in inspectors and pair[1] in units and pair not in state.recusals.conflicts:
-                out.append(team_events.Change("conflict", pair[0], credit_code=pair[1]))
+                raised = f"raised by {row.get('raised_by')}, {row.get('raised_on')}"
+                why = f"{row.get('reason')} ({raised})"
+                out.append((team_events.Change("conflict", pair[0], credit_code=pair[1]), why))
     elif kind == "leave":
         for row in rows:
             ins = inspectors.get(row["inspector_id"])
@@ -388,20 +409,19 @@ def _changes_for(
                 (r.starts_on, r.ends_on) == (starts, ends) for r in ins.leave
             )
             if ins is not None and overlaps and not known:
-                out.append(
-                    team_events.Change("leave", ins.inspector_id, starts_on=starts, ends_on=ends)
+                change = team_events.Change(
+                    "leave", ins.inspector_id, starts_on=starts, ends_on=ends
                 )
+                out.append((change, row.get("reason")))
     else:
         for row in rows:
             ins = inspectors.get(row["inspector_id"])
             if ins is None:
                 continue
             if ins.active and row.get("active") is False:
-                out.append(team_events.Change("deactivate", ins.inspector_id))
+                out.append((team_events.Change("deactivate", ins.inspector_id), None))
             elif row["certificate_expires"] < ins.certificate_expires:
-                out.append(
-                    team_events.Change(
-                        "certificate", ins.inspector_id, expires=row["certificate_expires"]
-                    )
-                )
+                expires = row["certificate_expires"]
+                change = team_events.Change("certificate", ins.inspector_id, expires=expires)
+                out.append((change, None))
     return out

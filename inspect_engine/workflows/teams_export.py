@@ -25,6 +25,8 @@ def teams_record(session: Session, plan: Plan) -> dict[str, Any]:
     snapshot = staffing.load_snapshot(session, plan)
     merged = kernel.merge_visits(snapshot, staffing.plan_selections(session, plan))
     teams = staffing.current_teams(session, plan)
+    changes = staffing.plan_changes(session, plan)
+    manual = sum(row.kind in staffing.MANUAL_KINDS for row in changes)
     return {
         "protocol": keys.PROTOCOL,
         "month": plan.month,
@@ -44,8 +46,11 @@ def teams_record(session: Session, plan: Plan) -> dict[str, Any]:
                 "event_hash": row.event_hash,
                 "outcome": row.outcome,
             }
-            for row in staffing.plan_changes(session, plan)
+            for row in changes
         ],
+        # how many of the events were made by hand (withdraws), and how many imported
+        "manual_changes": manual,
+        "directory_changes": len(changes) - manual,
         "visits": [
             {
                 "visit_id": visit.visit_id,

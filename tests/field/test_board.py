@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import date
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -14,6 +15,7 @@ from sqlalchemy.orm import Session
 import models
 from inspect_engine.workflows import field, results
 from inspect_engine.workflows.assignment import reassign_inspector
+from inspect_engine.workflows.imports import import_file
 from tests.field import fieldcity
 
 AS_OF = date(2026, 12, 31)
@@ -24,9 +26,10 @@ def _visits(session: Session) -> list[models.Visit]:
     return list(session.scalars(select(models.Visit).order_by(models.Visit.visit_code)))
 
 
-def _work_the_month(session: Session) -> dict[str, int]:
-    """Reports, reviews, publication, a correction, a withdrawal, a re-assignment and the
-    enterprises' records: a month half done. Returns ids the test looks at again."""
+def _work_the_month(session: Session, folder: Path) -> dict[str, int]:
+    """Reports, reviews, publication, a correction, a withdrawal, an imported conflict, a
+    re-assignment and the enterprises' records: a month half done. Returns ids the test
+    looks at again."""
     visits = _visits(session)
     done = visits[:24]
     for n, visit in enumerate(done):
@@ -70,6 +73,16 @@ def _work_the_month(session: Session) -> dict[str, int]:
         )
     )
     busiest = max(sorted(open_members), key=lambda i: open_members[i])
+    # a conflict declared for a member of an open visit, from the directory's import
+    planned = next(v for v in visits[24:] if busiest not in fieldcity.team_of(session, v.id))
+    member = fieldcity.team_of(session, planned.id)[0]
+    conflicts = folder / "conflicts.csv"
+    conflicts.write_text(
+        "inspector_id,credit_code,reason,raised_by,raised_on\n"
+        f"{member},{planned.credit_code},亲属任职,enterprise,2026-12-20\n",
+        encoding="utf-8",
+    )
+    assert import_file(session, "conflicts", conflicts, actor="sup_samr").team_events == 1
     reassign_inspector(session, fieldcity.MONTH, busiest, "病假", actor="sup_all")
     for k, visit in enumerate(done[:3]):
         assert visit.verify_token is not None
@@ -112,9 +125,9 @@ REPORTED = {"submitted", "reviewed", "published", "withdrawn"}
 REVIEWED = {"reviewed", "published", "withdrawn"}
 
 
-def test_the_board_agrees_with_the_database(month: Session) -> None:
+def test_the_board_agrees_with_the_database(month: Session, tmp_path: Path) -> None:
     session = month
-    ids = _work_the_month(session)
+    ids = _work_the_month(session, tmp_path)
     board = field.month_board(session, fieldcity.MONTH, as_of=AS_OF)
     visits = _visits(session)
     total = board.total
@@ -214,14 +227,30 @@ def test_the_board_agrees_with_the_database(month: Session) -> None:
     assert {i.inspector_id: i.open_visits for i in board.inspectors} == dict(open_visits)
     assert [i.open_visits for i in board.inspectors] == sorted(open_visits.values(), reverse=True)
 
-    # manual changes, with who and why
-    replaced = session.scalars(
-        select(models.TeamMember).where(models.TeamMember.replaced_at.is_not(None))
+    # staffing events: the chain in order, each once, with who, why and where from
+    rows = session.scalars(select(models.TeamEvent).order_by(models.TeamEvent.seq)).all()
+    assert [(e.seq, e.kind, e.by, e.source, e.reason, e.event_hash) for e in board.events] == [
+        (r.seq, r.kind, r.actor, r.source, r.reason, r.event_hash) for r in rows
+    ]
+    assert [e.kind for e in board.events] == ["conflict", "withdraw"]
+    (withdraw,) = [e for e in board.events if e.manual]
+    assert (withdraw.reason, withdraw.by, withdraw.source) == ("病假", "sup_all", "month reassign")
+    assert (board.manual_events, board.directory_events) == (1, 1)
+    # what each event changed is what the team rows record: closed places, new places
+    replaced = session.execute(
+        select(models.Visit.visit_code, models.TeamMember.inspector_id)
+        .join(models.Visit, models.Visit.id == models.TeamMember.visit_id)
+        .where(models.TeamMember.replaced_at.is_not(None))
     ).all()
-    reassigned = [c for c in board.changes if c.kind == "reassignment"]
-    assert len(reassigned) == len(replaced) > 0
-    assert all(c.reason == "病假" and c.by == "sup_all" for c in reassigned)
-    assert all("→" in c.change and "无人接替" not in c.change for c in reassigned)
+    removed = [(t.visit_code, i) for e in board.events for t in e.teams for i in t.removed]
+    assert sorted(removed) == sorted(tuple(r) for r in replaced) and len(removed) > 1
+    assert all(t.added and not t.unstaffed for e in board.events for t in e.teams)
+    conflict = board.events[0]
+    assert conflict.by == "sup_samr" and conflict.source == "import conflicts conflicts.csv"
+    assert conflict.reason == "亲属任职 (raised by enterprise, 2026-12-20)"  # the row's why
+    assert [t.visit_code for t in conflict.teams] == [conflict_visit(session, conflict.detail)]
+    # results changed by hand; the re-assignment is the withdraw event, not a change here
+    assert {c.kind for c in board.changes} == {"correction", "withdrawal"}
     corrections = [c for c in board.changes if c.kind == "correction"]
     withdrawals = [c for c in board.changes if c.kind == "withdrawal"]
     assert [(c.by, c.reason, c.change) for c in corrections] == [
@@ -230,15 +259,20 @@ def test_the_board_agrees_with_the_database(month: Session) -> None:
     assert [(c.by, c.reason) for c in withdrawals] == [("sup_fire", "检查无效")]
 
 
+def conflict_visit(session: Session, credit_code: str) -> str:
+    query = select(models.Visit.visit_code).where(models.Visit.credit_code == credit_code)
+    return session.scalars(query).one()
+
+
 def _result(session: Session, result_id: int) -> str:
     row = session.get(models.Result, result_id)
     assert row is not None
     return row.result
 
 
-def test_a_supervisor_sees_his_departments_part(month: Session) -> None:
+def test_a_supervisor_sees_his_departments_part(month: Session, tmp_path: Path) -> None:
     session = month
-    _work_the_month(session)
+    _work_the_month(session, tmp_path)
     fire = field.month_board(session, fieldcity.MONTH, departments={"FIRE"}, as_of=AS_OF)
     whole = field.month_board(session, fieldcity.MONTH, as_of=AS_OF)
     assert [d.key for d in fire.departments] == ["FIRE"]
@@ -253,6 +287,17 @@ def test_a_supervisor_sees_his_departments_part(month: Session) -> None:
     )
     assert fire.inspectors and {i.inspector_id for i in fire.inspectors} <= fire_people
     assert {c.kind for c in fire.changes} >= {"withdrawal"}
+    # staffing events: those of FIRE's inspectors or that change a team of a FIRE visit
+    fire_visits = {
+        v.visit_code for v in session.scalars(select(models.Visit)) if "FIRE" in v.departments
+    }
+    expected = [
+        e.seq
+        for e in whole.events
+        if e.inspector_id in fire_people or {t.visit_code for t in e.teams} & fire_visits
+    ]
+    assert [e.seq for e in fire.events] == expected
+    assert fire.manual_events + fire.directory_events == len(fire.events)
     assert "correction" not in {c.kind for c in fire.changes}  # a SAMR item was corrected
 
 

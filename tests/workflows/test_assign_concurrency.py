@@ -224,3 +224,50 @@ def test_concurrent_draw_requests_through_the_api(frozen: DrawnMonth) -> None:
         assert count(session, select(models.Draw)) == 2  # the two tasks, drawn once
         plan = session.scalar(select(models.Plan).where(models.Plan.month == MONTH))
         assert plan is not None and plan.status == "drawn" and plan.seed in seeds
+
+
+def test_two_imports_of_conflicts_at_once_extend_one_chain(
+    drawn: DrawnMonth, tmp_path: Path
+) -> None:
+    """Two supervisors import a conflict each at the same moment: both are recorded, one
+    after the other, in one unbroken chain (no two events with one place in it)."""
+    from inspect_engine.assignment.events import GENESIS, Change, event_hash
+    from inspect_engine.workflows.imports import import_file
+    from models.db import WRITE_INTENT
+
+    assign(drawn.factory)
+    with drawn.factory() as session:
+        teams = current_teams(session)
+        query = select(models.Visit.visit_code, models.Visit.credit_code)
+        code_of = dict(session.execute(query).tuples().all())
+    pairs = [(members[0], code_of[visit]) for visit, members in sorted(teams.items())[:2]]
+    files = []
+    for number, (inspector_id, credit_code) in enumerate(pairs):
+        path = tmp_path / f"conflicts-{number}.csv"
+        path.write_text(
+            "inspector_id,credit_code,reason,raised_by,raised_on\n"
+            f"{inspector_id},{credit_code},利害关系,enterprise,2026-12-08\n",
+            encoding="utf-8",
+        )
+        files.append(path)
+
+    def upload(number: int) -> int:
+        with drawn.factory.begin() as session:
+            # as the API's writing requests begin (on SQLite: with the write lock)
+            session.connection(execution_options={WRITE_INTENT: True})
+            return import_file(session, "conflicts", files[number]).team_events
+
+    recorded, errors = at_once(2, upload)
+    assert errors == [] and recorded == [1, 1]
+    with drawn.factory() as session:
+        chain = session.scalars(select(models.TeamEvent).order_by(models.TeamEvent.seq)).all()
+        assert [e.seq for e in chain] == [1, 2]
+        previous = GENESIS
+        for event in chain:
+            assert event.prev_hash == previous
+            assert event.event_hash == event_hash(previous, Change.from_dict(event.event))
+            previous = event.event_hash
+        after = current_teams(session)
+    for inspector_id, credit_code in pairs:
+        visit = next(v for v, c in code_of.items() if c == credit_code)
+        assert inspector_id not in after[visit]

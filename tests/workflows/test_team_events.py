@@ -7,6 +7,7 @@ is an event that touches only the members it makes unlawful. On SQLite and Postg
 
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -115,27 +116,142 @@ def test_a_long_reason_is_stored_whole(session: Session, tmp_path: Path) -> None
     assert any(reason in label for label in runs)
     event = session.scalars(select(models.TeamEvent)).one()
     assert event.kind == "withdraw" and event.reason == reason
+    from inspect_engine.workflows.teams_export import teams_record
+
+    plan = session.scalars(select(models.Plan)).one()
+    record = teams_record(session, plan)  # the auditors' record counts it as manual
+    assert (record["manual_changes"], record["directory_changes"]) == (1, 0)
+    assert record["events"][0]["reason"] == reason
     assert all(busiest not in members for members in _teams(session).values())
 
 
-def test_licences_cleared_after_the_freeze_cannot_break_or_change_the_draw(
+def test_a_certificate_revoked_by_import_moves_only_its_holder_and_keeps_teams_lawful(
     session: Session, tmp_path: Path
 ) -> None:
-    """The old draw re-read the directory to merge visits: a licence cleared after the
-    freeze raised mid-draw, everything rolled back, and the plan could be drawn again with
-    another contribution. The merge now reads the frozen snapshot."""
+    """The kept members are checked again: after the event every team is lawful on the
+    staffing as changed (the teams verifier's rules), and only the holder's places moved."""
+    from inspect_engine.assignment import rules
+    from inspect_engine.assignment.eligibility import InspectorTable
+
+    drawn(session, tmp_path)
+    assign_month(session, MONTH)
+    before = _teams(session)
+    holder = sorted(before.items())[0][1][0]
+    row = session.get(models.Inspector, holder)
+    assert row is not None
+    path = tmp_path / "inspectors.csv"
+    path.write_text(
+        "inspector_id,name,department,unit,district,qualifications,certificate_expires,"
+        "lead,monthly_capacity,active\n"
+        f"{row.inspector_id},{row.name},{row.department},{row.unit},{row.district},"
+        f"{row.qualifications or ''},2026-11-30,{str(row.lead).lower()},"
+        f"{row.monthly_capacity},true\n",
+        encoding="utf-8",
+    )
+    assert import_file(session, "inspectors", path, actor="hr").team_events == 1
+    after = _teams(session)
+    assert all(holder not in members for members in after.values())
+    for visit, members in before.items():
+        if holder not in members:
+            assert after.get(visit) == members  # every other team stays as it was
+        elif visit in after:
+            assert set(members) - {holder} <= set(after[visit])  # the others are kept
+    plan = session.scalars(select(models.Plan).where(models.Plan.month == MONTH)).one()
+    snapshot = staffing.load_snapshot(session, plan)
+    visits = [
+        v.spec()
+        for v in staffing.kernel.merge_visits(snapshot, staffing.plan_selections(session, plan))
+    ]
+    state = staffing.staffing_after(snapshot, visits, staffing.plan_changes(session, plan))
+    by_id = {ins.inspector_id: ins for ins in state.inspectors}
+    departments = {d for v in state.visits for d in v.departments}
+    table = InspectorTable.build(state.inspectors, state.month, extra_departments=departments)
+    barred = state.recusals.barred_pairs(state.month)
+    for visit in state.visits:
+        if visit.visit_id not in after:
+            continue
+        members = after[visit.visit_id]
+        assert all(rules.eligible(by_id[m], visit, state.month, barred) for m in members), (
+            visit.visit_id
+        )
+        assert table.share_a_day([table.index[m] for m in members]), visit.visit_id
+
+
+def test_reassigning_an_unknown_inspector_or_without_reason_is_a_clear_error(
+    session: Session, tmp_path: Path
+) -> None:
+    from inspect_engine.errors import InvalidInput, NotFound
+
+    drawn(session, tmp_path)
+    assign_month(session, MONTH)
+    before = _teams(session)
+    member = sorted(before.items())[0][1][0]
+    with pytest.raises(NotFound, match=f"NOBODY-0001 has no open place in the plan for {MONTH}"):
+        reassign_inspector(session, MONTH, "NOBODY-0001", "病假")
+    with pytest.raises(InvalidInput, match="needs a reason"):
+        reassign_inspector(session, MONTH, member, "   ")
+    assert session.scalars(select(models.TeamEvent)).all() == []  # nothing recorded
+    assert _teams(session) == before
+
+
+def test_directory_edits_between_the_freeze_and_the_draw_change_nothing_drawn(
+    session: Session, tmp_path: Path
+) -> None:
+    """The case that once made a draw fail after the reveal: the selected enterprises'
+    licences cleared and statuses changed after the freeze. The draw and its merge read
+    the snapshot: it succeeds and gives the same visits as without the edits."""
     from inspect_engine.sampling.frames import ExclusionPolicy
     from inspect_engine.workflows.planning import draw_month, freeze_month, plan_month
     from tests.workflows import tinycity
 
     tinycity.build(session)
-    tinycity.add_inspectors(session)
+    tinycity.add_inspectors(session, capacity=20)
     plan_month(session, MONTH, tinycity.tasks_file(tmp_path))
     freeze_month(session, MONTH, ExclusionPolicy())
+
+    def visits() -> list[tuple[str, str, tuple[str, ...], tuple[str, ...]]]:
+        rows = session.scalars(select(models.Visit).order_by(models.Visit.visit_code))
+        return [
+            (v.visit_code, v.credit_code, tuple(v.item_codes), tuple(v.departments)) for v in rows
+        ]
+
+    untouched = session.begin_nested()
+    draw_month(session, MONTH, "dice:6-6-1-2-5-3-4-4-2-1")
+    expected = visits()
+    untouched.rollback()
+    assert visits() == [] and expected
     session.execute(update(models.Enterprise).values(licences=None, status="revoked"))
-    drawn_month = draw_month(session, MONTH, "dice:6-6-1-2-5-3-4-4-2-1")
-    assert drawn_month.visits > 0
-    visits = session.scalars(select(models.Visit)).all()
-    assert len(visits) == drawn_month.visits and all(v.item_codes for v in visits)
-    # the food task's items need a licence: they are still carried, as frozen
-    assert any(code.startswith("SAMR-FOOD") for v in visits for code in v.item_codes)
+    unit = session.scalars(select(models.Unit.code).order_by(models.Unit.code.desc())).first()
+    session.execute(update(models.Enterprise).values(unit=unit))  # all moved to one office
+    draw_month(session, MONTH, "dice:6-6-1-2-5-3-4-4-2-1")
+    assert visits() == expected
+
+
+def test_a_visit_carried_out_keeps_its_team_whatever_the_event(
+    session: Session, tmp_path: Path
+) -> None:
+    """An inspector withdrawn after he reported a visit stays on that visit's team (its
+    results were submitted by it); his open places are replaced."""
+    from datetime import date
+
+    from inspect_engine.workflows import results
+
+    drawn(session, tmp_path)
+    assign_month(session, MONTH)
+    before = _teams(session)
+    places = [m for members in before.values() for m in members]
+    busiest = max(sorted(set(places)), key=places.count)
+    assert places.count(busiest) > 1
+    done = sorted(v for v, members in before.items() if busiest in members)[0]
+    visit = session.scalars(select(models.Visit).where(models.Visit.visit_code == done)).one()
+    for item in visit.item_codes:
+        results.submit_result(
+            session, inspector_id=busiest, visit_code=done, item_code=item,
+            result="no_problem", inspected_on=date(2026, 12, 3), today=date(2026, 12, 4),
+        )  # fmt: skip
+    reassign_inspector(session, MONTH, busiest, "调岗")
+    after = _teams(session)
+    assert after[done] == before[done]  # carried out: untouched
+    assert all(busiest not in after[v] for v in before if v != done and busiest in before[v])
+    event = session.scalars(select(models.TeamEvent)).one()
+    assert done in event.event["carried_out"] and done not in event.outcome["replaced"]

@@ -82,6 +82,7 @@ def test_teams_verify_accepts_the_export_and_names_each_tampering(
     teams = json.loads((out / "teams.json").read_text(encoding="utf-8"))
     assert teams["protocol"] == "ie-teams-v1" and teams["month"] == MONTH
     assert [e["seq"] for e in teams["events"]] == [1, 2]
+    assert (teams["manual_changes"], teams["directory_changes"]) == (0, 2)
     assert run(out, digest) == 0
     assert "FAIL" not in capsys.readouterr().out
 
@@ -154,3 +155,12 @@ def test_teams_verify_accepts_the_export_and_names_each_tampering(
         check=False,
     )  # fmt: skip
     assert verified.returncode == 0, verified.stdout + verified.stderr
+
+
+def test_a_missing_file_is_named_not_a_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "OUT" / "teams.json"
+    status = run(tmp_path / "OUT", "0" * 64)
+    err = capsys.readouterr().err
+    assert status == 2 and str(missing) in err and "Traceback" not in err
