@@ -122,6 +122,30 @@ class FeatureMatrix:
             self.has_history[rows],
         )  # fmt: skip
 
+    def without(self, names: Sequence[str]) -> FeatureMatrix:
+        """The matrix without the named columns (the ones training dropped)."""
+        if not names:
+            return self
+        keep = [j for j, c in enumerate(self.columns) if c.name not in set(names)]
+        return FeatureMatrix(
+            np.asfortranarray(self.values[:, keep]), tuple(self.columns[j] for j in keep),
+            self.enterprise, self.as_of, self.has_history,
+        )  # fmt: skip
+
+    def uninformative(self) -> dict[str, str]:
+        """Columns a model cannot learn from here, each with why: empty for every row (a
+        directory column nobody filled, e.g. registered capital in a city of 个体工商户) or
+        one value for every row (a history file that was never imported)."""
+        found: dict[str, str] = {}
+        for j, col in enumerate(self.columns):
+            values = self.values[:, j]
+            known = values[~np.isnan(values)]
+            if known.size == 0:
+                found[col.name] = "empty for every visit"
+            elif known.size == values.size and np.all(known == known[0]):
+                found[col.name] = f"the same value ({known[0]:g}) for every visit"
+        return found
+
     def level_codes(self) -> NDArray[np.int16]:
         """(n, p) level codes, column by column (the scorecard's encoding)."""
         codes = np.empty(self.values.shape, dtype=np.int16)
@@ -142,6 +166,9 @@ class FeatureSpec:
     licence_names: tuple[str, ...]
     tag_names: tuple[str, ...]
     columns: tuple[Column, ...] = field(default=())
+    # Columns training found uninformative, with why: still built (override rules read
+    # them) but never shown to the model. Older artefacts lack it and read the default.
+    dropped: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def from_table(
@@ -163,6 +190,10 @@ class FeatureSpec:
     @property
     def names(self) -> tuple[str, ...]:
         return tuple(c.name for c in self.columns)
+
+    @property
+    def dropped_names(self) -> tuple[str, ...]:
+        return tuple(name for name, _ in self.dropped)
 
     @property
     def groups(self) -> tuple[str, ...]:
