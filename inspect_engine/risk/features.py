@@ -196,6 +196,11 @@ class FeatureSpec:
         return tuple(name for name, _ in self.dropped)
 
     @property
+    def model_names(self) -> tuple[str, ...]:
+        """The columns the model sees: the catalogue without the dropped ones."""
+        return tuple(n for n in self.names if n not in self.dropped_names)
+
+    @property
     def groups(self) -> tuple[str, ...]:
         """Reason groups in catalogue order."""
         return tuple(dict.fromkeys(c.group for c in self.columns))

@@ -36,7 +36,8 @@ def test_the_artefact_round_trips_with_json_metadata(
     np.testing.assert_array_equal(again.probability, scores.probability)
     meta = json.loads(json.dumps(loaded.metadata))
     assert meta["kind"] == trained.backtest.chosen
-    assert meta["feature_names"] == list(loaded.spec.names)
+    assert meta["feature_names"] == list(loaded.spec.model_names)
+    assert set(meta["feature_names"]) | set(meta["dropped_features"]) == set(loaded.spec.names)
     assert meta["as_of"] == str(city.end)
     assert meta["data_window"][1] < str(city.end)
     assert set(meta["backtest"]["candidates"]) == {"scorecard", "gbm"}

@@ -57,7 +57,8 @@ def active(session: Session) -> int:
 @pytest.mark.parametrize(
     ("empty", "history", "dropped"),
     [
-        (("registered_capital",), ("inspections",), {"capital_log10", "penalties_serious", "serious_violation_listed"}),
+        (("registered_capital",), ("inspections",),
+         {"capital_log10", "penalties_serious", "serious_violation_listed"}),
         (("registered_capital", "licences", "tags"), HISTORY, {"capital_log10"}),
         ((), ("inspections", "complaints", "annual-reports", "lists"), {"penalties_serious"}),
         ((), ("inspections", "penalties", "complaints", "lists"), set()),
