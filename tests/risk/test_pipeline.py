@@ -94,9 +94,11 @@ def test_reasons_name_what_raises_the_risk(
     trained: TrainingResult, city: SimulatedCity, scores
 ) -> None:
     contributions = trained.artifact.model.reasons(
-        __import__("inspect_engine.risk", fromlist=["build_features"]).build_features(
+        __import__("inspect_engine.risk", fromlist=["build_features"])
+        .build_features(
             trained.artifact.spec, city.enterprises, city.history, scores.enterprise, city.end
         )
+        .without(trained.artifact.spec.dropped_names)
     )
     top = contributions.values.max(axis=1)
     quiet = np.flatnonzero((top < 0.05) & scores.has_history & (scores.classes.override < 0))
