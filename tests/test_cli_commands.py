@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import csv
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -22,6 +21,7 @@ import models
 from inspect_engine.cli import PARTIAL_PLAN_EXIT
 from inspect_engine.cli import app as cli_app
 from models.db import make_engine, make_session_factory
+from tests.browser import free_port
 from tests.conftest import BACKENDS, _drop_postgres_database, fresh_database_url
 from tests.workflows import tinycity
 
@@ -135,12 +135,6 @@ def staffed_inspector(url: str) -> str:
             return str(session.scalars(query.limit(1)).one())
     finally:
         engine.dispose()
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def test_serve_answers_a_page_and_stops(tmp_path: Path) -> None:
