@@ -133,7 +133,8 @@ def training_examples(
     as_of: np.datetime64,
     config: TrainingConfig,
 ) -> tuple[FeatureMatrix, LabelledVisits]:
-    """Labelled visits before `as_of` and their features, each as of the visit's day."""
+    """Labelled visits before `as_of` and their features, each as of the visit's day
+    (without the columns `spec` records as dropped: what its model was trained on)."""
     as_of = as_day(as_of)
     labels = labelled_visits(
         history.inspections,
@@ -142,7 +143,7 @@ def training_examples(
         unknown_weight=config.unknown_inclusion_weight,
     )
     X = build_features(spec, enterprises, history, labels.enterprise, labels.day)
-    return X, labels
+    return X.without(spec.dropped_names), labels
 
 
 def train_risk_model(
