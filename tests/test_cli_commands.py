@@ -104,11 +104,13 @@ def test_the_month_from_an_empty_database_with_every_exit_code(
     partial = cli("month", "assign", "--month", MONTH, expect=PARTIAL_PLAN_EXIT)
     assert "partial plan" in partial and "capacity" in partial
     cli("month", "assign", "--month", MONTH, expect=PARTIAL_PLAN_EXIT)  # the stored result
-    staffed = staffed_inspector(database_url)
-    cli(
-        "month", "reassign", "--month", MONTH, "--inspector", staffed, "--reason", "病假",
-        expect=PARTIAL_PLAN_EXIT,
-    )  # fmt: skip
+    # The freeze's nonce is fresh each run, so whether the withdrawn inspector's places can
+    # be refilled at capacity 1 varies: exit 3 exactly when the output says the plan is partial.
+    reassign = ["month", "reassign", "--month", MONTH, "--reason", "病假", "--inspector"]
+    outcome = CliRunner().invoke(cli_app, [*reassign, staffed_inspector(database_url)])
+    assert outcome.exception is None or isinstance(outcome.exception, SystemExit)
+    partial_now = "partial plan" in outcome.output
+    assert outcome.exit_code == (PARTIAL_PLAN_EXIT if partial_now else 0), outcome.output
     cli("month", "reassign", "--month", MONTH, "--inspector", "NOBODY", "--reason", "x", expect=1)
     out = tmp_path / "out"
     cli("month", "export", "--month", MONTH, "--dir", str(out), expect=0)
@@ -173,3 +175,42 @@ def wait_for(address: str, server: subprocess.Popen[str], seconds: float = 60) -
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.2)
+
+
+def test_a_fully_staffed_month_assigns_with_exit_0(database_url: str, tmp_path: Path) -> None:
+    cli("db", "upgrade", expect=0)
+    build_city(database_url, capacity=20)
+    cli("month", "plan", "--month", MONTH, "--tasks", str(tinycity.tasks_file(tmp_path)), expect=0)
+    cli("month", "freeze", "--month", MONTH, expect=0)
+    cli("month", "draw", "--month", MONTH, "--contribution", CONTRIBUTION, expect=0)
+    staffed = cli("month", "assign", "--month", MONTH, expect=0)
+    assert "partial plan" not in staffed
+    visits = count(database_url, models.Visit)
+    assert f"teams  : {visits} of {visits} visits staffed" in staffed
+
+
+def test_score_on_a_real_looking_history_names_what_it_dropped(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The reported crash, through the CLI: registered capital blank for everyone (个体工商户)
+    and inspections the only history file. It scores, and says it dropped the column."""
+    from simulations.city import generate_city
+
+    monkeypatch.setenv("INSPECT_DATABASE_URL", f"sqlite:///{tmp_path / 'city.db'}")
+    city = tmp_path / "city"
+    generate_city("600", 5, city)
+    enterprises = (city / "enterprises.csv").read_text(encoding="utf-8").splitlines()
+    header = enterprises[0].split(",")
+    at = header.index("registered_capital")
+    blank = tmp_path / "enterprises.csv"
+    with blank.open("w", encoding="utf-8", newline="") as out:
+        writer = csv.writer(out)
+        for n, row in enumerate(csv.reader(enterprises)):
+            writer.writerow(row if n == 0 else [*row[:at], "", *row[at + 1 :]])
+    cli("db", "upgrade", expect=0)
+    cli("import", "enterprises", str(blank), expect=0)
+    for kind in ("inspectors", "items", "inspections"):
+        cli("import", kind, str(city / f"{kind}.csv"), expect=0)
+    scored = cli("score", "--as-of", "2026-12-01", expect=0)
+    assert "note: Feature capital_log10 dropped: empty for every visit." in scored
+    assert "backtest on later visits: AUC" in scored
