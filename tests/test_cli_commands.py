@@ -82,6 +82,8 @@ def test_the_month_from_an_empty_database_with_every_exit_code(
     assert "schema is up to date" in cli("db", "upgrade", expect=0)  # idempotent
     build_city(database_url, capacity=1)  # one visit per inspector: a partial plan
 
+    cli("scores", "export", str(tmp_path / "none.csv"), expect=1)  # nothing scored yet
+    cli("model", "report", "--as-of", "1 Dec 2026", expect=2)
     # A city without any inspection history: the prior, said plainly, not a crash.
     scored = cli("score", "--as-of", "2026-12-01", expect=0)
     assert "(prior, trained)" in scored and "No model could be fitted" in scored
