@@ -271,7 +271,6 @@ def _predict_proba_seconds(url: str) -> float:
     artifact = RiskModelArtifact.from_bytes(blob)
     rows = np.flatnonzero(data.active)
     X = build_features(artifact.spec, data.enterprises, data.history, rows, np.datetime64(AS_OF))
-    X = X.without(artifact.spec.dropped_names)  # the columns the model was trained on
     return _bare("predict_proba", lambda: artifact.model.predict_proba(X))
 
 

@@ -143,7 +143,7 @@ def training_examples(
         unknown_weight=config.unknown_inclusion_weight,
     )
     X = build_features(spec, enterprises, history, labels.enterprise, labels.day)
-    return X.without(spec.dropped_names), labels
+    return X, labels
 
 
 def train_risk_model(
@@ -334,8 +334,11 @@ def score_enterprises(
     policy = policy or ClassPolicy()
     as_of_day = as_day(as_of)
     ent = np.arange(len(enterprises)) if rows is None else np.asarray(rows, dtype=np.int64)
-    X_all = build_features(artifact.spec, enterprises, history, ent, as_of_day)
-    X = X_all.without(artifact.spec.dropped_names)  # what the model was trained on
+    spec = artifact.spec
+    # Override rules read their flag even when training dropped it (a list imported since).
+    extra = [rule.column for rule in policy.overrides if rule.column in spec.dropped_names]
+    X_all = build_features(spec, enterprises, history, ent, as_of_day, extra=extra)
+    X = X_all.model_view(len(spec.model_names))  # what the model was trained on
     blocks = [
         np.arange(lo, min(lo + block_rows, len(ent))) for lo in range(0, len(ent), block_rows)
     ]

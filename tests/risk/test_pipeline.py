@@ -76,8 +76,9 @@ def test_listed_enterprises_carry_the_override_as_a_reason(
     from inspect_engine.risk import build_features
 
     X = build_features(
-        trained.artifact.spec, city.enterprises, city.history, scores.enterprise, city.end
-    )
+        trained.artifact.spec, city.enterprises, city.history, scores.enterprise, city.end,
+        extra=["serious_violation_listed"],  # no listed enterprise was visited: dropped
+    )  # fmt: skip
     serious = X.column("serious_violation_listed") > 0
     assert serious.any()
     assert np.all(scores.risk_class[serious] == 3)
