@@ -201,6 +201,8 @@ def score(
         test = outcome.metrics.get("backtest", {}) or {}
         chosen = (test.get("candidates") or {}).get(test.get("chosen"), {}).get("test", {})
         console.print(f"model {outcome.model_version_id} ({outcome.kind}, {verb}) as of {day}")
+        for note in outcome.notes:
+            console.print(f"note: {note}")
         if chosen:
             console.print(
                 f"backtest on later visits: AUC {chosen['auc']:.3f}, Brier {chosen['brier']:.4f},"

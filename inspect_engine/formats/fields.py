@@ -18,6 +18,8 @@ _TOKEN = re.compile(r"^[a-z][a-z0-9_]*$")
 _INDUSTRY = re.compile(r"^[A-T][0-9]{2}$")
 _INDUSTRY_PREFIX = re.compile(r"^[A-T]([0-9]{1,2})?$")
 _DISTRICT = re.compile(r"^[1-9][0-9]{5}$")
+# Space at an end, a run of two, or any space but " " and a line break (e.g. U+3000, NBSP).
+_SPACE_TO_FIX = re.compile(r"^\s|\s$|[^\S\n]{2}|[^\S \n]")
 _CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-/]*$")
 # DATA-FORMATS: a code that reaches a URL or a file name (task codes) has no `/` and no
 # `..`, so it can never climb out of a directory or split a path.
@@ -40,20 +42,35 @@ def _number_text(raw: str) -> str:
     return raw
 
 
-def text(max_len: int) -> Parser:
-    """Free text. A leading apostrophe before = + - @ is the escape our CSV exports add so
-    that spreadsheets do not run the cell (docs/csv-safety.md): it is removed, so that an
-    exported file imports back unchanged."""
+def normalise_space(raw: str) -> str:
+    """Free text as a registry means it: every run of spaces (ASCII, the full-width U+3000,
+    NBSP and the other Unicode spaces, tabs) becomes one ASCII space and the ends are
+    trimmed; line breaks are kept (a legal basis may hold several lines), blank lines
+    at the ends are not."""
+    if not _SPACE_TO_FIX.search(raw):
+        return raw  # the common case, without splitting
+    lines = (" ".join(line.split()) for line in raw.replace("\r\n", "\n").split("\n"))
+    return "\n".join(lines).strip("\n")
 
-    def parse(raw: str) -> str:
-        value = unescape_formula(raw)
-        if len(value) > max_len:
-            raise ValueError(f"longer than {max_len} characters ({len(value):,})")
-        if value != value.strip():
-            raise ValueError("has leading or trailing spaces")
+
+class FreeText:
+    """Free text (names, addresses, titles, notes, reasons). Spaces are normalised
+    (`normalise_space`; the reader counts what it changed). A leading apostrophe before
+    = + - @ is the escape our CSV exports add so that spreadsheets do not run the cell
+    (docs/csv-safety.md): it is removed, so that an exported file imports back unchanged."""
+
+    def __init__(self, max_len: int) -> None:
+        self.max_len = max_len
+
+    def __call__(self, raw: str) -> str:
+        value = unescape_formula(normalise_space(raw))
+        if len(value) > self.max_len:
+            raise ValueError(f"longer than {self.max_len} characters ({len(value):,})")
         return value
 
-    return parse
+
+def text(max_len: int) -> FreeText:
+    return FreeText(max_len)
 
 
 def code(max_len: int = 32) -> Parser:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from inspect_engine.formats.fields import shown
+from inspect_engine.formats.fields import normalise_space, shown
 from inspect_engine.formats.spec import FileFormat, cross_field_problems
 
 CHUNK = 1 << 20  # bytes read at a time
@@ -288,6 +288,7 @@ def _parse(
     width = len(header)
     row_no = 1
     data_rows = 0
+    normalised = dict.fromkeys((c.name for c in columns if c.free_text), 0)
     while True:
         row_no += 1
         try:
@@ -312,6 +313,10 @@ def _parse(
         for column in columns:
             position = index.get(column.name)
             raw = cells[position] if position is not None else ""
+            if column.free_text and raw:
+                clean = normalise_space(raw)
+                normalised[column.name] += clean != raw
+                raw = clean
             if raw == "":
                 if column.required:
                     errors.append(RowError(row_no, column.name, "required value is empty"))
@@ -328,6 +333,11 @@ def _parse(
             for column_name, reason in cross_field_problems(fmt.kind, values):
                 errors.append(RowError(row_no, column_name, reason))
         yield ParsedRow(row_no, values, tuple(errors))
+    warnings.extend(
+        f"{name}: {count:,} values had surrounding or repeated spaces, normalised"
+        for name, count in normalised.items()
+        if count
+    )
     if data_rows == 0:
         warnings.append("the file has no rows below the header")
     if progress is not None:

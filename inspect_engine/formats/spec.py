@@ -35,6 +35,12 @@ class Column:
     default: object = None  # value when the cell is empty or the column absent
     numeric: bool = False  # holds numbers: a CSV export writes "-23.1" unescaped
 
+    @property
+    def free_text(self) -> bool:
+        """Names, addresses, titles, notes, reasons: spaces normalised on import; codes,
+        dates and numbers keep their strict rules (a space in them is an error)."""
+        return isinstance(self.parse, f.FreeText)
+
 
 @dataclass(frozen=True)
 class Reference:

@@ -17,7 +17,7 @@ so every core is fitted once. Candidates fit on one capped sample of the trainin
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -274,8 +274,10 @@ def write_backtest_report(
     out_dir: Path | str,
     inspectors: InspectorDetection | None = None,
     title: str = "Risk model backtest",
+    notes: Sequence[str] = (),
 ) -> Path:
-    """Markdown report with calibration, gains and (optionally) inspector funnel charts."""
+    """Markdown report with calibration, gains and (optionally) inspector funnel charts;
+    `notes` (e.g. the features training dropped) come first, under their own heading."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     _plot_calibration(backtest, out / "calibration.png")
@@ -288,6 +290,7 @@ def write_backtest_report(
         f"test (test figures from calibrators cross-fitted by enterprise). Chosen by test "
         f"{backtest.metric}: **{backtest.chosen}**. Figures are weighted by 1/π.",
         "",
+        *(["## Notes", "", *(f"- {note}" for note in notes), ""] if notes else []),
         "| model | data | AUC | Brier | log loss | base rate | problems found at "
         f"{backtest.candidates[backtest.chosen].test.budget:.0%} | lift vs random |",
         "|---|---|---|---|---|---|---|---|",

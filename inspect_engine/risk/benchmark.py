@@ -75,6 +75,8 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     tracemalloc.stop()
     joined = _timed("join reason texts", timings, scores.reasons.joined)
 
+    if result.backtest is None:
+        raise SystemExit(f"no model fitted: {result.artifact.metadata['fallback']}")
     truth = city.true_probability()
     top = np.argsort(-scores.probability, kind="stable")[: len(truth) // 20]
     figures: dict[str, object] = {

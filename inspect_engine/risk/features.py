@@ -122,6 +122,39 @@ class FeatureMatrix:
             self.has_history[rows],
         )  # fmt: skip
 
+    def model_view(self, n_model: int) -> FeatureMatrix:
+        """The first `n_model` columns (the model's, see build_features): a view, no copy."""
+        if n_model == len(self.columns):
+            return self
+        return FeatureMatrix(
+            self.values[:, :n_model], self.columns[:n_model], self.enterprise, self.as_of,
+            self.has_history,
+        )  # fmt: skip
+
+    def without(self, names: Sequence[str]) -> FeatureMatrix:
+        """The matrix without the named columns (training drops what it cannot learn from)."""
+        if not set(names) & set(self.names):
+            return self
+        keep = [j for j, c in enumerate(self.columns) if c.name not in set(names)]
+        return FeatureMatrix(
+            np.asfortranarray(self.values[:, keep]), tuple(self.columns[j] for j in keep),
+            self.enterprise, self.as_of, self.has_history,
+        )  # fmt: skip
+
+    def uninformative(self) -> dict[str, str]:
+        """Columns a model cannot learn from here, each with why: empty for every row (a
+        directory column nobody filled, e.g. registered capital in a city of 个体工商户) or
+        one value for every row (a history file that was never imported)."""
+        found: dict[str, str] = {}
+        for j, col in enumerate(self.columns):
+            values = self.values[:, j]
+            known = values[~np.isnan(values)]
+            if known.size == 0:
+                found[col.name] = "empty for every visit"
+            elif known.size == values.size and np.all(known == known[0]):
+                found[col.name] = f"the same value ({known[0]:g}) for every visit"
+        return found
+
     def level_codes(self) -> NDArray[np.int16]:
         """(n, p) level codes, column by column (the scorecard's encoding)."""
         codes = np.empty(self.values.shape, dtype=np.int16)
@@ -142,6 +175,9 @@ class FeatureSpec:
     licence_names: tuple[str, ...]
     tag_names: tuple[str, ...]
     columns: tuple[Column, ...] = field(default=())
+    # Columns training found uninformative, with why: still built (override rules read
+    # them) but never shown to the model. Older artefacts lack it and read the default.
+    dropped: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def from_table(
@@ -163,6 +199,15 @@ class FeatureSpec:
     @property
     def names(self) -> tuple[str, ...]:
         return tuple(c.name for c in self.columns)
+
+    @property
+    def dropped_names(self) -> tuple[str, ...]:
+        return tuple(name for name, _ in self.dropped)
+
+    @property
+    def model_names(self) -> tuple[str, ...]:
+        """The columns the model sees: the catalogue without the dropped ones."""
+        return tuple(n for n in self.names if n not in self.dropped_names)
 
     @property
     def groups(self) -> tuple[str, ...]:
@@ -475,10 +520,14 @@ def build_features(
     history: HistoryEvents,
     enterprise: NDArray[np.integer],
     as_of: np.datetime64 | NDArray[np.datetime64],
+    extra: Sequence[str] = (),
 ) -> FeatureMatrix:
     """Features of each queried enterprise row as of its as-of day (scalar or per row).
 
-    Only events dated strictly before the as-of day are used."""
+    The columns are the model's (the catalogue without what training dropped), then the
+    dropped columns named in `extra` (e.g. an override rule's list flag): `model_view`
+    gives the model's part without copying. Only events dated strictly before the as-of
+    day are used."""
     ent = np.asarray(enterprise, dtype=np.int64)
     if ent.size and (ent.min() < 0 or ent.max() >= len(enterprises)):
         raise ValueError("enterprise rows outside the enterprise table")
@@ -487,24 +536,34 @@ def build_features(
         raise ValueError("as-of dates must be known")
     t = _day_numbers(as_of_days)
     # Column-major: features are written and binned column by column.
-    values = np.full((len(ent), len(spec.columns)), np.nan, dtype=np.float32, order="F")
-    put = _ColumnWriter(spec, values)
+    by_name = {c.name: c for c in spec.columns}
+    dropped = set(spec.dropped_names)
+    columns = (
+        *(c for c in spec.columns if c.name not in dropped),
+        *(by_name[name] for name in extra if name in dropped),
+    )
+    values = np.full((len(ent), len(columns)), np.nan, dtype=np.float32, order="F")
+    put = _ColumnWriter(columns, values)
 
     _static_features(put, spec, enterprises, ent, as_of_days, t)
     has_history = _inspection_features(put, history, ent, t)
     _penalty_and_complaint_features(put, spec.config, history, ent, t)
     _annual_report_features(put, spec.config, enterprises, history, ent, as_of_days)
     _list_features(put, history, ent, t)
-    return FeatureMatrix(values, spec.columns, ent, as_of_days, has_history)
+    return FeatureMatrix(values, columns, ent, as_of_days, has_history)
 
 
 class _ColumnWriter:
-    def __init__(self, spec: FeatureSpec, values: NDArray[np.float32]) -> None:
-        self.index = {name: j for j, name in enumerate(spec.names)}
+    """Writes the catalogue's columns that are kept; a dropped one is computed and let go."""
+
+    def __init__(self, columns: Sequence[Column], values: NDArray[np.float32]) -> None:
+        self.index = {c.name: j for j, c in enumerate(columns)}
         self.values = values
 
     def __call__(self, name: str, column: NDArray[np.number] | NDArray[np.bool_]) -> None:
-        self.values[:, self.index[name]] = column
+        j = self.index.get(name)
+        if j is not None:
+            self.values[:, j] = column
 
 
 def _static_features(

@@ -545,3 +545,42 @@ class CalibratedRiskModel:
     def _check_columns(self, X: FeatureMatrix) -> None:
         if X.names != self.feature_names_:
             raise ValueError("feature columns differ from the ones the model was trained on")
+
+
+class PriorRiskModel:
+    """The fallback when no model can be fitted (too few visits, no problem found, nothing
+    to learn from): every enterprise gets the history's problem rate, shrunk towards ½ by
+    half a visit (Jeffreys), so a history without visits still gives a probability.
+
+    It ranks nobody above anybody: the pipeline classes every enterprise B ("general")
+    rather than letting row order decide, and only override rules raise a class."""
+
+    kind = "prior"
+
+    def __init__(self, problems: float, visits: float, reason: str) -> None:
+        self.rate = (problems + 0.5) / (visits + 1.0)
+        self.reason = reason
+        self.inspector_effect_: NDArray[np.float64] = np.zeros(0)
+
+    def fit(
+        self,
+        X: FeatureMatrix,
+        y: NDArray[np.bool_],
+        sample_weight: NDArray[np.float64],
+        teams: Teams | None = None,
+    ) -> Self:
+        return self  # nothing to learn: the rate is the model
+
+    def raw_score(self, X: FeatureMatrix) -> NDArray[np.float64]:
+        return np.zeros(len(X))
+
+    def probability_from_score(self, raw_score: NDArray[np.float64]) -> NDArray[np.float64]:
+        return np.full(len(raw_score), self.rate)
+
+    def predict_proba(self, X: FeatureMatrix) -> NDArray[np.float64]:
+        p = self.probability_from_score(self.raw_score(X))
+        return np.column_stack([1.0 - p, p])
+
+    def reasons(self, X: FeatureMatrix) -> Contributions:
+        groups = tuple(dict.fromkeys(c.group for c in X.columns))
+        return Contributions(np.zeros((len(X), len(groups)), dtype=np.float32), groups)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import pickle
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from functools import partial
 from typing import Any
 
@@ -25,7 +25,13 @@ import numpy as np
 import sklearn
 from numpy.typing import NDArray
 
-from inspect_engine.risk.backtest import FINAL_SAMPLE, Backtest, SelectionMetric, choose_model
+from inspect_engine.risk.backtest import (
+    FINAL_SAMPLE,
+    Backtest,
+    SelectionMetric,
+    choose_model,
+    split_day,
+)
 from inspect_engine.risk.classes import CLASS_LETTERS, ClassAssignment, ClassPolicy, assign_classes
 from inspect_engine.risk.features import FeatureConfig, FeatureMatrix, FeatureSpec, build_features
 from inspect_engine.risk.inspectors import InspectorDetection, inspector_detection
@@ -34,6 +40,7 @@ from inspect_engine.risk.models import (
     CalibratedRiskModel,
     Calibration,
     ModelKind,
+    PriorRiskModel,
     RiskModel,
     ScorecardCore,
 )
@@ -114,7 +121,7 @@ class RiskModelArtifact:
 @dataclass(frozen=True)
 class TrainingResult:
     artifact: RiskModelArtifact
-    backtest: Backtest
+    backtest: Backtest | None  # None when no model could be fitted (the prior is used)
     inspectors: InspectorDetection
     labels: LabelledVisits
 
@@ -126,7 +133,8 @@ def training_examples(
     as_of: np.datetime64,
     config: TrainingConfig,
 ) -> tuple[FeatureMatrix, LabelledVisits]:
-    """Labelled visits before `as_of` and their features, each as of the visit's day."""
+    """Labelled visits before `as_of` and their features, each as of the visit's day
+    (without the columns `spec` records as dropped: what its model was trained on)."""
     as_of = as_day(as_of)
     labels = labelled_visits(
         history.inspections,
@@ -145,50 +153,56 @@ def train_risk_model(
     config: TrainingConfig | None = None,
     random_state: int = 0,
 ) -> TrainingResult:
-    """Backtest the candidates, refit the winner on all visits, report the inspectors."""
+    """Backtest the candidates, refit the winner on all visits, report the inspectors.
+
+    Columns no model can learn from here (empty or constant) are dropped first; a history
+    no model can be fitted on gets the prior (`PriorRiskModel`), with the reason recorded
+    in `metadata["fallback"]`, instead of an error."""
     config = config or TrainingConfig()
     as_of_day = as_day(as_of)
     spec = FeatureSpec.from_table(enterprises, config.features)
     X, labels = training_examples(spec, enterprises, history, as_of_day, config)
-    factories: dict[str, Callable[[], CalibratedRiskModel]] = {
-        kind: partial(config.model, kind, random_state) for kind in config.candidates
-    }
-    backtest = choose_model(
-        X,
-        labels,
-        dict(factories),
-        config.test_fraction,
-        config.selection_metric,
-        config.budget,
-        config.max_fit_visits,
-        random_state,
-    )
-    model, n_fit = _refit_winner(
-        X, labels, backtest, factories[backtest.chosen], config, random_state
-    )
+    dropped = _uninformative(X, labels, config.test_fraction)
+    spec = replace(spec, dropped=tuple(dropped.items()))
+    X = X.without(spec.dropped_names)
+    backtest: Backtest | None = None
+    model: RiskModel
+    try:
+        backtest, model, n_fit = _fit(X, labels, config, random_state)
+        fallback = None
+    except NotFittable as exc:
+        fallback = str(exc)
+        model = PriorRiskModel(float(labels.problem.sum()), float(len(labels)), fallback)
+        n_fit = 0
     expected = model.predict_proba(X)[:, 1]
+    effect = model.inspector_effect_ if backtest is not None else None
     inspectors = inspector_detection(
-        labels.teams, labels.problem, expected, config.inspector_z_limit, model.inspector_effect_
+        labels.teams, labels.problem, expected, config.inspector_z_limit, effect
     )
+    window = [str(labels.day.min()), str(labels.day.max())] if len(labels) else [None, None]
     metadata = {
         "format": ARTIFACT_FORMAT,
         "kind": model.kind,
         "as_of": str(as_of_day),
-        "data_window": [str(labels.day.min()), str(labels.day.max())],
+        "data_window": window,
         "n_visits": len(labels),
         "n_problems": int(labels.problem.sum()),
-        "share_pi_known": float(labels.pi_known.mean()),
+        "share_pi_known": float(labels.pi_known.mean()) if len(labels) else None,
         "n_enterprises": len(enterprises),
         "feature_names": list(X.names),
+        "dropped_features": dict(dropped),
+        "fallback": fallback,
         "random_state": random_state,
         "config": _jsonable(asdict(config)),
         "fit": {
             "visits": n_fit,
             "sampled": n_fit < len(labels),
-            "calibration": f"{model.calibration_method} on the {backtest.n_test} visits "
+            "calibration": None
+            if backtest is None or not isinstance(model, CalibratedRiskModel)
+            else f"{model.calibration_method} on the {backtest.n_test} visits "
             f"from {backtest.split_day} (backtest test period)",
         },
-        "backtest": backtest.metadata(),
+        "backtest": backtest.metadata() if backtest is not None else None,
         "inspectors_flagged": {
             "above": int((inspectors.flag > 0).sum()),
             "below": int((inspectors.flag < 0).sum()),
@@ -197,6 +211,62 @@ def train_risk_model(
     }
     artifact = RiskModelArtifact(model, spec, metadata)
     return TrainingResult(artifact, backtest, inspectors, labels)
+
+
+class NotFittable(Exception):
+    """The history cannot fit or judge a model; the message says why, for the operator."""
+
+
+MIN_VISITS = 2  # at least one visit each side of the split; the backtest asks for more
+
+
+def _fit(
+    X: FeatureMatrix, labels: LabelledVisits, config: TrainingConfig, random_state: int
+) -> tuple[Backtest, CalibratedRiskModel, int]:
+    if len(labels) < MIN_VISITS:
+        raise NotFittable(
+            f"{len(labels)} inspection(s) in the {config.history_days} days before the "
+            "scoring date: there is nothing to learn from"
+        )
+    if not X.columns:
+        raise NotFittable("every feature is empty or constant in this history")
+    if labels.problem.all() or not labels.problem.any():
+        found = "every" if labels.problem.all() else "no"
+        raise NotFittable(f"{found} inspection found a problem: nothing tells risk apart")
+    factories: dict[str, Callable[[], CalibratedRiskModel]] = {
+        kind: partial(config.model, kind, random_state) for kind in config.candidates
+    }
+    try:
+        backtest = choose_model(
+            X,
+            labels,
+            dict(factories),
+            config.test_fraction,
+            config.selection_metric,
+            config.budget,
+            config.max_fit_visits,
+            random_state,
+        )
+        model, n_fit = _refit_winner(
+            X, labels, backtest, factories[backtest.chosen], config, random_state
+        )
+    except ValueError as exc:  # the kernels' own checks: too short, one-sided, too few
+        raise NotFittable(str(exc)) from exc
+    return backtest, model, n_fit
+
+
+def _uninformative(
+    X: FeatureMatrix, labels: LabelledVisits, test_fraction: float
+) -> dict[str, str]:
+    """Columns empty or constant over all visits, or over the visits the backtest trains
+    on (the gradient-boosted model cannot bin a column with no value)."""
+    found = X.uninformative()
+    if len(labels) >= MIN_VISITS:
+        before = np.flatnonzero(labels.day < split_day(labels.day, test_fraction))
+        if len(before):
+            for name, why in X.take(before).uninformative().items():
+                found.setdefault(name, why.replace("every visit", "every visit before the split"))
+    return {c.name: found[c.name] for c in X.columns if c.name in found}
 
 
 def _refit_winner(
@@ -264,13 +334,20 @@ def score_enterprises(
     policy = policy or ClassPolicy()
     as_of_day = as_day(as_of)
     ent = np.arange(len(enterprises)) if rows is None else np.asarray(rows, dtype=np.int64)
-    X = build_features(artifact.spec, enterprises, history, ent, as_of_day)
+    spec = artifact.spec
+    # Override rules read their flag even when training dropped it (a list imported since).
+    extra = [rule.column for rule in policy.overrides if rule.column in spec.dropped_names]
+    X_all = build_features(spec, enterprises, history, ent, as_of_day, extra=extra)
+    X = X_all.model_view(len(spec.model_names))  # what the model was trained on
     blocks = [
         np.arange(lo, min(lo + block_rows, len(ent))) for lo in range(0, len(ent), block_rows)
     ]
     raw = np.concatenate([artifact.model.raw_score(X.take(b)) for b in blocks] or [np.zeros(0)])
     p = artifact.model.probability_from_score(raw)
-    flags = {rule.column: X.column(rule.column) for rule in policy.overrides}
+    flags = {rule.column: X_all.column(rule.column) for rule in policy.overrides}
+    if isinstance(artifact.model, PriorRiskModel):
+        # The prior ranks nobody: all are "general" (B) rather than classed by row order.
+        policy = replace(policy, cutoffs=(0.0, 2.0, 2.0))
     classes = assign_classes(p, flags, policy, tiebreak=raw)
     parts = []
     for b in blocks:

@@ -112,14 +112,7 @@ def explain(
         said = flagged & (assignment.override != i)
         facts.append(np.where(said, base + group_offset[found[0]] + lead_levels[:, found[0]], -1))
     k = min(k, len(groups))
-    top = np.argpartition(-contrib, k - 1, axis=1)[:, :k]
-    top_value = np.take_along_axis(contrib, top, axis=1)
-    order = np.argsort(-top_value, axis=1, kind="stable")
-    top = np.take_along_axis(top, order, axis=1)
-    top_value = np.take_along_axis(top_value, order, axis=1)
-
-    level = np.take_along_axis(lead_levels, top, axis=1)
-    group_codes = np.where(top_value >= min_logit, base + group_offset[top] + level, -1)
+    group_codes = _top_groups(contrib, lead_levels, group_offset, base, k, min_logit)
 
     override_code = np.where(assignment.override >= 0, len(special) + assignment.override, -1)
     fact_codes = np.column_stack(facts) if facts else np.full((n, 0), -1)
@@ -139,3 +132,24 @@ def explain(
     codes = np.take_along_axis(slots, compact, axis=1)
     width = max(int((codes >= 0).sum(axis=1).max(initial=1)), 1)
     return Reasons(codes[:, :width], texts)
+
+
+def _top_groups(
+    contrib: NDArray[np.float32],
+    lead_levels: NDArray[np.int32],
+    group_offset: NDArray[np.int64],
+    base: int,
+    k: int,
+    min_logit: float = 0.05,
+) -> NDArray[np.int64]:
+    """Text codes of each row's k largest contributions of at least `min_logit`, else -1;
+    no columns at all (a model that learnt nothing) gives no codes."""
+    if k == 0:
+        return np.full((len(contrib), 0), -1, dtype=np.int64)
+    top = np.argpartition(-contrib, k - 1, axis=1)[:, :k]
+    top_value = np.take_along_axis(contrib, top, axis=1)
+    order = np.argsort(-top_value, axis=1, kind="stable")
+    top = np.take_along_axis(top, order, axis=1)
+    top_value = np.take_along_axis(top_value, order, axis=1)
+    level = np.take_along_axis(lead_levels, top, axis=1)
+    return np.where(top_value >= min_logit, base + group_offset[top] + level, -1)

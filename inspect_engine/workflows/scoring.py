@@ -57,6 +57,10 @@ class ScoreOutcome:
     without_history: int
     metrics: dict[str, Any]
 
+    @property
+    def notes(self) -> list[str]:
+        return training_notes(self.metrics)
+
 
 def score_city(
     session: Session,
@@ -114,6 +118,8 @@ def _register(session: Session, as_of: date, result: TrainingResult) -> ModelVer
             "n_problems": meta.get("n_problems"),
             "share_pi_known": meta.get("share_pi_known"),
             "inspectors_flagged": meta.get("inspectors_flagged"),
+            "dropped_features": meta.get("dropped_features") or {},
+            "fallback": meta.get("fallback"),
         },
         artefact=result.artifact.to_bytes(),
     )
@@ -212,9 +218,32 @@ def model_report(
         config or TrainingConfig(),
         random_state,
     )
+    title = f"Risk model backtest as of {as_of.isoformat()}"
+    notes = training_notes(result.artifact.metadata)
+    if result.backtest is None:
+        return write_fallback_report(out_dir, title, notes)
     return write_backtest_report(
-        result.backtest,
-        out_dir,
-        result.inspectors,
-        title=f"Risk model backtest as of {as_of.isoformat()}",
+        result.backtest, out_dir, result.inspectors, title=title, notes=notes
     )
+
+
+def training_notes(metadata: dict[str, Any]) -> list[str]:
+    """What the operator must know about a training: the fallback, the dropped columns."""
+    notes = []
+    if metadata.get("fallback"):
+        notes.append(
+            f"No model could be fitted ({metadata['fallback']}); every enterprise gets the "
+            f"prior problem rate and class B, and only the list rules raise a class."
+        )
+    for name, why in (metadata.get("dropped_features") or {}).items():
+        notes.append(f"Feature {name} dropped: {why}.")
+    return notes
+
+
+def write_fallback_report(out_dir: Path, title: str, notes: list[str]) -> Path:
+    """The report when there is no backtest to show: why, and what was used instead."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / "report.md"
+    lines = [f"# {title}", "", "## Notes", "", *(f"- {note}" for note in notes), ""]
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path

@@ -10,6 +10,13 @@ independent seeds, the counts c_i satisfy, by the central limit theorem,
 We reject at the 0.1% level; the seeds are fixed, so the test is deterministic, and a biased
 kernel (ties broken by index, costs not random, load ignored) fails it by a wide margin.
 
+Power with T = 300 seeds (noncentral chi-square, 9 degrees of freedom, level 0.1%): a kernel
+that favours one inspector by δ in his chance per seed (the others losing δ/9 each) has
+noncentrality T·δ²/(p(1-p)) and is caught with probability 90 % at δ = 0.135: drawn 0.935
+instead of 0.8 among the eight, or 0.335 instead of 0.2 on one visit. The cross-office test
+(each inspector alone, Bonferroni z at 3.94) catches an inspector drawn 0.65 instead of 0.5
+per seed with probability 90 %. Smaller favours need more seeds: the bound shrinks as 1/√T.
+
 The randomness is keyed (ie-teams-v1): a pair's cost is SHA-256 of (team seed, credit code,
 inspector id), so the draws vary from seed to seed only through the team seed; the T seeds
 are T plan seeds bound to one staffing hash, as in production.

@@ -1,6 +1,7 @@
 """Fixtures of the field tests: a month run on the tiny city inside the rolled-back
 `session` of tests/conftest.py (workflow tests), and a served app on a fresh database per
-module and backend (page tests), both on SQLite and PostgreSQL."""
+module and backend (page tests), both on SQLite and PostgreSQL. Pages are served by the
+production app (`api.app.create_app`): a router it forgets to mount fails these tests."""
 
 from __future__ import annotations
 
@@ -9,13 +10,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from api.app import create_app
-from api.routes import board, field
 from inspect_engine.settings import Settings
 from models.db import make_engine, make_session_factory
 from models.migrate import upgrade
@@ -23,16 +22,6 @@ from tests.conftest import BACKENDS, _drop_postgres_database, fresh_database_url
 from tests.field import fieldcity
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
-
-
-def field_app(settings: Settings) -> FastAPI:
-    """The service with this package's routers mounted, as api/app.py will mount them."""
-    app = create_app(settings)
-    known = {getattr(r, "path", None) for r in app.routes}
-    for router in (field.router, board.router, board.api):
-        if not {getattr(r, "path", None) for r in router.routes} <= known:
-            app.include_router(router)
-    return app
 
 
 @pytest.fixture
@@ -67,7 +56,7 @@ def served(
         session.commit()
     settings = Settings(database_url=url, environment="test", secret_key="field-test-secret")
     try:
-        with fieldcity.clock(fieldcity.TODAY), TestClient(field_app(settings)) as client:
+        with fieldcity.clock(fieldcity.TODAY), TestClient(create_app(settings)) as client:
             yield Served(request.param, engine, client, city, settings)
     finally:
         engine.dispose()

@@ -21,12 +21,13 @@ import pytest
 import uvicorn
 from pypdf import PdfReader
 
+from api.app import create_app
 from inspect_engine.settings import Settings
 from models.db import make_engine, make_session_factory
 from models.migrate import upgrade
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, free_port
 from tests.field import fieldcity
-from tests.field.conftest import ARTIFACTS, field_app
+from tests.field.conftest import ARTIFACTS
 
 PHONE = {"width": 390, "height": 844}
 
@@ -51,7 +52,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     settings = Settings(database_url=url, environment="test", secret_key="browser-secret")
     port = free_port()
     server = uvicorn.Server(
-        uvicorn.Config(field_app(settings), host="127.0.0.1", port=port, log_level="warning")
+        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
     )
     with fieldcity.clock(fieldcity.TODAY):
         thread = threading.Thread(target=server.run, daemon=True)

@@ -59,7 +59,7 @@ def test_escape_is_undone_exactly(text: str) -> None:
     written = safe_cell(text)
     assert not written.startswith(FORMULA_STARTS)
     assert unescape_formula(written) == text
-    if text == text.strip() and "\x00" not in text:
+    if fields.normalise_space(text) == text and "\x00" not in text:
         assert fields.text(100)(written) == text  # what an import reads back
 
 

@@ -159,6 +159,12 @@ def test_weighting_by_inverse_inclusion_probability_recovers_the_population_rate
 
 
 def test_calibration_by_decile_is_within_sampling_error(trained: TrainingResult) -> None:
+    """Power: the test visits give each decile an s.e. such that 3 s.e. is 15 % of the
+    predicted rate in the riskiest decile and up to 70 % in the least risky one, so this
+    catches a gross miscalibration (a decile off by 3 s.e. + 2 s.e.: ≥ 97.7 %), not a
+    subtle one; the next test checks 15 % per decile against the simulated truth. At a
+    perfect calibration, 10 deciles at 3 s.e. would fail a fresh city with probability
+    ≈ 2.7 %; this city's seeds are fixed, so the outcome is deterministic."""
     test = trained.backtest.candidates[trained.backtest.chosen].test
     se = np.sqrt(test.decile_predicted * (1 - test.decile_predicted) / test.decile_n_eff)
     gap = np.abs(test.decile_observed - test.decile_predicted)

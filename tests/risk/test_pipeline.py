@@ -36,7 +36,8 @@ def test_the_artefact_round_trips_with_json_metadata(
     np.testing.assert_array_equal(again.probability, scores.probability)
     meta = json.loads(json.dumps(loaded.metadata))
     assert meta["kind"] == trained.backtest.chosen
-    assert meta["feature_names"] == list(loaded.spec.names)
+    assert meta["feature_names"] == list(loaded.spec.model_names)
+    assert set(meta["feature_names"]) | set(meta["dropped_features"]) == set(loaded.spec.names)
     assert meta["as_of"] == str(city.end)
     assert meta["data_window"][1] < str(city.end)
     assert set(meta["backtest"]["candidates"]) == {"scorecard", "gbm"}
@@ -75,8 +76,9 @@ def test_listed_enterprises_carry_the_override_as_a_reason(
     from inspect_engine.risk import build_features
 
     X = build_features(
-        trained.artifact.spec, city.enterprises, city.history, scores.enterprise, city.end
-    )
+        trained.artifact.spec, city.enterprises, city.history, scores.enterprise, city.end,
+        extra=["serious_violation_listed"],  # no listed enterprise was visited: dropped
+    )  # fmt: skip
     serious = X.column("serious_violation_listed") > 0
     assert serious.any()
     assert np.all(scores.risk_class[serious] == 3)
@@ -93,9 +95,11 @@ def test_reasons_name_what_raises_the_risk(
     trained: TrainingResult, city: SimulatedCity, scores
 ) -> None:
     contributions = trained.artifact.model.reasons(
-        __import__("inspect_engine.risk", fromlist=["build_features"]).build_features(
+        __import__("inspect_engine.risk", fromlist=["build_features"])
+        .build_features(
             trained.artifact.spec, city.enterprises, city.history, scores.enterprise, city.end
         )
+        .without(trained.artifact.spec.dropped_names)
     )
     top = contributions.values.max(axis=1)
     quiet = np.flatnonzero((top < 0.05) & scores.has_history & (scores.classes.override < 0))

@@ -135,3 +135,57 @@ def test_bulk_path_upserts_and_skips_like_the_small_one(session: Session, tmp_pa
     path = write(tmp_path, "c.csv", header, events)
     assert import_file(session, "complaints", path).new_rows == 600
     assert import_file(session, "complaints", path).new_rows == 0
+
+
+def test_free_text_spaces_are_normalised_counted_and_export_round_trips(
+    session: Session, tmp_path: Path
+) -> None:
+    """A real registry's names and addresses carry trailing, repeated, full-width (U+3000)
+    and non-breaking spaces: they import normalised, the warnings count them, and the
+    exported file imports back with nothing changed."""
+    header = HEADER + ",address"
+    lines = [
+        f"{code(0)},企业0  ,company,H62,440106,440106-01,2020-01-01,active,,天河路1号 ",
+        f"{code(1)},\u3000广州\u3000\u3000某某店,individual,H62,440106,440106-01,2020-01-01,"
+        "active,,天河路\u00a02号",
+        f"{code(2)},企业2,company,H62,440106,440106-01,2020-01-01,active,,天河路3号",
+    ]
+    report = import_file(session, "enterprises", write(tmp_path, "e.csv", header, lines))
+    assert report.new_rows == 3
+    assert "name: 2 values had surrounding or repeated spaces, normalised" in report.warnings
+    assert "address: 2 values had surrounding or repeated spaces, normalised" in report.warnings
+    stored = {
+        e.credit_code: (e.name, e.address) for e in session.scalars(select(models.Enterprise))
+    }
+    assert stored == {
+        code(0): ("企业0", "天河路1号"),
+        code(1): ("广州 某某店", "天河路 2号"),
+        code(2): ("企业2", "天河路3号"),
+    }
+    out = tmp_path / "out.csv"
+    assert export_directory(session, "enterprises", out) == 3
+    again = import_file(session, "enterprises", out)
+    assert again.new_rows == 0
+    assert not [w for w in again.warnings if "normalised" in w]
+    assert {
+        e.credit_code: (e.name, e.address) for e in session.scalars(select(models.Enterprise))
+    } == stored
+
+
+def test_codes_dates_and_numbers_keep_their_strict_rules(session: Session, tmp_path: Path) -> None:
+    """Only free text is forgiven: a credit code, a date or a unit code with a space is
+    still refused, with its row and column."""
+    good = enterprise_lines(1)[0]
+    spaced = [
+        good.replace(code(0), code(0) + " "),
+        good.replace("2020-01-01", "2020-01-01\u3000"),
+        good.replace("440106-00", " 440106-00"),
+    ]
+    for line in spaced:
+        with pytest.raises(ImportRejected) as caught:
+            import_file(session, "enterprises", write(tmp_path, "e.csv", HEADER, [line]))
+        assert caught.value.errors[0].row == 2 and caught.value.errors[0].column in {
+            "credit_code",
+            "registered_on",
+            "unit",
+        }
