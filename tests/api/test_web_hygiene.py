@@ -308,7 +308,7 @@ def test_an_unexpected_failure_is_answered_with_the_headers_too(
     def boom() -> None:
         raise RuntimeError("a bug")
 
-    app.add_api_route("/public/boom", boom)
+    app.add_api_route("/public/boom", boom)  # wiring: added to the production app
     with TestClient(app, raise_server_exceptions=False) as web:
         failed = web.get("/public/boom")
     assert failed.status_code == 500 and "a bug" not in failed.text
