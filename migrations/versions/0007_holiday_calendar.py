@@ -31,14 +31,18 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("day", name=op.f("pk_calendar_days")),
     )
     op.create_index(op.f("ix_calendar_days_year"), "calendar_days", ["year"], unique=False)
-    with op.batch_alter_table("publications") as batch:
-        batch.add_column(
-            sa.Column("due_provisional", sa.Boolean(), server_default=sa.false(), nullable=False)
-        )
+    # A plain ADD COLUMN, not a batch rebuild: on SQLite a rebuild would drop the name
+    # search's triggers on publications (migration 0005).
+    op.add_column(
+        "publications",
+        sa.Column("due_provisional", sa.Boolean(), server_default=sa.false(), nullable=False),
+    )
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("publications") as batch:
-        batch.drop_column("due_provisional")
+    if op.get_bind().dialect.name == "sqlite":  # SQLite >= 3.35 drops in place (triggers kept)
+        op.execute("ALTER TABLE publications DROP COLUMN due_provisional")
+    else:
+        op.drop_column("publications", "due_provisional")
     op.drop_index(op.f("ix_calendar_days_year"), table_name="calendar_days")
     op.drop_table("calendar_days")
