@@ -2,7 +2,7 @@
 (the installed package knows 2026 at the latest). The city is drawn for September 2026;
 a visit carried to late December reports results whose deadlines fall in January."""
 
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import models
-from inspect_engine.workflows import holidays, results
+from inspect_engine.workflows import holidays, results, staffing
 from inspect_engine.workflows.imports import ImportRejected, import_file
 from tests.api import servicecity
 from tests.api.servicecity import MONTH, City
@@ -142,3 +142,15 @@ def test_a_file_that_makes_a_whole_season_holidays_is_refused(
     with pytest.raises(ImportRejected, match="more than 40 holidays in 2027"):
         import_file(session, "holidays", _file(tmp_path, HEADER + "".join(rows)))
     assert holidays.calendar(session).years == frozenset()
+
+
+def test_the_freeze_counts_the_months_working_days_on_the_imported_year(
+    session: Session, tmp_path: Path
+) -> None:
+    frozen_at = datetime(2026, 12, 28, 2, tzinfo=UTC)
+    guessed = staffing.window_month(date(2027, 1, 1), frozen_at, holidays.calendar(session))
+    assert guessed.calendar_source == "weekdays" and date(2027, 1, 1) in guessed.working_days
+    import_file(session, "holidays", _file(tmp_path, NOTICE_2027))
+    final = staffing.window_month(date(2027, 1, 1), frozen_at, holidays.calendar(session))
+    assert final.calendar_source == "imported"
+    assert set(guessed.working_days) - set(final.working_days) == {date(2027, 1, 1)}
