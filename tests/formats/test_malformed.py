@@ -148,7 +148,7 @@ CASES: dict[str, Case] = {
     ),
     "xlsx_workbook": lambda fmt, g, size: (
         b"PK\x03\x04\x14\x00\x06\x00" + junk(4096, 10),
-        Expect(1, None, r"spreadsheet workbook"),
+        Expect(1, None, r"not a readable \.xlsx workbook"),
     ),
     "bom_twice": lambda fmt, g, size: (
         ("\ufeff\ufeff" + lines(list(fmt.names), [g])).encode(),
