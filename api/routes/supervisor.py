@@ -47,7 +47,10 @@ ImportKind = Annotated[
         examples=["items"],
     ),
 ]
-CsvFile = Annotated[UploadFile, File(description="the CSV file (UTF-8, header row)")]
+CsvFile = Annotated[
+    UploadFile,
+    File(description="the CSV file (UTF-8, header row) or an .xlsx workbook (first sheet)"),
+]
 
 
 # --------------------------------------------------------------------------- directories
