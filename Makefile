@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install system-deps demo test lint pytest bench clean
+.PHONY: install system-deps demo test lint pythons pytest bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,13 +23,17 @@ system-deps:
 demo: install
 	bash scripts/demo.sh
 
-test: install system-deps lint pytest
+test: install system-deps lint pythons pytest
 
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy inspect_engine models api simulations
 	$(BIN)/lint-imports
+
+# The dependencies resolve to wheels for the other Pythons the metadata allows (a dry run).
+pythons: install
+	PY=$(BIN)/python bash scripts/check-python-versions.sh
 
 pytest: install
 	$(BIN)/pytest

@@ -178,7 +178,11 @@ def _domain_error(request: Request, exc: Exception) -> Response:
         extensions = {
             "file_kind": exc.kind,
             "total_errors": exc.total,
-            "errors": [{"row": e.row, "column": e.column, "reason": e.reason} for e in exc.errors],
+            "errors": [
+                {"row": e.row, "column": e.column, "reason": e.reason}
+                | ({"sheet": e.sheet} if e.sheet is not None else {})
+                for e in exc.errors
+            ],
             "warnings": exc.warnings,
         }
     headers = {"WWW-Authenticate": "Bearer"} if kind.status == 401 else None

@@ -447,6 +447,10 @@ class OverdueOut(BaseModel):
     status: str
     inspected_on: date
     due_on: date
+    due_provisional: bool = Field(
+        description="暂定: counted on Monday–Friday for a year whose official calendar is not "
+        "imported yet; recomputed when it is"
+    )
 
 
 class OutlierOut(BaseModel):

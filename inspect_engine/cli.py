@@ -146,6 +146,8 @@ def import_command(
         for warning in report.warnings:
             console.print(f"[yellow]warning:[/yellow] {escape(warning)}")
         console.print(f"{kind}: {report.rows} rows read, {report.new_rows} new rows stored")
+        if kind == "holidays":
+            console.print(f"due dates recomputed on the imported years: {report.due_dates_changed}")
 
     if kind not in FORMATS:
         console.print(f"[red]error:[/red] unknown file kind {kind!r}; {KIND_HELP}")

@@ -3,7 +3,16 @@
 from models.audit import AuditEntry
 from models.auth import ApiToken, SignInThrottle, User, WebSession
 from models.base import Base
-from models.directory import Conflict, Department, Enterprise, Inspector, Item, Leave, Unit
+from models.directory import (
+    CalendarDay,
+    Conflict,
+    Department,
+    Enterprise,
+    Inspector,
+    Item,
+    Leave,
+    Unit,
+)
 from models.field import VerifyMiss, VerifyScan, VisitFeedback
 from models.history import AnnualReport, Complaint, Inspection, ListMembership, Penalty
 from models.planning import (
@@ -29,6 +38,7 @@ __all__ = [
     "AssignmentRun",
     "AuditEntry",
     "Base",
+    "CalendarDay",
     "ColumnSnapshot",
     "Complaint",
     "Conflict",

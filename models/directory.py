@@ -113,3 +113,15 @@ class Conflict(Base):
     reason: Mapped[str] = mapped_column(String(300))
     raised_by: Mapped[str] = mapped_column(String(16))
     raised_on: Mapped[date]
+
+
+class CalendarDay(Base):
+    """A day of an imported year (holidays.csv) that differs from the Monday–Friday week:
+    a holiday on a weekday, or a weekend day made a working day (调休). An imported year
+    overrides the chinese_calendar package for that whole year."""
+
+    __tablename__ = "calendar_days"
+    day: Mapped[date] = mapped_column(primary_key=True)
+    year: Mapped[int] = mapped_column(index=True)
+    kind: Mapped[str] = mapped_column(String(8))  # holiday | workday
+    name: Mapped[str] = mapped_column(String(100))

@@ -5,7 +5,17 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Float, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Float,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, utcnow
@@ -186,9 +196,11 @@ class Publication(Base):
     __tablename__ = "publications"
     id: Mapped[int] = mapped_column(primary_key=True)
     result_id: Mapped[int] = mapped_column(ForeignKey("results.id"), unique=True)
-    # None: the deadline fell in a year the installed official calendar does not know yet
-    # (publication never waits for the calendar).
+    # None: published before provisional deadlines existed, in a year the calendar did not
+    # know. Provisional: counted on Monday–Friday for a year neither imported nor packaged
+    # (shown as 暂定), recomputed when that year's calendar is imported.
     due_on: Mapped[date | None]
+    due_provisional: Mapped[bool] = mapped_column(default=False, server_default=false())
     published_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     state: Mapped[str] = mapped_column(String(16), default="current")  # current|corrected|withdrawn
     reason: Mapped[str | None] = mapped_column(Text)

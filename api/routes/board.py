@@ -113,6 +113,10 @@ class BoardOut(BaseModel):
     month: str = Field(examples=["2026-12"])
     as_of: date
     overdue_before: date = Field(description="unpublished results inspected before are overdue")
+    overdue_provisional: bool = Field(
+        description="暂定: the cutoff counts days of a year whose official calendar is not "
+        "imported yet"
+    )
     total: ProgressOut
     tasks: list[ProgressOut]
     districts: list[ProgressOut]

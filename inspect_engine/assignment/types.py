@@ -13,6 +13,7 @@ from datetime import date, timedelta
 from enum import StrEnum
 
 from inspect_engine.assignment.workdays import working_days_between
+from inspect_engine.workcalendar import PACKAGE_ONLY, Calendar
 
 MIN_TEAM_SIZE = 2
 """行政处罚法 Art. 42 and SAMR Order 49 Art. 23: at least two certified inspectors."""
@@ -52,8 +53,9 @@ class Month:
     """The month a plan's visits take place in, with its working days.
 
     `working_days` (of the whole month) is what capacity is prorated on; `calendar_source`
-    says where it came from ("official" = the State Council's adjusted calendar,
-    "weekdays" = Monday to Friday, for years the official calendar does not cover yet).
+    says where it came from ("imported" = the year's notice imported by an administrator,
+    "official" = the State Council's calendar as packaged, "weekdays" = Monday to Friday,
+    provisional, for years neither covers yet).
     `window_first` opens the visit window fixed at the freeze: visits fall on a working day
     from the later of the freeze day and the month's first day to the month's end.
     """
@@ -65,11 +67,18 @@ class Month:
     window_first: date | None = None
 
     @classmethod
-    def of(cls, year: int, month: int, window_first: date | None = None) -> Month:
-        """The month with its working days from the official calendar (weekdays if unknown)."""
+    def of(
+        cls,
+        year: int,
+        month: int,
+        window_first: date | None = None,
+        working_calendar: Calendar = PACKAGE_ONLY,
+    ) -> Month:
+        """The month with its working days from `working_calendar` (imported years, then
+        the package, then weekdays)."""
         first = date(year, month, 1)
         last = date(year, month, calendar.monthrange(year, month)[1])
-        days, source = working_days_between(first, last)
+        days, source = working_days_between(first, last, working_calendar)
         return cls(first, last, days, source, window_first)
 
     @property

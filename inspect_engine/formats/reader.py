@@ -13,10 +13,11 @@ import csv
 import io
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, Any
 
+from inspect_engine.formats import workbook
 from inspect_engine.formats.fields import normalise_space, shown
 from inspect_engine.formats.spec import FileFormat, cross_field_problems
 
@@ -38,9 +39,12 @@ class RowError:
     row: int  # 1 is the header
     column: str | None
     reason: str
+    sheet: str | None = None  # the workbook's sheet, for .xlsx files
 
     def __str__(self) -> str:
         where = f"row {self.row}" + (f", column {self.column}" if self.column else "")
+        if self.sheet is not None:
+            where = f"sheet {self.sheet!r}, {where}"
         return f"{where}: {self.reason}"
 
 
@@ -236,14 +240,107 @@ def iter_rows(
     warnings: list[str],
     progress: Progress | None = None,
 ) -> Iterator[ParsedRow]:
+    if workbook.is_workbook(path):
+        yield from _parse_workbook(fmt, path, warnings, progress)
+        return
     total = path.stat().st_size
     with path.open("rb") as raw:
         yield from _parse(fmt, _Lines(raw), warnings, total, progress)
 
 
+def _parse_workbook(
+    fmt: FileFormat, path: Path, warnings: list[str], progress: Progress | None
+) -> Iterator[ParsedRow]:
+    """The first sheet, parsed as CSV text is; every error names the sheet."""
+    try:
+        with workbook.first_sheet(path) as (name, sheets, rows):
+            if sheets > 1:
+                warnings.append(
+                    f"only the first sheet {name!r} is read ({sheets - 1} more ignored)"
+                )
+            for parsed in _workbook_rows(fmt, name, rows, warnings, progress):
+                yield _on_sheet(parsed, name)
+    except workbook.WorkbookUnreadable as exc:
+        raise FileRejected([RowError(1, None, str(exc))]) from None
+    except FileRejected as exc:
+        raise FileRejected([replace(e, sheet=e.sheet or name) for e in exc.errors]) from None
+
+
+def _on_sheet(parsed: ParsedRow, sheet: str) -> ParsedRow:
+    if not parsed.errors:
+        return parsed
+    return replace(parsed, errors=tuple(replace(e, sheet=sheet) for e in parsed.errors))
+
+
+def _workbook_rows(
+    fmt: FileFormat,
+    sheet: str,
+    rows: Iterator[tuple[object, ...]],
+    warnings: list[str],
+    progress: Progress | None,
+) -> Iterator[ParsedRow]:
+    header_cells = next(rows, None)
+    if header_cells is None:
+        raise FileRejected([RowError(1, None, "the sheet is empty: no header row", sheet)])
+    header = _trimmed([workbook.cell_text(v, False) for v in header_cells])
+    header_warnings, present = read_header(fmt, header)
+    warnings.extend(header_warnings)
+    index = {name: header.index(name) for name in present}
+    codes = {index[c] for c in workbook.credit_code_columns(fmt) if c in index}
+    row_no, data_rows = 1, 0
+    normalised = dict.fromkeys((c.name for c in fmt.columns if c.free_text), 0)
+    for values in rows:
+        row_no += 1
+        if progress is not None and row_no % 4096 == 0:
+            progress(row_no, row_no)  # a streamed sheet's length is unknown beforehand
+        cells, errors = _cells_as_text(row_no, values, header, codes)
+        if not any(cells) and not errors:
+            continue  # a blank row
+        data_rows += 1
+        if len(cells) > len(header):
+            yield ParsedRow(row_no, {}, (_width_error(fmt, row_no, header, cells),))
+            continue
+        cells += [""] * (len(header) - len(cells))
+        yield _parsed_row(fmt, row_no, index, cells, True, errors, normalised=normalised)
+    _warn_normalised(warnings, normalised)
+    if row_no >= workbook.MAX_SHEET_ROWS:
+        reason = (
+            f"the sheet reaches Excel's limit of {workbook.MAX_SHEET_ROWS:,} rows, so rows "
+            "may have been cut off: send a directory this large as CSV"
+        )
+        raise FileRejected([RowError(row_no, None, reason, sheet)])
+    if data_rows == 0:
+        warnings.append("the file has no rows below the header")
+
+
+def _cells_as_text(
+    row_no: int, values: tuple[object, ...], header: list[str], codes: set[int]
+) -> tuple[list[str], list[RowError]]:
+    cells: list[str] = []
+    errors: list[RowError] = []
+    for at, value in enumerate(values):
+        try:
+            cells.append(workbook.cell_text(value, at in codes))
+        except ValueError as exc:
+            column = header[at] if at < len(header) else None
+            errors.append(RowError(row_no, column, str(exc)))
+            cells.append("")
+    return _trimmed(cells), errors
+
+
+def _trimmed(cells: list[str]) -> list[str]:
+    """Without the empty cells at the end (a sheet's rows vary in length)."""
+    end = len(cells)
+    while end and cells[end - 1] == "":
+        end -= 1
+    return cells[:end]
+
+
 def column_values(path: Path, column: str) -> list[tuple[int, str]]:
     """(row, value) of one column, tokenised exactly as iter_rows does; malformed rows and
     empty values are left out (the import reports them). FileRejected if unreadable."""
+    if workbook.is_workbook(path):
+        return _workbook_column_values(path, column)
     with path.open("rb") as raw:
         reader = csv.reader(_Lines(raw), strict=True)
         try:
@@ -267,6 +364,26 @@ def column_values(path: Path, column: str) -> list[tuple[int, str]]:
                 found.append((row, cells[at]))
 
 
+def _workbook_column_values(path: Path, column: str) -> list[tuple[int, str]]:
+    try:
+        with workbook.first_sheet(path) as (_, _, rows):
+            header = [workbook.cell_text(v, False) for v in next(rows, ())]
+            if column not in header:
+                return []
+            at = header.index(column)
+            found: list[tuple[int, str]] = []
+            for row, values in enumerate(rows, start=2):
+                try:
+                    text = workbook.cell_text(values[at], False) if at < len(values) else ""
+                except ValueError:
+                    continue
+                if text:
+                    found.append((row, text))
+            return found
+    except workbook.WorkbookUnreadable:
+        return []
+
+
 def _parse(
     fmt: FileFormat,
     lines: _Lines,
@@ -284,11 +401,10 @@ def _parse(
     header_warnings, present = read_header(fmt, header)
     warnings.extend(header_warnings)
     index = {name: header.index(name) for name in present}
-    columns = fmt.columns
     width = len(header)
     row_no = 1
     data_rows = 0
-    normalised = dict.fromkeys((c.name for c in columns if c.free_text), 0)
+    normalised = dict.fromkeys((c.name for c in fmt.columns if c.free_text), 0)
     while True:
         row_no += 1
         try:
@@ -307,41 +423,62 @@ def _parse(
         if len(cells) != width:
             yield ParsedRow(row_no, {}, (_width_error(fmt, row_no, header, cells),))
             continue
-        values: dict[str, Any] = {}
-        errors: list[RowError] = []
-        check_nul = lines.nul
-        for column in columns:
-            position = index.get(column.name)
-            raw = cells[position] if position is not None else ""
-            if column.free_text and raw:
-                clean = normalise_space(raw)
-                normalised[column.name] += clean != raw
-                raw = clean
-            if raw == "":
-                if column.required:
-                    errors.append(RowError(row_no, column.name, "required value is empty"))
-                values[column.name] = column.default
-                continue
-            if check_nul and "\x00" in raw:
-                errors.append(RowError(row_no, column.name, "holds a NUL character (\\0)"))
-                continue
-            try:
-                values[column.name] = column.parse(raw)
-            except ValueError as exc:
-                errors.append(RowError(row_no, column.name, str(exc)))
-        if not errors:
-            for column_name, reason in cross_field_problems(fmt.kind, values):
-                errors.append(RowError(row_no, column_name, reason))
-        yield ParsedRow(row_no, values, tuple(errors))
+        yield _parsed_row(fmt, row_no, index, cells, lines.nul, normalised=normalised)
+    _warn_normalised(warnings, normalised)
+    if data_rows == 0:
+        warnings.append("the file has no rows below the header")
+    if progress is not None:
+        progress(total, total)
+
+
+def _warn_normalised(warnings: list[str], normalised: dict[str, int]) -> None:
     warnings.extend(
         f"{name}: {count:,} values had surrounding or repeated spaces, normalised"
         for name, count in normalised.items()
         if count
     )
-    if data_rows == 0:
-        warnings.append("the file has no rows below the header")
-    if progress is not None:
-        progress(total, total)
+
+
+def _parsed_row(
+    fmt: FileFormat,
+    row_no: int,
+    index: dict[str, int],
+    cells: list[str],
+    check_nul: bool,
+    errors: list[RowError] | None = None,
+    *,
+    normalised: dict[str, int],
+) -> ParsedRow:
+    """Parses the format's columns of one record; `errors` found earlier are kept. Free
+    text has its spaces normalised, counted per column in `normalised`."""
+    values: dict[str, Any] = {}
+    errors = list(errors or ())
+    failed = {e.column for e in errors}
+    for column in fmt.columns:
+        if column.name in failed:
+            continue
+        position = index.get(column.name)
+        raw = cells[position] if position is not None else ""
+        if column.free_text and raw:
+            clean = normalise_space(raw)
+            normalised[column.name] += clean != raw
+            raw = clean
+        if raw == "":
+            if column.required:
+                errors.append(RowError(row_no, column.name, "required value is empty"))
+            values[column.name] = column.default
+            continue
+        if check_nul and "\x00" in raw:
+            errors.append(RowError(row_no, column.name, "holds a NUL character (\\0)"))
+            continue
+        try:
+            values[column.name] = column.parse(raw)
+        except ValueError as exc:
+            errors.append(RowError(row_no, column.name, str(exc)))
+    if not errors:
+        for column_name, reason in cross_field_problems(fmt.kind, values):
+            errors.append(RowError(row_no, column_name, reason))
+    return ParsedRow(row_no, values, tuple(errors))
 
 
 def _width_error(fmt: FileFormat, row: int, header: list[str], cells: list[str]) -> RowError:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 
 from inspect_engine.formats import fields as f
@@ -230,6 +231,18 @@ TASKS = FileFormat(
     references=(),
 )
 
+# The official calendar of a year (国务院办公厅 放假安排): the days that differ from the
+# Monday–Friday week. An administrator's file; it overrides the package for its years.
+HOLIDAYS = FileFormat(
+    "holidays",
+    (
+        Column("date", f.iso_date),
+        Column("kind", f.enum("holiday", "workday")),
+        Column("name", f.text(100)),
+    ),
+    key="date",
+)
+
 FORMATS: dict[str, FileFormat] = {
     fmt.kind: fmt
     for fmt in (
@@ -243,16 +256,33 @@ FORMATS: dict[str, FileFormat] = {
         LISTS_FORMAT,
         LEAVE,
         CONFLICTS,
+        HOLIDAYS,
     )
 }
 
 
 def cross_field_problems(kind: str, row: dict[str, object]) -> list[tuple[str, str]]:
     """Checks that involve two columns of one row: (column, reason)."""
+    if kind == "holidays":
+        return _calendar_day_problems(row)
     order = {"leave": ("starts_on", "ends_on"), "lists": ("listed_on", "removed_on")}
     if kind in order:
         first, last = order[kind]
         start, end = row.get(first), row.get(last)
         if start is not None and end is not None and end < start:  # type: ignore[operator]
             return [(last, f"{end} is before {first} {start}")]
+    return []
+
+
+def _calendar_day_problems(row: dict[str, object]) -> list[tuple[str, str]]:
+    """A row must differ from the Monday–Friday week: a listed holiday on a weekend, or a
+    listed working day on a weekday, is a mistake in the file (often a shifted date)."""
+    day, kind = row.get("date"), row.get("kind")
+    if not isinstance(day, date) or kind is None:
+        return []
+    weekday = day.weekday() < 5
+    if kind == "holiday" and not weekday:
+        return [("date", f"{day} is a {day:%A}, a day off anyway: list only weekday holidays")]
+    if kind == "workday" and weekday:
+        return [("date", f"{day} is a {day:%A}, a working day anyway: list only worked weekends")]
     return []

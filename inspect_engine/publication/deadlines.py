@@ -2,10 +2,11 @@
 
 Working days follow the official Chinese calendar (国务院办公厅 holiday notices), with its
 adjusted working weekends (调休): a Saturday that is worked counts, a weekday of the
-National Day week does not. The calendar comes from the `chinese_calendar` package, which
-knows whole years only; a date it does not cover raises `CalendarUnknown` instead of
-silently counting plain weekdays (the next year's holidays are announced each November,
-and the package must be upgraded then).
+National Day week does not. The days come from `inspect_engine.workcalendar`: a year
+imported by an administrator, else the `chinese_calendar` package, else Monday–Friday. A
+deadline that counts a day of the last kind is *provisional* (暂定): the module-level
+functions return that flag beside the date, and the caller recomputes it once the year is
+imported.
 
 Counting: the day of the inspection is day 0; the due date is the 20th working day after
 it. A result is overdue on a day strictly after its due date.
@@ -23,6 +24,8 @@ from typing import Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+
+from inspect_engine.workcalendar import PACKAGE_ONLY, Calendar, package_years
 
 WORKING_DAYS_TO_PUBLISH = 20
 
@@ -66,9 +69,7 @@ class WorkingCalendar:
     def _check(self, day: date, what: str) -> None:
         if not self.first <= day <= self.last:
             raise CalendarUnknown(
-                f"{what} {day.isoformat()} is outside the official calendar known to this "
-                f"installation ({self.years()}); upgrade the chinesecalendar package "
-                "(pip install -U chinesecalendar) once that year's holidays are announced"
+                f"{what} {day.isoformat()} is outside the working calendar ({self.years()})"
             )
 
     def is_workday(self, day: date) -> bool:
@@ -101,9 +102,8 @@ class WorkingCalendar:
             late = _as_date(days[beyond].min())
             raise CalendarUnknown(
                 f"the deadline of an inspection on {late.isoformat()} falls after "
-                f"{self.last.isoformat()}, beyond the official calendar known to this "
-                f"installation ({self.years()}); upgrade the chinesecalendar package "
-                "(pip install -U chinesecalendar) once that year's holidays are announced"
+                f"{self.last.isoformat()}, beyond the working "
+                f"calendar ({self.years()})"
             )
         out: DayArray = np.full(days.shape, np.datetime64("NaT"), dtype="datetime64[D]")
         out[~beyond] = self.workdays[target[~beyond]]
@@ -134,31 +134,84 @@ def _as_date(day: np.datetime64) -> date:
     return value
 
 
-@lru_cache(maxsize=1)
+@lru_cache(maxsize=16)
+def _working_calendar(calendar: Calendar, first_year: int, last_year: int) -> WorkingCalendar:
+    return WorkingCalendar.from_predicate(
+        date(first_year, 1, 1), date(last_year, 12, 31), calendar.is_workday
+    )
+
+
+def working_calendar(calendar: Calendar, first: date, last: date) -> WorkingCalendar:
+    """The working days of whole years covering every known year and [first, last], and
+    one year beyond `last` (20 working days never reach further)."""
+    known = package_years() | calendar.years
+    first_year = min([first.year, *known])
+    last_year = max([last.year + 1, *known])
+    return _working_calendar(calendar, first_year, last_year)
+
+
 def official_calendar() -> WorkingCalendar:
-    """The official working days of every year the installed chinese_calendar knows."""
-    import chinese_calendar
-    from chinese_calendar import constants
-
-    known = list(constants.holidays) + list(constants.workdays)
-    first = date(min(known).year, 1, 1)
-    last = date(max(known).year, 12, 31)
-    return WorkingCalendar.from_predicate(first, last, chinese_calendar.is_workday)
+    """The working days of every year the installed chinese_calendar knows."""
+    years = package_years()
+    return _working_calendar(PACKAGE_ONLY, min(years), max(years))
 
 
-def due_date(inspected_on: date, working_days: int = WORKING_DAYS_TO_PUBLISH) -> date:
-    """The last day on which the result of an inspection on `inspected_on` may be published."""
-    return official_calendar().due_date(inspected_on, working_days)
+@dataclass(frozen=True)
+class Deadlines:
+    """Due dates and whether each was counted on a provisional (weekdays-only) year."""
+
+    due_on: DayArray
+    provisional: NDArray[np.bool_]
 
 
 def due_dates(
     inspected_on: ArrayLike,
     working_days: int = WORKING_DAYS_TO_PUBLISH,
     *,
-    unknown: Literal["raise", "nat"] = "raise",
-) -> DayArray:
-    return official_calendar().due_dates(inspected_on, working_days, unknown=unknown)
+    calendar: Calendar = PACKAGE_ONLY,
+) -> Deadlines:
+    """The due date of each inspection date (vectorised), provisional where a day counted
+    (after the inspection, up to the due date) lies in a year the calendar only guesses."""
+    days = np.asarray(inspected_on, dtype="datetime64[D]").reshape(-1)
+    if days.size == 0:
+        return Deadlines(days, np.zeros(0, dtype=bool))
+    span = working_calendar(calendar, _as_date(days.min()), _as_date(days.max()))
+    due = span.due_dates(days, working_days)
+    counted_from = _years(np.asarray(days + np.timedelta64(1, "D"), dtype="datetime64[D]"))
+    guessed = np.array(sorted(y for y in _years_between(span) if calendar.is_provisional(y)))
+    provisional = np.isin(counted_from, guessed) | np.isin(_years(due), guessed)
+    return Deadlines(due, provisional)
 
 
-def overdue_before(as_of: date, working_days: int = WORKING_DAYS_TO_PUBLISH) -> date:
-    return official_calendar().overdue_before(as_of, working_days)
+def due_date(
+    inspected_on: date,
+    working_days: int = WORKING_DAYS_TO_PUBLISH,
+    *,
+    calendar: Calendar = PACKAGE_ONLY,
+) -> tuple[date, bool]:
+    """The last day on which the result of an inspection on `inspected_on` may be
+    published, and whether that day is provisional."""
+    day = np.array([inspected_on], dtype="datetime64[D]")
+    found = due_dates(day, working_days, calendar=calendar)
+    return _as_date(found.due_on[0]), bool(found.provisional[0])
+
+
+def overdue_before(
+    as_of: date,
+    working_days: int = WORKING_DAYS_TO_PUBLISH,
+    *,
+    calendar: Calendar = PACKAGE_ONLY,
+) -> tuple[date, bool]:
+    """The day before which unpublished inspections are overdue on `as_of`, and whether it
+    is provisional (a day counted back from `as_of` lies in a guessed year)."""
+    cutoff = working_calendar(calendar, as_of, as_of).overdue_before(as_of, working_days)
+    guessed = {y for y in range(cutoff.year, as_of.year + 1) if calendar.is_provisional(y)}
+    return cutoff, bool(guessed)
+
+
+def _years(days: DayArray) -> NDArray[np.int64]:
+    return days.astype("datetime64[Y]").astype(np.int64) + 1970
+
+
+def _years_between(span: WorkingCalendar) -> range:
+    return range(span.first.year, span.last.year + 1)

@@ -41,7 +41,7 @@ from inspect_engine.documents.model import (
 )
 from inspect_engine.errors import Conflict, InvalidInput, NotFound
 from inspect_engine.publication import deadlines
-from inspect_engine.workflows import audit, results, staffing
+from inspect_engine.workflows import audit, holidays, results, staffing
 from inspect_engine.workflows.planning import get_plan, month_start
 from inspect_engine.workflows.users import Forbidden
 from models import (
@@ -541,6 +541,7 @@ class Board:
     month: str
     as_of: date
     overdue_before: date  # unpublished results inspected before this day are overdue
+    overdue_provisional: bool  # counted on a year whose calendar is not published yet (暂定)
     total: Progress
     tasks: tuple[Progress, ...]
     districts: tuple[Progress, ...]
@@ -614,10 +615,7 @@ def month_board(
     that carry their items, their items' results, their inspectors."""
     plan = get_plan(session, month)
     day = as_of or results.today_in_shanghai()
-    try:
-        cutoff = deadlines.overdue_before(day)
-    except deadlines.CalendarUnknown as exc:
-        raise results.CalendarOutdated(str(exc)) from None
+    cutoff, provisional = deadlines.overdue_before(day, calendar=holidays.calendar(session))
     scope = set(departments) if departments is not None else None
     visits = _board_visits(session, plan, scope)
     item_department = dict(session.execute(select(Item.item_code, Item.department)).tuples().all())
@@ -689,6 +687,7 @@ def month_board(
         month=month,
         as_of=day,
         overdue_before=cutoff,
+        overdue_provisional=provisional,
         total=total[0] if total else Progress("total"),
         tasks=tasks,
         districts=districts,

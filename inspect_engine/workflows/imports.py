@@ -21,7 +21,7 @@ from inspect_engine import faults
 from inspect_engine.errors import InvalidInput
 from inspect_engine.formats.reader import FileRejected, ParsedRow, RowError, iter_rows
 from inspect_engine.formats.spec import FORMATS, FileFormat
-from inspect_engine.workflows import audit, staffing
+from inspect_engine.workflows import audit, holidays, staffing
 from inspect_engine.workflows.columns import SNAPSHOT, refresh_directory_snapshot
 from models import repositories as repo
 from models.base import Base
@@ -42,6 +42,7 @@ TABLES: dict[str, type[Base]] = {
     "lists": models.ListMembership,
     "leave": models.Leave,
     "conflicts": models.Conflict,
+    "holidays": models.CalendarDay,
 }
 REFERENCE_TABLES: dict[str, tuple[type[Base], str]] = {
     "enterprise": (models.Enterprise, "credit_code"),
@@ -76,6 +77,7 @@ class ImportReport:
     new_rows: int = 0
     warnings: list[str] = field(default_factory=list)
     team_events: int = 0  # changes recorded against frozen plans' staffing
+    due_dates_changed: int = 0  # publications' deadlines recounted on an imported year
 
 
 class _Errors:
@@ -151,6 +153,7 @@ def import_file(
         repo.bump_revision(session, SNAPSHOT)
     batch: list[ParsedRow] = []
     staffing_rows: list[dict[str, Any]] = []  # rows that may change a frozen plan's teams
+    year_limits = holidays.YearLimits()
 
     def flush() -> None:
         refs.check(batch)
@@ -173,6 +176,10 @@ def import_file(
                 if key in seen_keys:
                     errors.add(RowError(row.row, fmt.key, f"{key!r} appears earlier in this file"))
                 seen_keys.add(key)
+            if kind == "holidays":
+                too_many = year_limits.problem(row.values["date"], row.values["kind"])
+                if too_many:
+                    errors.add(RowError(row.row, "kind", too_many))
             batch.append(row)
             if len(batch) >= batch_rows:
                 flush()
@@ -190,12 +197,17 @@ def import_file(
     report.team_events = staffing.record_directory_changes(
         session, kind, staffing_rows, actor=actor, source=f"import {kind} {path.name}"
     )
+    details: dict[str, Any] = {"rows": report.rows, "new_rows": report.new_rows}
+    if kind == "holidays":
+        years = sorted(owners.years)
+        report.due_dates_changed = holidays.recompute_due_dates(session, years)
+        details |= {"years": years, "due_dates_changed": report.due_dates_changed}
     audit.record(
         session,
         actor,
         f"import.{kind}",
         path.name,
-        {"rows": report.rows, "new_rows": report.new_rows, "warnings": report.warnings[:10]},
+        details | {"warnings": report.warnings[:10]},
     )
     return report
 
@@ -206,6 +218,7 @@ class _Owners:
 
     departments: set[str] = field(default_factory=set)
     units: set[str] = field(default_factory=set)
+    years: set[int] = field(default_factory=set)  # calendar years replaced (holidays)
 
 
 def _write(
@@ -213,7 +226,9 @@ def _write(
 ) -> None:
     _ensure_departments_and_units(session, fmt, rows, owners)
     values = [row.values for row in rows]
-    if fmt.key is not None:
+    if fmt.kind == "holidays":  # an imported year replaces all that was stored for it
+        holidays.replace_years(session, values, owners.years)
+    elif fmt.key is not None:
         repo.upsert(session, model, values, fmt.key)
     else:
         repo.insert_new(

@@ -38,7 +38,7 @@ from inspect_engine.sampling.frames import (
 )
 from inspect_engine.sampling.visits import count_visits, task_seed
 from inspect_engine.sealing import NonceKey
-from inspect_engine.workflows import audit, staffing
+from inspect_engine.workflows import audit, holidays, staffing
 from inspect_engine.workflows.columns import latest_model_version, load_enterprise_columns
 from inspect_engine.workflows.imports import ImportRejected
 from models import Draw, Frame, Item, Plan, Result, Selection, Task, Visit
@@ -403,7 +403,12 @@ def freeze_month(
     nonce = protocol.new_nonce()
     now = datetime.now(UTC).replace(microsecond=0)
     staffing_hash = staffing.freeze_staffing(
-        session, plan, staffing.window_month(first_day, now), columns, built, recusal_window_days
+        session,
+        plan,
+        staffing.window_month(first_day, now, holidays.calendar(session)),
+        columns,
+        built,
+        recusal_window_days,
     )
     plan.contribution_source = source
     commitment = protocol.commit_plan(pairs, now, nonce)

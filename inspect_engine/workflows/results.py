@@ -35,7 +35,7 @@ from inspect_engine.formats.reader import FileRejected, RowError, iter_rows
 from inspect_engine.formats.spec import FORMATS, Column, FileFormat
 from inspect_engine.publication import deadlines
 from inspect_engine.publication.result_codes import CODES, ResultCode
-from inspect_engine.workflows import audit, estimates
+from inspect_engine.workflows import audit, estimates, holidays
 from inspect_engine.workflows.imports import MAX_REPORTED_ERRORS, ImportRejected, event_hash
 from inspect_engine.workflows.planning import (
     DRAWN_STATES,
@@ -84,7 +84,7 @@ Scope = Collection[str] | None  # departments a supervisor acts for; None: all
 
 
 class CalendarOutdated(Conflict):
-    """The official calendar needed for a deadline is not installed."""
+    """Kept for API compatibility: deadlines are now provisional instead of unknown."""
 
     title = "official calendar unknown"
 
@@ -93,20 +93,29 @@ def today_in_shanghai() -> date:
     return datetime.now(SHANGHAI).date()
 
 
-def due_dates(inspected_on: Sequence[date]) -> list[date]:
-    """Publication due dates (20 working days, official calendar), as a domain error when
-    the calendar does not reach that far."""
-    try:
-        days = deadlines.due_dates(np.array(inspected_on, dtype="datetime64[D]"))
-    except deadlines.CalendarUnknown as exc:
-        raise CalendarOutdated(str(exc)) from None
-    return [d.item() for d in days]
+@dataclass(frozen=True)
+class Due:
+    """A publication deadline; provisional (暂定) when counted on a year whose official
+    calendar is neither imported nor packaged yet."""
+
+    on: date
+    provisional: bool
 
 
-def known_due_dates(inspected_on: Sequence[date]) -> list[date | None]:
-    """Due dates, None where the installed calendar does not reach the deadline yet."""
-    days = deadlines.due_dates(np.array(inspected_on, dtype="datetime64[D]"), unknown="nat")
-    return [None if np.isnat(d) else d.item() for d in days]
+def due_dates(session: Session, inspected_on: Sequence[date]) -> list[Due]:
+    """Publication due dates (20 working days) on the calendar in force."""
+    found = deadlines.due_dates(
+        np.array(inspected_on, dtype="datetime64[D]"), calendar=holidays.calendar(session)
+    )
+    return [
+        Due(day.item(), bool(guess))
+        for day, guess in zip(found.due_on, found.provisional, strict=True)
+    ]
+
+
+def known_due_dates(session: Session, inspected_on: Sequence[date]) -> list[Due]:
+    """The due dates recorded at publication (the name kept: tests pause on it)."""
+    return due_dates(session, inspected_on)
 
 
 def _check_scope(departments: Scope, department: str, what: str) -> None:
@@ -694,8 +703,8 @@ def publish_month(
         query = query.where(Item.department.in_(list(departments)))
     rows = [(r, v, d) for r, v, d in session.execute(query)]
     day = today or today_in_shanghai()
-    # publication never waits for the calendar: an unknown deadline is recorded as None
-    dues = known_due_dates([r.inspected_on for r, _, _ in rows])
+    # publication never waits for the calendar: a guessed deadline is marked provisional
+    dues = known_due_dates(session, [r.inspected_on for r, _, _ in rows])
     before = repo.count(session, Inspection)
     for start in range(0, len(rows), BATCH):
         _publish_batch(session, rows[start : start + BATCH], dues[start : start + BATCH])
@@ -706,7 +715,7 @@ def publish_month(
         month=month,
         published=len(rows),
         visits=len({v.id for _, v, _ in rows}),
-        late=sum(1 for due in dues if due is not None and due < day),
+        late=sum(1 for due in dues if due.on < day),
         history_rows=history,
     )
     audit.record(
@@ -797,7 +806,7 @@ def carrying_task(context: _VisitContext, item_code: str) -> tuple[str, str | No
 
 
 def _publish_batch(
-    session: Session, rows: list[tuple[Result, Visit, str]], dues: list[date | None]
+    session: Session, rows: list[tuple[Result, Visit, str]], dues: list[Due]
 ) -> None:
     contexts = _contexts(session, list({v.id: v for _, v, _ in rows}.values()))
     now = utcnow()
@@ -836,14 +845,15 @@ def _snapshot(
     name: str,
     district: str,
     task: str,
-    due: date | None,
+    due: Due | None,
     now: datetime,
     corrects: int | None = None,
     reason: str | None = None,
 ) -> dict[str, Any]:
     return {
         "result_id": result.id,
-        "due_on": due,
+        "due_on": due.on if due else None,
+        "due_provisional": due.provisional if due else False,
         "published_at": now,
         "updated_at": now,
         "state": "current",
@@ -981,7 +991,8 @@ def correct_result(
         publication.enterprise_name,
         publication.district,
         publication.task_code,
-        publication.due_on,  # the deadline is the original inspection's
+        # the deadline is the original inspection's
+        Due(publication.due_on, publication.due_provisional) if publication.due_on else None,
         now,
         corrects=publication.id,
         reason=reason,
@@ -1062,6 +1073,7 @@ class OverdueResult:
     status: str
     inspected_on: date
     due_on: date
+    due_provisional: bool
 
 
 def overdue_results(
@@ -1077,10 +1089,7 @@ def overdue_results(
     One indexed range query: the calendar gives the last inspection date that is overdue
     on `as_of` (see deadlines.overdue_before)."""
     day = as_of or today_in_shanghai()
-    try:
-        cutoff = deadlines.overdue_before(day)
-    except deadlines.CalendarUnknown as exc:
-        raise CalendarOutdated(str(exc)) from None
+    cutoff, _ = deadlines.overdue_before(day, calendar=holidays.calendar(session))
     query = (
         _result_rows_query()
         .where(Result.status.in_(UNPUBLISHED), Result.inspected_on < cutoff)
@@ -1095,7 +1104,7 @@ def overdue_results(
             tuple_(Result.inspected_on, Result.id) > tuple_(literal(last_day), literal(last_id))
         )
     rows = [_result_row(r) for r in session.execute(query)]
-    dues = due_dates([r.inspected_on for r in rows])
+    dues = due_dates(session, [r.inspected_on for r in rows])
     return [
         OverdueResult(
             r.result_id,
@@ -1106,7 +1115,8 @@ def overdue_results(
             r.department,
             r.status,
             r.inspected_on,
-            due,
+            due.on,
+            due.provisional,
         )
         for r, due in zip(rows, dues, strict=True)
     ]

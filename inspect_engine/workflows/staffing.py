@@ -26,6 +26,7 @@ from inspect_engine.assignment.types import Month
 from inspect_engine.formats.fields import split_list
 from inspect_engine.sampling.frames import EnterpriseColumns
 from inspect_engine.sampling.frames import Frame as KernelFrame
+from inspect_engine.workcalendar import PACKAGE_ONLY, Calendar
 from inspect_engine.workflows import audit
 from models import (
     Conflict,
@@ -49,15 +50,19 @@ imports (conflicts, leave, certificates, deactivations)."""
 OPEN_PLAN_STATES = ("frozen", "drawing", "draw_failed", "drawn", "assigned", "published")
 
 
-def window_month(month_first: date, frozen_at: datetime) -> Month:
+def window_month(
+    month_first: date, frozen_at: datetime, calendar: Calendar = PACKAGE_ONLY
+) -> Month:
     """The plan's month with its visit window: from the later of the freeze day (in
     Asia/Shanghai) and the month's first day, to the month's end. A month frozen after it
     ended (a past month entered late, a replay) keeps the whole month; the snapshot
     records the window either way."""
     freeze_day = frozen_at.astimezone(SHANGHAI).date()
-    month = Month.of(month_first.year, month_first.month)
+    month = Month.of(month_first.year, month_first.month, working_calendar=calendar)
     if freeze_day <= month.last_day:
-        month = Month.of(month_first.year, month_first.month, window_first=freeze_day)
+        month = Month.of(
+            month_first.year, month_first.month, window_first=freeze_day, working_calendar=calendar
+        )
     return month
 
 

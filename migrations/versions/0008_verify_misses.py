@@ -1,7 +1,7 @@
 """verify misses: openings of /v/{code} with an unknown code are counted per day and
 client bucket instead of written one row per request (issue 16, rate limits).
 
-Revision ID: 0007_verify_misses
+Revision ID: 0008_verify_misses
 Revises: 0007_signin
 Create Date: 2026-12-07 19:40:00
 """
@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0007_verify_misses"
+revision: str = "0008_verify_misses"
 down_revision: str | None = "0007_signin"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

@@ -3,6 +3,7 @@ then sees the plan and the draw record, and checks it with the downloaded verifi
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
@@ -10,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from openpyxl import Workbook
 
 from tests.api.conftest import Service
 from tests.workflows.tinycity import TASKS_HEADER
@@ -48,6 +50,30 @@ def test_a_bad_directory_file_is_rejected_row_by_row(service: Service) -> None:
     assert ok.status_code == 200 and ok.json()["new_rows"] == 1
     again = _post(service, "sup_samr", "/supervisor/imports/items", files=_csv("items.csv", good))
     assert again.json()["new_rows"] == 0  # idempotent
+    # the same rows as the first sheet of a workbook: the same errors, naming the sheet
+    bad_book = _xlsx("事项", [line.split(",") for line in text.splitlines()])
+    refused = _post(service, "sup_samr", "/supervisor/imports/items", files=bad_book)
+    assert refused.status_code == 422
+    assert {(e["sheet"], e["row"], e["column"]) for e in refused.json()["errors"]} == {
+        ("事项", 3, "title"),
+        ("事项", 3, "kind"),
+    }
+    good_book = _xlsx("事项", [line.split(",") for line in good.splitlines()])
+    from_book = _post(service, "sup_samr", "/supervisor/imports/items", files=good_book)
+    assert from_book.status_code == 200 and from_book.json()["rows"] == 1
+
+
+def _xlsx(sheet: str, rows: list[list[str]]) -> dict[str, tuple[str, bytes, str]]:
+    book = Workbook(write_only=True)
+    page = book.create_sheet(sheet)
+    for row in rows:
+        page.append([cell or None for cell in row])
+    out = io.BytesIO()
+    book.save(out)
+    return {"file": ("items.xlsx", out.getvalue(), XLSX)}
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @pytest.fixture(scope="module")

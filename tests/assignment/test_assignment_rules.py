@@ -34,6 +34,7 @@ from inspect_engine.assignment import (
 )
 from inspect_engine.assignment.rules import on_duty
 from inspect_engine.assignment.types import DepartmentNeed, Inspector, Visit
+from inspect_engine.workcalendar import Calendar
 
 InspectorFactory = Callable[..., Inspector]
 VisitFactory = Callable[..., Visit]
@@ -337,3 +338,17 @@ def test_month_falls_back_to_weekdays_and_says_so() -> None:
     # March 2099 starts on a Sunday: 31 days minus 9 weekend days = 22 working days.
     assert len(march.working_days) == 22
     assert march.label == "2099-03"
+
+
+def test_month_takes_an_imported_year_over_the_weekday_guess() -> None:
+    guessed = Month.of(2027, 1)
+    assert guessed.calendar_source == "weekdays"
+    assert date(2027, 1, 1) in guessed.working_days  # a Friday, guessed worked
+    notice = Calendar.of([(date(2027, 1, 1), "holiday"), (date(2027, 1, 30), "workday")])
+    imported = Month.of(2027, 1, working_calendar=notice)
+    assert imported.calendar_source == "imported"
+    assert date(2027, 1, 1) not in imported.working_days
+    assert date(2027, 1, 30) in imported.working_days  # a Saturday worked
+    assert len(imported.working_days) == len(guessed.working_days)
+    # the package still answers for its own years
+    assert Month.of(2026, 12, working_calendar=notice).calendar_source == "official"

@@ -306,3 +306,18 @@ def test_the_board_of_an_unplanned_month_is_not_found(month: Session) -> None:
 
     with pytest.raises(NotFound):
         field.month_board(month, "2027-03", as_of=AS_OF)
+
+
+def test_the_overdue_cutoff_is_provisional_until_the_year_is_imported(
+    month: Session, tmp_path: Path
+) -> None:
+    guessed = field.month_board(month, fieldcity.MONTH, as_of=date(2027, 1, 20))
+    assert guessed.overdue_provisional
+    assert not field.month_board(month, fieldcity.MONTH, as_of=AS_OF).overdue_provisional
+    notice = tmp_path / "holidays-2027.csv"
+    notice.write_text("date,kind,name\n2027-01-01,holiday,元旦\n", encoding="utf-8")
+    import_file(month, "holidays", notice)
+    final = field.month_board(month, fieldcity.MONTH, as_of=date(2027, 1, 20))
+    assert not final.overdue_provisional
+    # 1 Jan off: the 20 working days before the 20th reach one day further back
+    assert final.overdue_before < guessed.overdue_before

@@ -253,6 +253,13 @@ def test_the_board_as_a_page_and_as_json(served: Served) -> None:
     assert inspector.status_code == 403
     page = browser(served, "sup_all").get("/board/2026-12?as_of=2026-12-10")
     assert page.status_code == 200 and "进度看板" in page.text
+    assert "暂定" not in page.text  # December 2026: the packaged calendar, final
+    guessed = browser(served, "sup_all").get("/board/2026-12?as_of=2027-01-20")
+    assert "暂定" in guessed.text  # counts back over January 2027, not imported here
+    api = served.client.get(
+        "/supervisor/board/2026-12?as_of=2027-01-20", headers=served.city.headers("admin")
+    )
+    assert api.json()["overdue_provisional"] is True
     drawn = re.search(r'data-key="2026-12-FOOD">.*?class="n drawn">(\d+)<', page.text, re.S)
     assert drawn and int(drawn.group(1)) == next(
         t.drawn for t in expected.tasks if t.key == "2026-12-FOOD"

@@ -239,7 +239,7 @@ def test_overdue_counts_working_days_over_national_day(session: Session, city: C
 
 def test_publication_does_not_wait_for_next_years_calendar(session: Session, city: City) -> None:
     # a visit carried over to late December: its deadline falls in a year the installed
-    # calendar does not know; the result is published all the same, its due date open
+    # calendar does not know; the result is published all the same, its due date provisional
     visit = city.visits_of("S01", "SAMR-INFO")[0]
     december = date(2026, 12, 21)
     result_id = results.submit_result(
@@ -254,7 +254,9 @@ def test_publication_does_not_wait_for_next_years_calendar(session: Session, cit
     results.review_result(session, result_id, approve=True, departments=ALL)
     report = results.publish_month(session, MONTH, departments=ALL, today=december)
     assert (report.published, report.late) == (1, 0)
-    assert session.scalars(select(models.Publication.due_on)).one() is None
+    stored = session.scalars(select(models.Publication)).one()
+    # 22–25, 28–31 Dec, 2027 guessed Monday–Friday: 1, 4–8, 11–15, 18 Jan
+    assert (stored.due_on, stored.due_provisional) == (date(2027, 1, 18), True)
 
 
 def test_inspector_outliers_separate_strict_and_lenient_teams(

@@ -1,0 +1,109 @@
+"""Excel imports: the first sheet of an .xlsx workbook reads as the same table in CSV, with
+the same errors, naming the sheet; what Excel changed (a credit code turned into a number)
+is refused with the reason."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+
+import pytest
+from openpyxl import Workbook
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+import models
+from inspect_engine.formats.reader import FileRejected, ParsedRow, iter_rows
+from inspect_engine.formats.spec import ENTERPRISES, HOLIDAYS, INSPECTORS, FileFormat
+from inspect_engine.workflows.imports import ImportRejected, import_file
+
+HEADER = list(ENTERPRISES.names)
+CODE = "914401010000000179"  # a valid 统一社会信用代码 (check character 9)
+ROW_TEXT = [CODE, "广州测试餐饮有限公司", "company", "F52", "440106", "440106-01", "2020-03-01",
+            "100000", "active", "food_business", "", "天河路1号", "23.1", "113.3"]  # fmt: skip
+
+
+def _xlsx(path: Path, rows: list[list[object]], sheet: str = "企业", more: int = 0) -> Path:
+    book = Workbook(write_only=True)
+    page = book.create_sheet(sheet)
+    for row in rows:
+        page.append(row)
+    for k in range(more):
+        book.create_sheet(f"其他{k}").append(["x"])
+    book.save(path)
+    return path
+
+
+def _csv(path: Path, rows: list[list[str]]) -> Path:
+    path.write_text("".join(",".join(r) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+def _read(fmt: FileFormat, path: Path) -> tuple[list[ParsedRow], list[str]]:
+    warnings: list[str] = []
+    return list(iter_rows(fmt, path, warnings)), warnings
+
+
+def _as_excel_types() -> list[object]:
+    """The row as Excel holds it once typed in: numbers and a date cell."""
+    typed: list[object] = list(ROW_TEXT)
+    typed[6] = datetime(2020, 3, 1)
+    typed[7], typed[12], typed[13] = 100000, 23.1, 113.3
+    typed[10] = None
+    return typed
+
+
+def test_a_sheet_reads_as_the_same_table_in_csv(tmp_path: Path) -> None:
+    from_csv, _ = _read(ENTERPRISES, _csv(tmp_path / "e.csv", [HEADER, ROW_TEXT]))
+    book = _xlsx(tmp_path / "e.xlsx", [HEADER, _as_excel_types()])
+    from_xlsx, warnings = _read(ENTERPRISES, book)
+    assert from_xlsx == from_csv and from_xlsx[0].errors == () and warnings == []
+    assert from_xlsx[0].values["registered_on"] == date(2020, 3, 1)
+
+
+def test_a_credit_code_stored_as_a_number_is_refused_with_the_reason(tmp_path: Path) -> None:
+    row = _as_excel_types()
+    row[0] = 914401010000000  # what Excel keeps of an all-digit code
+    rows, _ = _read(ENTERPRISES, _xlsx(tmp_path / "e.xlsx", [HEADER, row]))
+    [error] = rows[0].errors
+    assert (error.sheet, error.row, error.column) == ("企业", 2, "credit_code")
+    assert "stored as a number" in error.reason and "leading zeros" in error.reason
+    assert str(error).startswith("sheet '企业', row 2, column credit_code: ")
+
+
+def test_errors_name_the_sheet_row_and_column_and_blank_rows_keep_the_count(
+    tmp_path: Path,
+) -> None:
+    bad = _as_excel_types()
+    bad[4] = "天河区"  # a name, not a district code
+    book = _xlsx(tmp_path / "e.xlsx", [HEADER, _as_excel_types(), [], bad], more=2)
+    rows, warnings = _read(ENTERPRISES, book)
+    assert [r.row for r in rows] == [2, 4]
+    [error] = rows[1].errors
+    assert (error.sheet, error.row, error.column) == ("企业", 4, "district")
+    assert any("only the first sheet '企业'" in w and "2 more" in w for w in warnings)
+
+
+def test_a_missing_header_column_is_refused_naming_the_sheet(tmp_path: Path) -> None:
+    book = _xlsx(tmp_path / "i.xlsx", [["inspector_id", "name"], ["S01", "张三"]], "检查人员")
+    with pytest.raises(FileRejected) as refused:
+        _read(INSPECTORS, book)
+    assert {(e.sheet, e.row) for e in refused.value.errors} == {("检查人员", 1)}
+    assert "department" in {e.column for e in refused.value.errors}
+
+
+def test_a_broken_workbook_is_refused_clearly(tmp_path: Path) -> None:
+    path = tmp_path / "broken.xlsx"
+    path.write_bytes(b"PK\x03\x04" + b"\x00" * 200)
+    with pytest.raises(FileRejected, match=r"not a readable \.xlsx workbook"):
+        _read(ENTERPRISES, path)
+
+
+def test_a_calendar_workbook_with_date_cells_imports(session: Session, tmp_path: Path) -> None:
+    rows = [list(HOLIDAYS.names), [datetime(2027, 1, 1), "holiday", "元旦"]]
+    report = import_file(session, "holidays", _xlsx(tmp_path / "h.xlsx", rows, "2027"))
+    assert report.rows == 1
+    assert session.scalars(select(models.CalendarDay.day)).all() == [date(2027, 1, 1)]
+    weekend = [*rows, [date(2027, 1, 2), "holiday", "元旦"]]
+    with pytest.raises(ImportRejected, match="sheet '2027', row 3, column date"):
+        import_file(session, "holidays", _xlsx(tmp_path / "w.xlsx", weekend, "2027"))
