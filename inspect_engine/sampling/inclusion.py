@@ -178,7 +178,8 @@ def whole_targets(counts: Sequence[int], wanted: Sequence[float], floor: float) 
         return want.copy()
     certain = want >= 1.0
     total = sum((Fraction(float(w)) * int(k) for k, w in zip(c, want, strict=True)), Fraction(0))
-    n = max(1, round(total), math.ceil(Fraction(floor) * units))
+    # floor and λ are decimals of at most 9 places, read as binary64: compare at 1e-9
+    n = max(1, round(total), math.ceil(floor * units - 1e-9))
     if n > units:
         raise FloorError(
             f"a frame of {units} units cannot draw {n}: the floor {floor} or the least sample"
