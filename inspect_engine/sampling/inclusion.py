@@ -100,14 +100,21 @@ def _group_pi(counts: npt.NDArray[np.int64], logit: FloatArray, own: int, m: int
     stop = _edge(below, cut, last, lambda v: v <= 1e-15)
     inner = [x for x in (cut, -logit[own]) if start < x < stop]
     value, _ = integrate.quad(
-        integrand, start, stop, points=sorted(set(inner)) or None, limit=400,
-        epsabs=1e-12, epsrel=1e-9,
+        integrand,
+        start,
+        stop,
+        points=sorted(set(inner)) or None,
+        limit=400,
+        epsabs=1e-12,
+        epsrel=1e-9,
     )
     value += float(special.expit(start + logit[own]))
     return float(min(max(value, 0.0), 1.0))
 
 
-def _edge(f: Callable[[float], float], lo: float, hi: float, past: Callable[[float], bool]) -> float:
+def _edge(
+    f: Callable[[float], float], lo: float, hi: float, past: Callable[[float], bool]
+) -> float:
     """The least t in [lo, hi] (to 1e-6) where `past(f(t))` holds; f is monotone."""
     if past(f(lo)):
         return lo
@@ -119,7 +126,9 @@ def _edge(f: Callable[[float], float], lo: float, hi: float, past: Callable[[flo
     return hi
 
 
-def _threshold(counts: npt.NDArray[np.int64], logit: FloatArray, m: int, lo: float, hi: float) -> float:
+def _threshold(
+    counts: npt.NDArray[np.int64], logit: FloatArray, m: int, lo: float, hi: float
+) -> float:
     """The t where m keys are expected below e^t."""
     for _ in range(200):
         mid = (lo + hi) / 2

@@ -19,12 +19,15 @@ from inspect_engine.publication import result_codes
 from inspect_engine.sampling.population import (
     DomainSizes,
     MonthResults,
+    PlanInclusion,
+    coordinated_inclusion,
     estimate_population,
     industry_section,
     pareto_inclusion,
 )
 from inspect_engine.workflows.planning import (
     DRAWN_STATES,
+    frame_inclusion,
     frame_lines,
     get_plan,
     plan_frames,
@@ -37,7 +40,7 @@ def month_estimates(session: Session, month: str) -> dict[str, Any]:
     plan = get_plan(session, month)
     if plan.status not in DRAWN_STATES:
         raise Conflict(f"the plan for {month} has not been drawn: nothing to estimate")
-    union, pi = _plan_inclusion(session, plan.id)
+    union, pi, made = _plan_inclusion(session, plan)
     industries, districts = _domains(session, union)
     visits = list(session.execute(select(Visit.visit_code, Visit.credit_code).where(
         Visit.plan_id == plan.id).order_by(Visit.credit_code)))  # fmt: skip
@@ -56,7 +59,10 @@ def month_estimates(session: Session, month: str) -> dict[str, Any]:
         weight_class=classes,
     )
     sizes = DomainSizes.from_units(industries, districts)
-    return estimate_population(results, sizes, month=month).as_dict()
+    return {
+        **estimate_population(results, sizes, month=month).as_dict(),
+        "plan_inclusion": made.as_dict(),
+    }
 
 
 def publish_estimates(session: Session, month: str) -> dict[str, Any] | None:
@@ -73,21 +79,36 @@ def publish_estimates(session: Session, month: str) -> dict[str, Any] | None:
     return estimates
 
 
-def _plan_inclusion(session: Session, plan_id: int) -> tuple[np.ndarray, np.ndarray]:
-    """Union of the month's frames (sorted codes) and each enterprise's π under the plan:
-    one shared seed, so the largest of its π over the frames that hold it."""
-    codes: list[np.ndarray] = []
-    pis: list[np.ndarray] = []
-    for frame in plan_frames(session, session.get_one(Plan, plan_id)):
-        frame_codes, lambdas = frame_lines(frame)
-        codes.append(np.array(frame_codes, dtype="<U18"))
-        pis.append(pareto_inclusion(np.array([float(x) for x in lambdas])))
-    every = np.concatenate(codes) if codes else np.zeros(0, "<U18")
+PLAN_INCLUSION_REPS = 400  # simulated coordinated draws: SE ≤ 0.025 per pattern, less when pooled
+
+
+def _plan_inclusion(session: Session, plan: Plan) -> tuple[np.ndarray, np.ndarray, PlanInclusion]:
+    """Union of the month's frames (sorted codes) and each enterprise's probability of being
+    visited under the plan: its frame's recorded π when one frame holds it, else simulated
+    over coordinated draws of the frozen frames (seeded by the plan's seed, so reproducible),
+    never the largest of its λ."""
+    frames = plan_frames(session, plan)
+    lines = [frame_lines(frame) for frame in frames]
+    every = np.concatenate([np.array(c, dtype="<U18") for c, _ in lines]) if lines else None
+    if every is None or every.size == 0:
+        return np.zeros(0, "<U18"), np.zeros(0), PlanInclusion(np.zeros(0), np.zeros(0), 0)
     union, inverse = np.unique(every, return_inverse=True)
-    pi = np.zeros(union.shape[0])
-    if every.size:
-        np.maximum.at(pi, inverse, np.concatenate(pis))
-    return union, pi
+    parts = []
+    start = 0
+    for frame, (codes, lambdas) in zip(frames, lines, strict=True):
+        lam = np.array([float(x) for x in lambdas])
+        recorded = frame_inclusion(frame)
+        pi = (
+            np.array([float(recorded[x]) for x in lambdas])
+            if recorded
+            else pareto_inclusion(lam)  # frames frozen before π was recorded
+        )
+        parts.append((inverse[start : start + len(codes)], lam, pi))
+        start += len(codes)
+    assert plan.seed is not None
+    rng = np.random.default_rng(int(plan.seed[:16], 16))
+    made = coordinated_inclusion(parts, union.shape[0], reps=PLAN_INCLUSION_REPS, rng=rng)
+    return union, made.pi, made
 
 
 def _domains(session: Session, union: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

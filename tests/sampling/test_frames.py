@@ -181,7 +181,9 @@ def test_floor_is_validated_and_recorded() -> None:
 
 def test_floor_equal_to_a_ratio_is_allowed() -> None:
     spec = task(SAMR_ALL, ratios={"A": 0.002, "B": 0.03, "C": 0.1, "D": 0.3})
-    frame = build_frame(city(*(enterprise(i, risk_class="A") for i in range(1000))), spec, NO_EXCLUSIONS, AS_OF)
+    frame = build_frame(
+        city(*(enterprise(i, risk_class="A") for i in range(1000))), spec, NO_EXCLUSIONS, AS_OF
+    )
     assert set(frame.lambda_texts()) == {"0.002"}
 
 
@@ -191,7 +193,9 @@ def test_general_tasks_cannot_reach_certainty_key_tasks_can() -> None:
         task(SAMR_ALL, ratios=certain_d)
     key = ItemScope("K", "SAMR", "key")
     spec = task(SAMR_ALL, key, ratios=certain_d)
-    columns = city(enterprise(1, risk_class="D"), *(enterprise(i, risk_class="A") for i in range(2, 202)))
+    columns = city(
+        enterprise(1, risk_class="D"), *(enterprise(i, risk_class="A") for i in range(2, 202))
+    )
     frame = build_frame(columns, spec, NO_EXCLUSIONS, AS_OF)
     assert frame.lambda_texts()[:2] == ["1", "0.01"]
     assert frame.lambda_provenance["cap"] == "1"
@@ -401,7 +405,9 @@ def test_preview_is_the_frame_summary_and_provenance_records_the_policy() -> Non
         "lambda": shown["inclusion"][1]["lambda"],
         "pi": shown["inclusion"][1]["pi"],
     }
-    assert sum(float(c["target"]) * c["units"] for c in shown["classes"].values()) == pytest.approx(1)
+    assert sum(float(c["target"]) * c["units"] for c in shown["classes"].values()) == pytest.approx(
+        1
+    )
 
 
 def test_columns_refuse_unsorted_codes_and_bad_classes() -> None:
