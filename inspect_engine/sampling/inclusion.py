@@ -188,7 +188,8 @@ def whole_targets(counts: Sequence[int], wanted: Sequence[float], floor: float) 
     certain = want >= 1.0
     total = sum((Fraction(float(w)) * int(k) for k, w in zip(c, want, strict=True)), Fraction(0))
     # floor and λ are decimals of at most 9 places, read as binary64: compare at 1e-9
-    n = max(1, round(total), math.ceil(floor * units - 1e-9))
+    free_units = int(c[~certain].sum())
+    n = max(1, round(total), int(c[certain].sum()) + math.ceil(floor * free_units - 1e-9))
     if n > units:
         raise FloorError(
             f"a frame of {units} units cannot draw {n}: the floor {floor} or the least sample"
