@@ -71,7 +71,9 @@ def test_from_submission_to_publication_and_history(session: Session, city: City
             select(models.Selection.task_code, models.Selection.pi).where(
                 models.Selection.credit_code == food.credit_code
             )
-        ).tuples()
+        )
+        .tuples()
+        .all()
     )
     assert history["SAMR-FOOD"].inclusion_probability == float(recorded["2026-09-FOOD"])
     assert history["SAMR-INFO"].inclusion_probability == float(recorded["2026-09-INFO"])
