@@ -195,3 +195,39 @@ def test_records_and_selections_carry_the_promised_pi(session: Session, tmp_path
     for frame in session.scalars(select(models.Frame)):
         total = sum(Fraction(c["lambda"]) * c["units"] for c in frame.classes.values())
         assert abs(total - round(total)) < Fraction(1, 10**6) and round(total) >= 1
+
+
+def test_month_plan_command_prints_ratios_beside_the_pi_achieved(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from inspect_engine.cli import app
+    from models.db import make_engine, make_session_factory
+    from models.migrate import upgrade
+
+    url = f"sqlite:///{tmp_path / 'plan.db'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    with make_session_factory(engine)() as session:
+        tinycity.build(session)
+        session.commit()
+    engine.dispose()
+    monkeypatch.setenv("INSPECT_DATABASE_URL", url)
+    out = CliRunner().invoke(
+        app,
+        ["month", "plan", "--month", MONTH, "--tasks", str(tinycity.tasks_file(tmp_path))],
+        env={"COLUMNS": "200"},
+    )
+    assert out.exit_code == 0, out.output
+    assert "π achieved" in out.output and "promised" in out.output
+    rows = [
+        line.split("│")
+        for line in out.output.splitlines()
+        if line.startswith("│") and "2026-12-INFO" in line
+    ]
+    cells = {r[2].strip(): [c.strip() for c in r[4:8]] for r in rows}
+    assert cells["B"][0] == "0.1"  # the ratio asked, beside promise, λ and π
+    promised, pi = float(cells["B"][1]), float(cells["B"][3])
+    assert 0.09 < promised < 0.1  # 0.1 over 301 enterprises: scaled to n = 30
+    assert abs(pi / promised - 1) <= 0.01
