@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from inspect_engine.errors import Conflict
@@ -62,7 +62,61 @@ def month_estimates(session: Session, month: str) -> dict[str, Any]:
     return {
         **estimate_population(results, sizes, month=month).as_dict(),
         "plan_inclusion": made.as_dict(),
+        "by_task": _task_estimates(session, plan, month, union, industries, districts),
     }
+
+
+def _task_estimates(
+    session: Session,
+    plan: Plan,
+    month: str,
+    union: np.ndarray,
+    industries: np.ndarray,
+    districts: np.ndarray,
+) -> dict[str, Any]:
+    """Per task, over its own frame: its selections weighted by the π its frame recorded,
+    and only the results of its own items (no plan-level probability needed)."""
+    out: dict[str, Any] = {}
+    for frame in plan_frames(session, plan):
+        codes = np.array(frame_lines(frame)[0], dtype="<U18")
+        chosen = select(
+            Selection.credit_code, func.coalesce(Selection.pi, Selection.lam), Selection.risk_class
+        ).where(Selection.task_code == frame.task_code)
+        rows = sorted(session.execute(chosen).tuples().all())
+        if not rows or codes.size == 0:
+            continue
+        drawn = np.array([r[0] for r in rows], dtype="<U18")
+        visit_of = dict(
+            session.execute(
+                select(Visit.credit_code, Visit.visit_code).where(
+                    Visit.plan_id == plan.id, Visit.credit_code.in_(drawn.tolist())
+                )
+            )
+            .tuples()
+            .all()
+        )
+        problem, observation, visited = _outcomes(
+            session, [visit_of[str(c)] for c in drawn], task_code=frame.task_code
+        )
+        frame_at = np.searchsorted(union, codes)
+        at = np.searchsorted(union, drawn)
+        results = MonthResults(
+            credit_code=drawn,
+            visited=visited,
+            problem=problem,
+            observation=observation,
+            inclusion_probability=np.array([float(r[1]) for r in rows]),
+            industry_section=industry_section(industries[at]),
+            district=districts[at],
+            weight_class=np.array([r[2] or "B" for r in rows], dtype="<U1"),
+        )
+        sizes = DomainSizes.from_units(industries[frame_at], districts[frame_at])
+        try:
+            estimate = estimate_population(results, sizes, month=month)
+        except ValueError:  # nothing of this task observed yet
+            continue
+        out[frame.task_code] = estimate.overall.as_dict()
+    return out
 
 
 def publish_estimates(session: Session, month: str) -> dict[str, Any] | None:
@@ -127,9 +181,10 @@ def _domains(session: Session, union: np.ndarray) -> tuple[np.ndarray, np.ndarra
 
 
 def _outcomes(
-    session: Session, visit_codes: list[str]
+    session: Session, visit_codes: list[str], *, task_code: str | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per visit: a current publication found a problem / observed / exists at all."""
+    """Per visit: a current publication (of the task's own items, when a task is given)
+    found a problem / observed / exists at all."""
     index = {code: i for i, code in enumerate(visit_codes)}
     problem = np.zeros(len(visit_codes), bool)
     observation = np.zeros(len(visit_codes), bool)
@@ -137,6 +192,8 @@ def _outcomes(
     published = select(Publication.visit_code, Publication.result).where(
         Publication.state == "current", Publication.visit_code.in_(visit_codes)
     )
+    if task_code is not None:
+        published = published.where(Publication.task_code == task_code)
     for visit_code, result in session.execute(published):
         i = index[visit_code]
         code = result_codes.ResultCode.parse(result)
