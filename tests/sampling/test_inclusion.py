@@ -183,3 +183,21 @@ def test_a_5000_unit_frame_is_drawn_at_its_pi_with_power_for_a_3_percent_bias() 
     trials = counts[0] * reps
     se = math.sqrt(made.pi[0] * (1 - made.pi[0]) / trials)
     assert abs(hits[0] / trials - 0.97 * made.pi[0]) > LIMIT_SE * se
+
+
+def test_a_plausible_wrong_ranking_is_caught() -> None:
+    """Sequential Poisson (Q = u/λ) passed the old per-unit test; pooled per group against
+    the exact π it misses by about ±10 % in a 50-unit frame and is flagged."""
+    counts, wanted, floor = [40, 8, 2], [0.01, 0.05, 0.3], 0.01
+    made = calibrate(counts, whole_targets(counts, wanted, floor).tolist())
+    lam = np.repeat([float(t) for t in made.lambda_texts], counts)
+    group = np.repeat(np.arange(len(counts)), counts)
+    m = protocol.sample_size(lam)
+    rng = np.random.default_rng(29)
+    reps = 3000
+    hits = np.zeros(len(counts))
+    for _ in range(reps):
+        q = rng.random(lam.size) / lam
+        hits += np.bincount(group[np.argpartition(q, m - 1)[:m]], minlength=len(counts))
+    with pytest.raises(AssertionError):
+        _check_groups(counts, lam.tolist(), list(made.pi), hits, reps)
