@@ -378,7 +378,10 @@ def freeze_month(
     pairs = []
     built = []
     for code, spec in specs.items():
-        frame = build_frame(columns, spec, policy, first_day)
+        try:
+            frame = build_frame(columns, spec, policy, first_day)
+        except ValueError as error:  # e.g. a floor this frame cannot honour: name the task
+            raise InvalidInput(str(error)) from None
         built.append(frame)
         text = protocol.frame_text(frame.credit_code, frame.lambda_texts())
         frame_hash = protocol.sha256_hex(text)
