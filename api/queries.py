@@ -162,7 +162,8 @@ def _public(stored: dict[str, Any]) -> dict[str, Any]:
     """A stored record as the public may see it: no frame, and no count selected per class
     (beside the selected units it would reveal the class of a small class's units). Records
     are stored without both; older ones may still hold the counts."""
-    record = {key: value for key, value in stored.items() if key != "frame"}
+    # `inclusion` is the auditors' (DRAW-SPEC); the public reads π per class in `classes`.
+    record = {key: value for key, value in stored.items() if key not in ("frame", "inclusion")}
     if "classes" in record:
         record["classes"] = [
             {key: value for key, value in row.items() if key != "selected"}

@@ -258,7 +258,17 @@ class FramePreview(BaseModel):
         in_scope=5100,
         units=4800,
         expected_size=212.4,
-        classes={"A": {"units": 2000, "lambda": "0.05", "expected": 100.0}},
+        classes={
+            "A": {
+                "units": 2000,
+                "lambda": "0.05",
+                "expected": 100.0,
+                "ratio": "0.05",
+                "target": "0.05",
+                "pi": "0.049999998",
+            }
+        },
+        inclusion=[{"lambda": "0.05", "pi": "0.049999998"}],
         exclusions={"status_not_active": 300},
     )
 
@@ -266,7 +276,9 @@ class FramePreview(BaseModel):
     in_scope: int
     units: int
     expected_size: float
+    # per class: units, λ drawn with, expected; the task's ratio, the promise, exact π
     classes: dict[str, dict[str, Any]]
+    inclusion: list[dict[str, str]] = []  # each distinct λ with its exact π
     exclusions: dict[str, int]
 
 

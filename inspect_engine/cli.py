@@ -299,15 +299,20 @@ def month_plan(
 ) -> None:
     """Create the month's plan from tasks.csv (or replace its tasks until it is frozen)."""
     from inspect_engine.workflows.planning import plan_month
+    from inspect_engine.workflows.preview import preview_month
 
     def body() -> None:
         with transaction() as session:
             summary = plan_month(session, month, tasks)
+            # The frames as they would be frozen now: a floor a frame cannot honour refuses
+            # the plan here, and each task's ratios are shown beside the π achieved.
+            frames = preview_month(session, month, _policy())
         for warning in summary.warnings:
             console.print(f"[yellow]warning:[/yellow] {escape(warning)}")
         console.print(
             f"plan {summary.month}: {len(summary.tasks)} task(s): " + ", ".join(summary.tasks)
         )
+        print_promises(frames)
 
     run(body)
 
@@ -337,6 +342,21 @@ def month_freeze(month: MonthOption, source: SourceOption = None) -> None:
         print_commitment(result)
 
     run(body)
+
+
+def print_promises(frames: Any) -> None:
+    """Per task and risk class: units, the ratio asked, the probability promised (scaled to
+    a whole n), the λ drawn with and the exact π it achieves."""
+    from rich.table import Table
+
+    table = Table("task", "class", "units", "ratio", "promised", "λ drawn", "π achieved")
+    for frame in frames:
+        for c in frame.classes:
+            if c.units:
+                table.add_row(
+                    frame.task_code, c.risk_class, f"{c.units:,}", c.ratio, c.target, c.lam, c.pi
+                )
+    console.print(table)
 
 
 def print_commitment(result: Any) -> None:

@@ -105,6 +105,13 @@ class Selection(Base):
     lam: Mapped[str] = mapped_column("lambda", String(16))
     risk_class: Mapped[str | None] = mapped_column(String(1))
     prn: Mapped[float] = mapped_column(Float)
+    # π promised by the frame for this λ (None: drawn before π was recorded; use λ)
+    pi: Mapped[str | None] = mapped_column(String(16), nullable=True)
+
+    @property
+    def probability(self) -> str:
+        """The unit's inclusion probability in its task: π, or λ for older draws."""
+        return self.pi if self.pi is not None else self.lam
 
 
 class Visit(Base):

@@ -5,9 +5,13 @@ tasks. The visit is the unit the model predicts ("does an inspection of this ent
 a problem?"):
 - it is an observation if any of its items is an observation (see result codes);
 - it found a problem if any item's result counts as a problem;
-- its inclusion probability is the largest known π of its rows. Tasks of one plan share the
-  enterprise's permanent random number, so the enterprise is visited when it falls in the
-  sample of any task, which happens with probability max π_task;
+- its inclusion probability is the largest known π of its rows. Each row carries the π its
+  task's frame recorded for the enterprise (exact Pareto πps, `sampling.inclusion`). Tasks
+  of one plan share the enterprise's permanent random number, so an enterprise in several
+  frames is visited with a probability at least max π_task and usually a little more (each
+  frame's cut-off is random); the history holds one π per row, so the max is the visit's
+  weight here, a lower bound that slightly over-weights enterprises in several frames (the
+  month's estimates simulate the exact plan probability from the frozen frames);
 - its team is the set of distinct known inspectors on its rows.
 
 Weights: a visit with known π represents 1/π enterprises (Horvitz-Thompson). A visit with

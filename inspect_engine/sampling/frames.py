@@ -8,7 +8,10 @@ floor. `build_frame` turns the city's enterprise columns plus one task into its 
 3. exclusions, in the fixed order of `EXCLUSION_REASONS`, each excluded enterprise keeping
    the first reason that applies; they are recorded apart from the frame;
 4. λ: the ratio of the enterprise's risk class (unclassed counts as B), never below the
-   floor, capped at 1 (only a task with a key item may reach 1).
+   floor, capped at 1 (only a task with a key item may reach 1), scaled so that the frame's
+   λ sum to a whole n ≥ 1; these are the promised probabilities (targets), and where the
+   exact Pareto πps probability π of a class misses its target by more than 1 % the
+   ranking λ are adjusted (`inclusion.calibrate`). Each distinct λ's π is recorded.
 
 Everything is columnar: categorical columns are small integer codes into a vocabulary, so
 each rule is decided once per distinct value and then looked up for millions of rows.
@@ -29,6 +32,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from inspect_engine.sampling.inclusion import FloorError, calibrate, whole_targets
 from inspect_engine.sampling.protocol import format_lambda
 
 RISK_CLASSES: tuple[str, ...] = ("A", "B", "C", "D")
@@ -711,12 +715,28 @@ def _class_index(risk_class: NDArray[np.str_]) -> tuple[NDArray[np.int8], BoolAr
 
 @dataclass(frozen=True)
 class FrameClass:
-    """One risk class of a frame: its units, its λ and the expected sample Σλ."""
+    """One risk class of a frame: its units, its λ, the expected sample Σλ, and what was
+    promised: the task's ratio, the probability promised after scaling to a whole n
+    (target), and the exact probability of selection with this λ (π)."""
 
     risk_class: str
     units: int
-    lam: str  # canonical λ of the class (ie-draw-v1 spelling)
+    lam: str  # canonical λ of the class (ie-draw-v1 spelling): what the protocol ranks by
     expected: float
+    ratio: str = ""  # the task's ratio for the class, raised to the floor
+    target: str = ""  # the promise: ratio scaled to a whole n, floor kept
+    pi: str = ""  # exact inclusion probability under Pareto πps in this frame
+
+
+@dataclass(frozen=True)
+class Inclusion:
+    """One distinct λ of a frame and its exact inclusion probability."""
+
+    lam: str
+    pi: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"lambda": self.lam, "pi": self.pi}
 
 
 @dataclass(frozen=True, eq=False)
@@ -765,9 +785,17 @@ class FrameSummary:
             "units": self.units,
             "expected_size": self.expected_size,
             "classes": {
-                c.risk_class: {"units": c.units, "lambda": c.lam, "expected": c.expected}
+                c.risk_class: {
+                    "units": c.units,
+                    "lambda": c.lam,
+                    "expected": c.expected,
+                    "ratio": c.ratio,
+                    "target": c.target,
+                    "pi": c.pi,
+                }
                 for c in self.classes
             },
+            "inclusion": [i.as_dict() for i in inclusion_of(self.classes)],
             "exclusions": dict(self.exclusions),
         }
 
@@ -804,6 +832,11 @@ class Frame:
     def lambda_texts(self) -> list[str]:
         return list(self.lambda_text.tolist())
 
+    @property
+    def inclusion(self) -> tuple[Inclusion, ...]:
+        """Each distinct λ of the frame with its π, by λ (the record's `inclusion`)."""
+        return inclusion_of(self.classes)
+
     def summary(self) -> FrameSummary:
         return FrameSummary(
             task_code=self.task_code,
@@ -813,6 +846,12 @@ class Frame:
             classes=self.classes,
             exclusions=MappingProxyType(self.exclusions.counts()),
         )
+
+
+def inclusion_of(classes: Iterable[FrameClass]) -> tuple[Inclusion, ...]:
+    """Distinct λ of the classes that hold units, with their π, ordered by λ."""
+    seen = {c.lam: c.pi for c in classes if c.units > 0}
+    return tuple(Inclusion(lam, seen[lam]) for lam in sorted(seen, key=Fraction))
 
 
 def _exact_sum(terms: Iterable[tuple[int, str]]) -> float:
@@ -827,6 +866,40 @@ def class_lambdas(task: TaskSpec) -> dict[str, str]:
         # ratios < 1 are validated for general-only tasks, so only key tasks reach the cap
         lam = min(max(task.ratios[name], task.floor), 1.0)
         out[name] = format_lambda(lam)
+    return out
+
+
+def promised_lambdas(task: TaskSpec, class_units: Sequence[int]) -> dict[str, tuple[str, str, str]]:
+    """Per risk class: (promised π, λ the protocol draws with, exact π), canonical text.
+
+    Classes with no unit keep their requested λ (they draw nobody); a frame with no unit at
+    all keeps the requested λ everywhere. Raises ValueError naming the task when the floor
+    cannot be honoured by this frame."""
+    requested = class_lambdas(task)
+    present = [name for name, units in zip(RISK_CLASSES, class_units, strict=True) if units]
+    out = {name: (requested[name], requested[name], requested[name]) for name in RISK_CLASSES}
+    if not present:
+        return out
+    # Classes asking the same λ are one group: Pareto's π depends on λ alone.
+    wanted = sorted({requested[name] for name in present}, key=Fraction)
+    counts = [
+        sum(u for name, u in zip(RISK_CLASSES, class_units, strict=True) if requested[name] == w)
+        for w in wanted
+    ]
+    try:
+        targets = whole_targets(counts, [float(w) for w in wanted], task.floor)
+        made = calibrate(counts, targets.tolist())
+    except FloorError as error:
+        raise ValueError(f"task {task.task_code}: {error}") from None
+    for position, w in enumerate(wanted):
+        row = (
+            format_lambda(float(targets[position])),
+            made.lambda_texts[position],
+            format_lambda(made.pi[position]),
+        )
+        for name in present:
+            if requested[name] == w:
+                out[name] = row
     return out
 
 
@@ -853,12 +926,20 @@ def build_frame(
     excluded = np.flatnonzero(reason >= 0)
 
     class_index, unclassed = _class_index(columns.risk_class[frame_rows])
-    texts = class_lambdas(task)
-    values = np.array([float(texts[name]) for name in RISK_CLASSES])
+    requested = class_lambdas(task)
     class_units = np.bincount(class_index, minlength=len(RISK_CLASSES))
+    promise = promised_lambdas(task, [int(x) for x in class_units])
+    texts = {name: promise[name][1] for name in RISK_CLASSES}
+    values = np.array([float(texts[name]) for name in RISK_CLASSES])
     classes = tuple(
         FrameClass(
-            name, int(class_units[i]), texts[name], _exact_sum([(class_units[i], texts[name])])
+            name,
+            int(class_units[i]),
+            texts[name],
+            _exact_sum([(class_units[i], texts[name])]),
+            ratio=requested[name],
+            target=promise[name][0],
+            pi=promise[name][2],
         )
         for i, name in enumerate(RISK_CLASSES)
     )
@@ -867,11 +948,19 @@ def build_frame(
         if task.ratios[name] < task.floor:
             raised += int(class_units[i])
     provenance = {
-        "rule": "class ratio (unclassed as B), raised to the floor, capped at 1",
+        "rule": (
+            "class ratio (unclassed as B), raised to the floor, capped at 1; scaled to a"
+            " whole n >= 1 (floor kept) as the promised probability; ranking lambda adjusted"
+            " until the exact Pareto pi is within 1 % of the promise"
+        ),
         "as_of": as_of.isoformat(),
         "ratios": {name: format_lambda(task.ratios[name]) for name in RISK_CLASSES},
         "floor": format_lambda(task.floor),
+        "requested_lambdas": requested,
+        "promised": {name: promise[name][0] for name in RISK_CLASSES},
         "class_lambdas": texts,
+        "pi": {name: promise[name][2] for name in RISK_CLASSES},
+        "pi_method": "exact: quadrature over the Pareto key, grouped Poisson-binomial",
         "key_items": [i.item_code for i in task.items if i.kind is ItemKind.KEY],
         "cap": "1" if task.has_key_item else "below 1 (general items only)",
         "raised_to_floor": raised,

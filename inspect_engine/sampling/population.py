@@ -48,12 +48,17 @@ Choices, each documented where it is made:
   interval covered the true rate 84% of the time, this one 96.5%. `interval="wald"` gives
   the symmetric one.
 
-π under a plan of several tasks. Pareto πps draws n = round(Σλ) units, so a task's real
-inclusion probabilities are close to λ · n / Σλ (`pareto_inclusion`); the difference matters
-for small frames. With one shared seed (coordinated PRNs) an enterprise in several frames is
-drawn by the plan with probability ≈ max of its π over the frames that hold it; with
-independent seeds ≈ 1 − Π(1 − π) (`plan_inclusion`). Take every frame that holds the
-enterprise, not only the tasks that drew it.
+π under a plan of several tasks. A task's inclusion probabilities are the exact Pareto πps
+π its frame recorded (`pareto_inclusion` computes them from the λ, `sampling.inclusion`).
+With one shared seed (coordinated PRNs) an enterprise in several frames is visited with a
+probability that is *not* the largest of its π: each frame's cut-off is random (two 10-unit
+frames at 0.2 sharing one unit visit it with probability 0.266, not 0.2). It is computed
+for the frozen frames by simulating the coordinated draw over many seeds
+(`coordinated_inclusion`), pooling the enterprises that sit in the same frames with the same
+λ (they are exchangeable), with its standard error. An enterprise in one frame only keeps
+that frame's exact π. With independent seeds 1 − Π(1 − π) is exact (`plan_inclusion`).
+Estimates per task (`ht_share` over one task's selections with its recorded π) need none of
+this and are preferred wherever a question is about one task.
 """
 
 from __future__ import annotations
@@ -70,6 +75,7 @@ import numpy as np
 import numpy.typing as npt
 
 from inspect_engine.sampling.estimation import ht_share
+from inspect_engine.sampling.inclusion import pareto_pi
 from inspect_engine.sampling.protocol import sample_size
 
 FloatArray = npt.NDArray[np.float64]
@@ -93,37 +99,94 @@ DECIMALS = 6  # published shares are decimal strings (probabilities in published
 
 
 def pareto_inclusion(lambdas: npt.ArrayLike) -> FloatArray:
-    """Inclusion probabilities of one frame drawn by Pareto πps with n = round(Σλ).
-
-    Units with λ ≥ 1 are certain; the others share the n − #certain remaining places, so
-    their π is λ scaled by (n − #certain) / Σλ, capped at 1 (units reaching the cap become
-    certain and the rest is rescaled). For a large frame the factor is ≈ 1; for a frame
-    with Σλ = 1.3 and n = 1 it is 0.77, which an estimate must not ignore.
-    """
+    """Exact inclusion probability of each unit of one frame drawn by Pareto πps
+    (ie-draw-v1), computed once per distinct λ (`sampling.inclusion.pareto_pi`)."""
     lam = np.clip(np.asarray(lambdas, dtype=np.float64), 0.0, 1.0)
     if lam.ndim != 1 or np.isnan(lam).any():
         raise ValueError("λ must be a one-dimensional array of numbers")
+    values, inverse, counts = np.unique(lam, return_inverse=True, return_counts=True)
+    return np.asarray(pareto_pi(counts.tolist(), values.tolist())[inverse], dtype=np.float64)
+
+
+@dataclass(frozen=True)
+class PlanInclusion:
+    """Each enterprise's probability of being visited by any task of a coordinated plan,
+    with its standard error (0 where exact: enterprises of one frame only)."""
+
+    pi: FloatArray
+    std_error: FloatArray
+    reps: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "method": "simulated coordinated draws (one PRN per enterprise shared by every"
+            " frame), enterprises pooled by their frames and λ; exact π for one frame",
+            "reps": self.reps,
+            "max_std_error": float(self.std_error.max(initial=0.0)),
+        }
+
+
+def coordinated_inclusion(
+    frames: list[tuple[npt.NDArray[np.intp], FloatArray, FloatArray]],
+    units: int,
+    *,
+    reps: int,
+    rng: np.random.Generator,
+) -> PlanInclusion:
+    """P(visited by any frame) under one shared PRN per enterprise.
+
+    `frames`: per frame, the enterprises' positions (0..units−1), their λ and their exact π.
+    Enterprises holding the same λ in the same frames are exchangeable, so their hits are
+    pooled: the standard error of a pattern held by k enterprises is that of k·reps
+    (correlated) trials, estimated from the per-replicate pattern means."""
+    pattern = np.zeros((units, len(frames)), dtype=np.float64)
+    exact = np.zeros(units)
+    holders = np.zeros(units, dtype=np.int64)
+    for f, (rows, lam, pi) in enumerate(frames):
+        pattern[rows, f] = lam
+        exact[rows] = pi
+        holders[rows] += 1
+    shared = holders > 1
+    result = exact.copy()
+    error = np.zeros(units)
+    if not shared.any():
+        return PlanInclusion(result, error, 0)
+    keys, group = np.unique(pattern[shared], axis=0, return_inverse=True)
+    group = group.reshape(-1)
+    size = np.bincount(group, minlength=keys.shape[0]).astype(np.float64)
+    shared_rows = np.flatnonzero(shared)
+    hits = np.zeros((reps, keys.shape[0]))
+    for r in range(reps):
+        u = rng.random(units)
+        visited = np.zeros(units, dtype=bool)
+        for rows, lam, _ in frames:
+            visited[rows[_pareto_selected(lam, u[rows])]] = True
+        hits[r] = np.bincount(group, weights=visited[shared_rows], minlength=keys.shape[0])
+    share = hits / size
+    result[shared_rows] = share.mean(axis=0)[group]
+    error[shared_rows] = (share.std(axis=0, ddof=1) / math.sqrt(reps))[group]
+    return PlanInclusion(result, error, reps)
+
+
+def _pareto_selected(lam: FloatArray, u: FloatArray) -> npt.NDArray[np.intp]:
+    """Positions selected by Pareto πps (ties of Q have probability 0 with these u)."""
     n = sample_size(lam)
-    pi = np.where(lam >= 1.0, 1.0, 0.0)
-    ranked = (lam > 0.0) & (lam < 1.0)
-    for _ in range(lam.size + 1):
-        places = n - int((pi >= 1.0).sum())
-        free = ranked & (pi < 1.0)
-        mass = float(lam[free].sum())
-        if places <= 0 or mass == 0.0:
-            break
-        scaled = lam[free] * (places / mass)
-        if (scaled < 1.0).all():
-            pi[free] = scaled
-            break
-        pi[np.flatnonzero(free)[scaled >= 1.0]] = 1.0  # capped units become certain
-    return pi
+    certain = np.flatnonzero(lam >= 1.0)
+    ranked = np.flatnonzero((lam > 0.0) & (lam < 1.0))
+    m = n - certain.size
+    if m <= 0:
+        return certain
+    if m >= ranked.size:
+        return np.concatenate([certain, ranked])
+    q = (u[ranked] * (1.0 - lam[ranked])) / (lam[ranked] * (1.0 - u[ranked]))
+    return np.concatenate([certain, ranked[np.argpartition(q, m - 1)[:m]]])
 
 
 def plan_inclusion(task_pi: npt.ArrayLike, *, coordinated: bool = True) -> FloatArray:
     """π of each enterprise under the plan, from its π in every task (units × tasks, 0 where
-    a frame does not hold it): max over tasks with one shared seed, 1 − Π(1 − π) with
-    independent seeds."""
+    a frame does not hold it): 1 − Π(1 − π) with independent seeds. With one shared seed
+    the max over tasks is only a lower bound (each frame's cut-off is random): use
+    `coordinated_inclusion` for the frozen frames."""
     pi = np.asarray(task_pi, dtype=np.float64)
     if pi.ndim != 2:
         raise ValueError("task_pi must be a 2-d array: one row per enterprise, one column per task")

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from inspect_engine.errors import Conflict
@@ -19,12 +19,15 @@ from inspect_engine.publication import result_codes
 from inspect_engine.sampling.population import (
     DomainSizes,
     MonthResults,
+    PlanInclusion,
+    coordinated_inclusion,
     estimate_population,
     industry_section,
     pareto_inclusion,
 )
 from inspect_engine.workflows.planning import (
     DRAWN_STATES,
+    frame_inclusion,
     frame_lines,
     get_plan,
     plan_frames,
@@ -37,7 +40,7 @@ def month_estimates(session: Session, month: str) -> dict[str, Any]:
     plan = get_plan(session, month)
     if plan.status not in DRAWN_STATES:
         raise Conflict(f"the plan for {month} has not been drawn: nothing to estimate")
-    union, pi = _plan_inclusion(session, plan.id)
+    union, pi, made = _plan_inclusion(session, plan)
     industries, districts = _domains(session, union)
     visits = list(session.execute(select(Visit.visit_code, Visit.credit_code).where(
         Visit.plan_id == plan.id).order_by(Visit.credit_code)))  # fmt: skip
@@ -56,7 +59,64 @@ def month_estimates(session: Session, month: str) -> dict[str, Any]:
         weight_class=classes,
     )
     sizes = DomainSizes.from_units(industries, districts)
-    return estimate_population(results, sizes, month=month).as_dict()
+    return {
+        **estimate_population(results, sizes, month=month).as_dict(),
+        "plan_inclusion": made.as_dict(),
+        "by_task": _task_estimates(session, plan, month, union, industries, districts),
+    }
+
+
+def _task_estimates(
+    session: Session,
+    plan: Plan,
+    month: str,
+    union: np.ndarray,
+    industries: np.ndarray,
+    districts: np.ndarray,
+) -> dict[str, Any]:
+    """Per task, over its own frame: its selections weighted by the π its frame recorded,
+    and only the results of its own items (no plan-level probability needed)."""
+    out: dict[str, Any] = {}
+    for frame in plan_frames(session, plan):
+        codes = np.array(frame_lines(frame)[0], dtype="<U18")
+        chosen = select(
+            Selection.credit_code, func.coalesce(Selection.pi, Selection.lam), Selection.risk_class
+        ).where(Selection.task_code == frame.task_code)
+        rows = sorted(session.execute(chosen).tuples().all())
+        if not rows or codes.size == 0:
+            continue
+        drawn = np.array([r[0] for r in rows], dtype="<U18")
+        visit_of = dict(
+            session.execute(
+                select(Visit.credit_code, Visit.visit_code).where(
+                    Visit.plan_id == plan.id, Visit.credit_code.in_(drawn.tolist())
+                )
+            )
+            .tuples()
+            .all()
+        )
+        problem, observation, visited = _outcomes(
+            session, [visit_of[str(c)] for c in drawn], task_code=frame.task_code
+        )
+        frame_at = np.searchsorted(union, codes)
+        at = np.searchsorted(union, drawn)
+        results = MonthResults(
+            credit_code=drawn,
+            visited=visited,
+            problem=problem,
+            observation=observation,
+            inclusion_probability=np.array([float(r[1]) for r in rows]),
+            industry_section=industry_section(industries[at]),
+            district=districts[at],
+            weight_class=np.array([r[2] or "B" for r in rows], dtype="<U1"),
+        )
+        sizes = DomainSizes.from_units(industries[frame_at], districts[frame_at])
+        try:
+            estimate = estimate_population(results, sizes, month=month)
+        except ValueError:  # nothing of this task observed yet
+            continue
+        out[frame.task_code] = estimate.overall.as_dict()
+    return out
 
 
 def publish_estimates(session: Session, month: str) -> dict[str, Any] | None:
@@ -73,21 +133,36 @@ def publish_estimates(session: Session, month: str) -> dict[str, Any] | None:
     return estimates
 
 
-def _plan_inclusion(session: Session, plan_id: int) -> tuple[np.ndarray, np.ndarray]:
-    """Union of the month's frames (sorted codes) and each enterprise's π under the plan:
-    one shared seed, so the largest of its π over the frames that hold it."""
-    codes: list[np.ndarray] = []
-    pis: list[np.ndarray] = []
-    for frame in plan_frames(session, session.get_one(Plan, plan_id)):
-        frame_codes, lambdas = frame_lines(frame)
-        codes.append(np.array(frame_codes, dtype="<U18"))
-        pis.append(pareto_inclusion(np.array([float(x) for x in lambdas])))
-    every = np.concatenate(codes) if codes else np.zeros(0, "<U18")
+PLAN_INCLUSION_REPS = 400  # simulated coordinated draws: SE ≤ 0.025 per pattern, less when pooled
+
+
+def _plan_inclusion(session: Session, plan: Plan) -> tuple[np.ndarray, np.ndarray, PlanInclusion]:
+    """Union of the month's frames (sorted codes) and each enterprise's probability of being
+    visited under the plan: its frame's recorded π when one frame holds it, else simulated
+    over coordinated draws of the frozen frames (seeded by the plan's seed, so reproducible),
+    never the largest of its λ."""
+    frames = plan_frames(session, plan)
+    lines = [frame_lines(frame) for frame in frames]
+    every = np.concatenate([np.array(c, dtype="<U18") for c, _ in lines]) if lines else None
+    if every is None or every.size == 0:
+        return np.zeros(0, "<U18"), np.zeros(0), PlanInclusion(np.zeros(0), np.zeros(0), 0)
     union, inverse = np.unique(every, return_inverse=True)
-    pi = np.zeros(union.shape[0])
-    if every.size:
-        np.maximum.at(pi, inverse, np.concatenate(pis))
-    return union, pi
+    parts = []
+    start = 0
+    for frame, (codes, lambdas) in zip(frames, lines, strict=True):
+        lam = np.array([float(x) for x in lambdas])
+        recorded = frame_inclusion(frame)
+        pi = (
+            np.array([float(recorded[x]) for x in lambdas])
+            if recorded
+            else pareto_inclusion(lam)  # frames frozen before π was recorded
+        )
+        parts.append((inverse[start : start + len(codes)], lam, pi))
+        start += len(codes)
+    assert plan.seed is not None
+    rng = np.random.default_rng(int(plan.seed[:16], 16))
+    made = coordinated_inclusion(parts, union.shape[0], reps=PLAN_INCLUSION_REPS, rng=rng)
+    return union, made.pi, made
 
 
 def _domains(session: Session, union: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -106,9 +181,10 @@ def _domains(session: Session, union: np.ndarray) -> tuple[np.ndarray, np.ndarra
 
 
 def _outcomes(
-    session: Session, visit_codes: list[str]
+    session: Session, visit_codes: list[str], *, task_code: str | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per visit: a current publication found a problem / observed / exists at all."""
+    """Per visit: a current publication (of the task's own items, when a task is given)
+    found a problem / observed / exists at all."""
     index = {code: i for i, code in enumerate(visit_codes)}
     problem = np.zeros(len(visit_codes), bool)
     observation = np.zeros(len(visit_codes), bool)
@@ -116,6 +192,8 @@ def _outcomes(
     published = select(Publication.visit_code, Publication.result).where(
         Publication.state == "current", Publication.visit_code.in_(visit_codes)
     )
+    if task_code is not None:
+        published = published.where(Publication.task_code == task_code)
     for visit_code, result in session.execute(published):
         i = index[visit_code]
         code = result_codes.ResultCode.parse(result)

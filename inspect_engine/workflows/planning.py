@@ -9,10 +9,11 @@ from __future__ import annotations
 import gzip
 import hashlib
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from fractions import Fraction
 from pathlib import Path
 from typing import Any, cast
 
@@ -382,7 +383,10 @@ def freeze_month(
     pairs = []
     built = []
     for code, spec in specs.items():
-        frame = build_frame(columns, spec, policy, first_day)
+        try:
+            frame = build_frame(columns, spec, policy, first_day)
+        except ValueError as error:  # e.g. a floor this frame cannot honour: name the task
+            raise InvalidInput(str(error)) from None
         built.append(frame)
         text = protocol.frame_text(frame.credit_code, frame.lambda_texts())
         frame_hash = protocol.sha256_hex(text)
@@ -701,13 +705,20 @@ def _draw(session: Session, plan: Plan, contribution: str, now: datetime, actor:
             **frame.lambda_provenance,
             "risk_model_version": plan.model_version_id,
         }
+        # The promise: each distinct λ's exact probability of selection in this frame, and
+        # per risk class beside its λ (older frames without π record none).
+        pi_of = frame_inclusion(frame)
+        if pi_of:
+            record["inclusion"] = [{"lambda": lam, "pi": pi} for lam, pi in pi_of.items()]
+            for row in record.get("classes", []):
+                row["pi"] = frame.classes.get(row["risk_class"], {}).get("pi")
         # The second random's commitment and the declared source, published at the freeze
         # (extra fields: the draw verifier ignores them, the teams verifier reads them).
         record["staffing_hash"] = plan.staffing_hash
         record["contribution_source"] = plan.contribution_source
         records.append(record)
         session.add(Draw(task_code=frame.task_code, plan_id=plan.id, record=record, drawn_at=now))
-        _store_selections(session, frame.task_code, drawn, classes)
+        _store_selections(session, frame.task_code, drawn, classes, pi_of)
         selections[frame.task_code] = list(drawn.selected)
         if len(frames) == 1:
             # One task alone: any seed selects exactly n units (n depends on λ only), so
@@ -740,8 +751,19 @@ def _draw(session: Session, plan: Plan, contribution: str, now: datetime, actor:
     return DrawResult(plan.month, reveal.seed, tuple(records), visits, dict(plan.summary))
 
 
+def frame_inclusion(frame: Frame) -> dict[str, str]:
+    """λ text → π text of a frozen frame, ordered by λ (empty for frames frozen before π
+    was recorded)."""
+    pairs = {c["lambda"]: c["pi"] for c in frame.classes.values() if c.get("units") and c.get("pi")}
+    return {lam: pairs[lam] for lam in sorted(pairs, key=Fraction)}
+
+
 def _store_selections(
-    session: Session, task_code: str, drawn: protocol.FrameDraw, classes: Sequence[str]
+    session: Session,
+    task_code: str,
+    drawn: protocol.FrameDraw,
+    classes: Sequence[str],
+    pi_of: Mapping[str, str],
 ) -> None:
     # One executemany, not an ORM object per row: a month has tens of thousands.
     rows = [
@@ -751,6 +773,7 @@ def _store_selections(
             "lambda": drawn.lambda_texts[position],
             "risk_class": classes[position],
             "prn": float(drawn.u[position]),
+            "pi": pi_of.get(drawn.lambda_texts[position]),
         }
         for position in np.flatnonzero(drawn.mask).tolist()
     ]

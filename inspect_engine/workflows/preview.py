@@ -1,15 +1,17 @@
 """预览: what freezing the month would give, without freezing anything.
 
 The same computation as `planning.freeze_month` (scope → filters → exclusions → λ), but
-only the counts come back: units and expected sample per risk class, and how many
-enterprises each exclusion rule removed. No frame is stored, no commitment is made, so a
+only the counts come back: units and expected sample per risk class, the task's ratio
+beside the probability promised (scaled to a whole n) and the exact π achieved, and how
+many enterprises each exclusion rule removed. A floor a frame cannot honour is an error
+here, before anything is frozen. No frame is stored, no commitment is made, so a
 supervisor may preview as often as he likes while he adjusts the tasks."""
 
 from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from inspect_engine.errors import Conflict, NotFound
+from inspect_engine.errors import Conflict, InvalidInput, NotFound
 from inspect_engine.sampling.frames import ExclusionPolicy, FrameSummary, preview
 from inspect_engine.workflows.columns import load_enterprise_columns
 from inspect_engine.workflows.planning import get_plan, month_start, task_specs
@@ -36,4 +38,7 @@ def preview_month(
         departments=departments,
         recent_since=policy.window_start(first_day),
     )
-    return [preview(columns, spec, policy, first_day) for _, spec in sorted(specs.items())]
+    try:
+        return [preview(columns, spec, policy, first_day) for _, spec in sorted(specs.items())]
+    except ValueError as error:  # e.g. a floor this frame cannot honour: say which task
+        raise InvalidInput(str(error)) from None

@@ -764,11 +764,12 @@ def _contexts(session: Session, visits: list[Visit]) -> dict[int, _VisitContext]
         .all()
     )
     lambdas: dict[str, dict[str, str]] = defaultdict(dict)
-    chosen = select(Selection.credit_code, Selection.task_code, Selection.lam).where(
-        Selection.task_code.in_(tasks), Selection.credit_code.in_(codes)
-    )
-    for code, task, lam in session.execute(chosen):
-        lambdas[code][task] = lam
+    # The recorded π of the unit in each task (λ for draws made before π was recorded).
+    chosen = select(
+        Selection.credit_code, Selection.task_code, func.coalesce(Selection.pi, Selection.lam)
+    ).where(Selection.task_code.in_(tasks), Selection.credit_code.in_(codes))
+    for code, task, pi in session.execute(chosen):
+        lambdas[code][task] = pi
     leads: dict[int, str] = {}
     members = (
         select(TeamMember.visit_id, TeamMember.inspector_id, TeamMember.role)
@@ -791,10 +792,12 @@ def _contexts(session: Session, visits: list[Visit]) -> dict[int, _VisitContext]
 
 
 def carrying_task(context: _VisitContext, item_code: str) -> tuple[str, str | None]:
-    """The task that carried the item to this enterprise, with the enterprise's λ in it.
+    """The task that carried the item to this enterprise, with the enterprise's recorded π
+    in it (its λ for draws made before π was recorded).
 
-    Tasks of one plan share each enterprise's permanent random number, so an item carried
-    by several tasks reaches the enterprise when the largest of their λ does: that task."""
+    An item is almost always carried by one task, whose π is the item's own probability.
+    An item carried by several tasks that drew the enterprise is credited to the one with
+    the largest π."""
     carriers = [t for t, items in sorted(context.task_items.items()) if item_code in items]
     if not carriers:
         carriers = sorted(context.task_items)
@@ -933,8 +936,9 @@ def _forget_history(session: Session, result: Result, publication: Publication) 
 
 
 def _lambda_of(session: Session, visit: Visit, task_code: str) -> str | None:
+    """The enterprise's recorded π in the task (λ for draws made before π)."""
     return session.scalars(
-        select(Selection.lam).where(
+        select(func.coalesce(Selection.pi, Selection.lam)).where(
             Selection.task_code == task_code, Selection.credit_code == visit.credit_code
         )
     ).first()

@@ -362,6 +362,14 @@ def test_population_estimates_follow_the_publication(
     assert float(overall["ci_low"]) <= share <= float(overall["ci_high"])
     assert {d["dimension"] for d in body["by_district"]} == {"district"}
     assert sum(d["population"] for d in body["by_district"]) == overall["population"]
+    # the plan's visit probability is simulated for the frozen frames, with its error
+    assert body["plan_inclusion"]["method"].startswith("simulated coordinated draws")
+    assert body["plan_inclusion"]["max_std_error"] < 0.05
+    # per task, over its own frame, with its recorded π and only its own items' results
+    assert body["by_task"]
+    for task in body["by_task"].values():
+        assert task["dimension"] == "all" and task["population"] <= overall["population"]
+        assert 0 < task["visited"] <= overall["visited"]
     chart = service.get(f"/public/estimates/{MONTH}/chart.png")
     assert chart.headers["content-type"] == "image/png" and chart.content[:4] == b"\x89PNG"
     page = service.get(f"/estimates/{MONTH}")

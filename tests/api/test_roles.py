@@ -157,7 +157,11 @@ def test_the_public_record_has_no_frame_the_auditors_has(service: Service) -> No
     # the count selected per class is in the auditors' record only (DRAW-SPEC, `classes`)
     assert sum(c["selected"] for c in full["classes"]) == full["n"] == len(full["selected"])
     without = [{k: v for k, v in c.items() if k != "selected"} for c in full["classes"]]
-    assert {**{k: v for k, v in full.items() if k != "frame"}, "classes": without} == public
+    # `inclusion` (each distinct λ with its π) is the auditors'; the public reads π per class
+    assert full["inclusion"] and "inclusion" not in public
+    assert all(c["pi"] for c in public["classes"])
+    hidden = ("frame", "inclusion")
+    assert {**{k: v for k, v in full.items() if k not in hidden}, "classes": without} == public
 
 
 def class_rows_with_selected(value: object) -> list[dict[str, Any]]:

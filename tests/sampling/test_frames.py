@@ -147,8 +147,10 @@ def test_filters_and_targeted_must_agree() -> None:
 def test_lambda_by_class_with_unclassed_as_b() -> None:
     columns = city(*(enterprise(i, risk_class=rc) for i, rc in enumerate(["A", "B", "C", "D", ""])))
     frame = build_frame(columns, task(SAMR_ALL), NO_EXCLUSIONS, AS_OF)
-    assert frame.lambda_texts() == ["0.01", "0.03", "0.1", "0.3", "0.03"]
-    assert frame.lam.tolist() == [0.01, 0.03, 0.1, 0.3, 0.03]
+    per_class = {c.risk_class: c for c in frame.classes}
+    assert [c.ratio for c in frame.classes] == ["0.01", "0.03", "0.1", "0.3"]
+    assert frame.lambda_texts() == [per_class[k].lam for k in "ABCDB"]
+    assert frame.lam.tolist() == [float(per_class[k].lam) for k in "ABCDB"]
     assert frame.risk_class.tolist() == ["A", "B", "C", "D", "B"]
     assert frame.lambda_provenance["unclassed_as_B"] == 1
     assert {c.risk_class: c.units for c in frame.classes} == {"A": 1, "B": 2, "C": 1, "D": 1}
@@ -160,9 +162,9 @@ def test_class_counts_and_expected_size_add_up() -> None:
     frame = build_frame(columns, task(SAMR_ALL), NO_EXCLUSIONS, AS_OF)
     per_class = {c.risk_class: c for c in frame.classes}
     assert per_class["B"].units == 9
-    assert per_class["D"].lam == "0.3"
+    assert per_class["D"].ratio == "0.3"
     assert frame.expected_size == math.fsum(frame.lam.tolist())
-    assert math.isclose(per_class["A"].expected, 7 * 0.01)
+    assert math.isclose(per_class["A"].expected, 7 * float(per_class["A"].lam))
     assert sum(c.units for c in frame.classes) == len(frame) == 21
 
 
@@ -179,8 +181,10 @@ def test_floor_is_validated_and_recorded() -> None:
 
 def test_floor_equal_to_a_ratio_is_allowed() -> None:
     spec = task(SAMR_ALL, ratios={"A": 0.002, "B": 0.03, "C": 0.1, "D": 0.3})
-    frame = build_frame(city(enterprise(1, risk_class="A")), spec, NO_EXCLUSIONS, AS_OF)
-    assert frame.lambda_texts() == ["0.002"]
+    frame = build_frame(
+        city(*(enterprise(i, risk_class="A") for i in range(1000))), spec, NO_EXCLUSIONS, AS_OF
+    )
+    assert set(frame.lambda_texts()) == {"0.002"}
 
 
 def test_general_tasks_cannot_reach_certainty_key_tasks_can() -> None:
@@ -189,9 +193,11 @@ def test_general_tasks_cannot_reach_certainty_key_tasks_can() -> None:
         task(SAMR_ALL, ratios=certain_d)
     key = ItemScope("K", "SAMR", "key")
     spec = task(SAMR_ALL, key, ratios=certain_d)
-    columns = city(enterprise(1, risk_class="D"), enterprise(2, risk_class="A"))
+    columns = city(
+        enterprise(1, risk_class="D"), *(enterprise(i, risk_class="A") for i in range(2, 202))
+    )
     frame = build_frame(columns, spec, NO_EXCLUSIONS, AS_OF)
-    assert frame.lambda_texts() == ["1", "0.01"]
+    assert frame.lambda_texts()[:2] == ["1", "0.01"]
     assert frame.lambda_provenance["cap"] == "1"
     assert frame.lambda_provenance["key_items"] == ["K"]
 
@@ -387,12 +393,21 @@ def test_preview_is_the_frame_summary_and_provenance_records_the_policy() -> Non
     summary = preview(columns, task(SAMR_ALL), policy, AS_OF)
     assert (summary.in_scope, summary.units) == (3, 2)
     assert summary.exclusions["status_not_active"] == 1
-    assert summary.expected_size == pytest.approx(0.03 + 0.3)
+    assert summary.expected_size == pytest.approx(1.0)  # 0.03 + 0.3 scaled to n = 1
     record = build_frame(columns, task(SAMR_ALL), policy, AS_OF).lambda_provenance
     assert record["exclusion_policy"]["yearly_cap"] == 2
     assert record["exclusion_policy"]["order"] == list(EXCLUSION_REASONS)
     assert record["ratios"] == RATIOS
-    assert summary.as_dict()["classes"]["D"] == {"units": 1, "lambda": "0.3", "expected": 0.3}
+    shown = summary.as_dict()
+    assert shown["classes"]["D"]["ratio"] == "0.3"
+    assert {k: shown["classes"]["D"][k] for k in ("units", "lambda", "pi")} == {
+        "units": 1,
+        "lambda": shown["inclusion"][1]["lambda"],
+        "pi": shown["inclusion"][1]["pi"],
+    }
+    assert sum(float(c["target"]) * c["units"] for c in shown["classes"].values()) == pytest.approx(
+        1
+    )
 
 
 def test_columns_refuse_unsorted_codes_and_bad_classes() -> None:
@@ -571,9 +586,17 @@ def test_every_unit_has_its_class_lambda_at_or_above_the_floor(
 ) -> None:
     frame = build_frame(city(*rows), spec, NO_EXCLUSIONS, AS_OF)
     classes = {r["credit_code"]: r["risk_class"] or "B" for r in rows}
+    per_class = {c.risk_class: c for c in frame.classes}
     for unit_code, lam, text in zip(frame.codes(), frame.lam, frame.lambda_texts(), strict=True):
-        assert lam == float(text)
-        assert lam == max(float(spec.ratios[classes[unit_code]]), spec.floor)
-        assert spec.floor <= lam <= 1
-        if not spec.has_key_item:
-            assert lam < 1
+        kept = per_class[classes[unit_code]]
+        assert lam == float(text) == float(kept.lam)
+        assert float(kept.ratio) == max(float(spec.ratios[classes[unit_code]]), spec.floor)
+        # The promise keeps the floor, and the exact π keeps the promise within 1 %.
+        assert spec.floor <= float(kept.target) <= 1
+        assert abs(float(kept.pi) - float(kept.target)) <= 0.01 * float(kept.target) + 1e-9
+        if not spec.has_key_item and len(frame) > sum(frame.lam >= 1):
+            assert lam < 1 or len(frame) == 1 or float(kept.target) == 1
+    if len(frame):
+        n = round(frame.expected_size)
+        assert n >= 1
+        assert abs(frame.expected_size - n) < 1e-6 * len(frame) + 1e-9

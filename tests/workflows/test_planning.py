@@ -159,3 +159,75 @@ def test_counts_selected_per_class_are_the_auditors_only(session: Session, tmp_p
             k: drawn.count(k) for k in "ACD"
         }
         assert len(set(drawn)) > 1  # the counts differ by class: a real test
+
+
+def test_records_and_selections_carry_the_promised_pi(session: Session, tmp_path: Path) -> None:
+    """Each record lists every distinct λ with its exact π; the preview shows the task's
+    ratios beside it; each selection keeps its π, and the frame's λ still sum to whole n."""
+    from fractions import Fraction
+
+    from inspect_engine.workflows.preview import preview_month
+
+    planned(session, tmp_path)
+    shown = {s.task_code: s.as_dict() for s in preview_month(session, MONTH, POLICY)}
+    info = shown["2026-12-INFO"]
+    assert {k: c["ratio"] for k, c in info["classes"].items()} == {
+        "A": "0.05", "B": "0.1", "C": "0.2", "D": "0.4"
+    }  # fmt: skip
+    for summary in shown.values():
+        for c in summary["classes"].values():
+            if c["units"]:  # the exact π keeps the promise within 1 %
+                assert abs(float(c["pi"]) / float(c["target"]) - 1) <= 0.01
+    freeze_month(session, MONTH, POLICY)
+    result = draw_month(session, MONTH, "27182818284590452353")
+    for record in result.records:
+        inclusion = record["inclusion"]
+        pi_of = {row["lambda"]: row["pi"] for row in inclusion}
+        assert len(pi_of) == len(inclusion) >= 1
+        assert [row["lambda"] for row in inclusion] == sorted(pi_of, key=Fraction)
+        assert all(c["pi"] == pi_of[c["lambda_min"]] for c in record["classes"])
+        rows = session.execute(
+            select(models.Selection.lam, models.Selection.pi).where(
+                models.Selection.task_code == record["task_code"]
+            )
+        ).all()
+        assert rows and all(pi == pi_of[lam] for lam, pi in rows)
+    for frame in session.scalars(select(models.Frame)):
+        total = sum(Fraction(c["lambda"]) * c["units"] for c in frame.classes.values())
+        assert abs(total - round(total)) < Fraction(1, 10**6) and round(total) >= 1
+
+
+def test_month_plan_command_prints_ratios_beside_the_pi_achieved(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from inspect_engine.cli import app
+    from models.db import make_engine, make_session_factory
+    from models.migrate import upgrade
+
+    url = f"sqlite:///{tmp_path / 'plan.db'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    with make_session_factory(engine)() as session:
+        tinycity.build(session)
+        session.commit()
+    engine.dispose()
+    monkeypatch.setenv("INSPECT_DATABASE_URL", url)
+    out = CliRunner().invoke(
+        app,
+        ["month", "plan", "--month", MONTH, "--tasks", str(tinycity.tasks_file(tmp_path))],
+        env={"COLUMNS": "200"},
+    )
+    assert out.exit_code == 0, out.output
+    assert "π achieved" in out.output and "promised" in out.output
+    rows = [
+        line.split("│")
+        for line in out.output.splitlines()
+        if line.startswith("│") and "2026-12-INFO" in line
+    ]
+    cells = {r[2].strip(): [c.strip() for c in r[4:8]] for r in rows}
+    assert cells["B"][0] == "0.1"  # the ratio asked, beside promise, λ and π
+    promised, pi = float(cells["B"][1]), float(cells["B"][3])
+    assert 0.09 < promised < 0.1  # 0.1 over 301 enterprises: scaled to n = 30
+    assert abs(pi / promised - 1) <= 0.01

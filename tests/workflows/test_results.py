@@ -65,8 +65,19 @@ def test_from_submission_to_publication_and_history(session: Session, city: City
     food = publications["SAMR-FOOD"]
     assert food.enterprise_name == city.names[food.credit_code]
     history = {h.item_code: h for h in _history(session)}
-    assert history["SAMR-FOOD"].inclusion_probability == pytest.approx(0.2)
-    assert history["SAMR-INFO"].inclusion_probability == pytest.approx(0.1)
+    # the 1/π weights use the π each task's frame recorded for the unit, not its λ
+    recorded = dict(
+        session.execute(
+            select(models.Selection.task_code, models.Selection.pi).where(
+                models.Selection.credit_code == food.credit_code
+            )
+        )
+        .tuples()
+        .all()
+    )
+    assert history["SAMR-FOOD"].inclusion_probability == float(recorded["2026-09-FOOD"])
+    assert history["SAMR-INFO"].inclusion_probability == float(recorded["2026-09-INFO"])
+    assert float(recorded["2026-09-FOOD"]) == pytest.approx(0.2, rel=0.02)  # λ asked: 0.2
     assert {h.inspector_id for h in history.values()} == {"S01"}  # the team lead
     assert history["SAMR-FOOD"].result == "corrected"
     assert history["SAMR-FOOD"].department == "SAMR"
