@@ -4,8 +4,8 @@ selections.pi: the canonical decimal text of π under Pareto πps for the unit's
 frame (`sampling.inclusion`); estimates and the history's 1/π weights read it. Null for
 draws made before the engine recorded π (readers fall back to λ).
 
-Revision ID: 0007_inclusion
-Revises: 0006
+Revision ID: 0010_inclusion
+Revises: 0009_holiday_calendar
 Create Date: 2026-12-07 20:00:00
 """
 
@@ -14,8 +14,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0007_inclusion"
-down_revision: str | None = "0006"
+revision: str = "0010_inclusion"
+down_revision: str | None = "0009_holiday_calendar"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
