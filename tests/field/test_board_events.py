@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import models
+from api.app import create_app
 from inspect_engine.settings import Settings
 from inspect_engine.workflows.assignment import reassign_inspector
 from inspect_engine.workflows.imports import import_file
@@ -23,7 +24,7 @@ from models.db import make_engine, make_session_factory
 from models.migrate import upgrade
 from tests.conftest import BACKENDS, _drop_postgres_database, fresh_database_url
 from tests.field import fieldcity
-from tests.field.conftest import Served, field_app
+from tests.field.conftest import Served
 from tests.field.test_pages import browser
 
 REASON = "病假，住院两周"
@@ -60,7 +61,7 @@ def served(
         session.commit()
     settings = Settings(database_url=url, environment="test", secret_key="board-events-secret")
     try:
-        with fieldcity.clock(fieldcity.TODAY), TestClient(field_app(settings)) as client:
+        with fieldcity.clock(fieldcity.TODAY), TestClient(create_app(settings)) as client:
             yield Served(request.param, engine, client, city, settings)
     finally:
         engine.dispose()
