@@ -4,7 +4,7 @@ from models.audit import AuditEntry
 from models.auth import ApiToken, SignInThrottle, User, WebSession
 from models.base import Base
 from models.directory import Conflict, Department, Enterprise, Inspector, Item, Leave, Unit
-from models.field import VerifyMiss, VerifyScan, VisitFeedback
+from models.field import ConfirmationDelivery, VerifyMiss, VerifyScan, VisitFeedback
 from models.history import AnnualReport, Complaint, Inspection, ListMembership, Penalty
 from models.planning import (
     AssignmentRun,
@@ -31,6 +31,7 @@ __all__ = [
     "Base",
     "ColumnSnapshot",
     "Complaint",
+    "ConfirmationDelivery",
     "Conflict",
     "Department",
     "Draw",
