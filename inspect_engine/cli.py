@@ -473,6 +473,7 @@ def month_run(
                     recusal_window_days=_settings().recusal_window_days,
                     progress=progress,
                     nonce_key=_nonce_key(),
+                    courier=courier_from_settings(_settings()),
                 )
         if tasks is not None:
             for warning in one.plan.warnings if one.plan else ():
