@@ -28,8 +28,9 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 import models
-from inspect_engine.liaison import OUTBOX_FILE
+from inspect_engine.liaison import OUTBOX_FILE, Courier, FileOutbox, SmtpMailer
 from inspect_engine.settings import Settings
+from inspect_engine.workflows import field
 from models.db import make_engine, make_session_factory
 from models.migrate import upgrade
 from tests.conftest import BACKENDS, _drop_postgres_database, fresh_database_url
@@ -268,6 +269,7 @@ def test_no_inspector_view_contains_the_enterprises_code(liaison: Liaison) -> No
     assert team_code in views["visit page"] and team_code in views["task.pdf"]
     for name, text in views.items():
         assert code not in text, f"the enterprise's code shows on the inspector's {name}"
+        assert EMAIL not in text, f"the liaison's address shows on the inspector's {name}"
 
 
 def test_an_inspector_cannot_confirm_with_anything_he_sees(liaison: Liaison) -> None:
@@ -331,3 +333,48 @@ def test_without_a_liaison_the_team_code_confirms_marked_and_counted(liaison: Li
     assert board.json()["total"]["unverified"] == expected
     page = browser_of(liaison, "admin").get(f"/board/{fieldcity.MONTH}")
     assert f'<span id="unverified">{expected}</span>' in page.text
+
+
+def test_a_failed_delivery_is_recorded_and_tried_again(month: Session, tmp_path: Path) -> None:
+    """No SMTP server listens: the attempt is kept with its error and no code is stored (the
+    team's code still records the visit, unverified); the next call sends it."""
+    visit = _staffed(month)[0]
+    month.get_one(models.Enterprise, visit.credit_code).contact = "liaison@example.cn"
+    refused = Courier(
+        mailer=SmtpMailer("127.0.0.1", free_port(), "scjg@example.gov.cn", timeout=5),
+        base_url=SITE,
+    )
+    sent = field.send_confirmations(month, fieldcity.MONTH, refused)
+    assert (sent.sent, sent.failed) == (0, 1)
+    month.refresh(visit)
+    assert visit.confirm_hash is None
+    [attempt] = month.scalars(
+        select(models.ConfirmationDelivery).where(models.ConfirmationDelivery.visit_id == visit.id)
+    ).all()
+    assert attempt.channel == "email" and attempt.error and "ConnectionRefused" in attempt.error
+    # by SMS instead, through the file outbox
+    month.get_one(models.Enterprise, visit.credit_code).contact = MOBILE
+    outbox = Courier(sms=FileOutbox(tmp_path), base_url=SITE)
+    again = field.send_confirmations(month, fieldcity.MONTH, outbox)
+    assert (again.sent, again.failed) == (1, 0)
+    [line] = (tmp_path / OUTBOX_FILE).read_text(encoding="utf-8").splitlines()
+    code = re.findall(r"/v/([A-Z2-7]{40})", json.loads(line)["text"])[0]
+    month.refresh(visit)
+    assert visit.confirm_hash == field.confirm_hash(code)
+    assert field.send_confirmations(month, fieldcity.MONTH, outbox).sent == 0  # idempotent
+    with fieldcity.clock(fieldcity.TODAY):
+        assert visit.verify_token
+        with pytest.raises(field.LiaisonCodeRequired):
+            field.record_feedback(month, visit.verify_token, took_place=True, rating=5)
+        kept = field.record_feedback(month, code.lower(), took_place=True, rating=4)
+    assert kept.channel_verified and kept.rating == 4
+
+
+def test_an_unconfigured_channel_is_a_recorded_failure(month: Session) -> None:
+    visit = _staffed(month)[0]
+    month.get_one(models.Enterprise, visit.credit_code).contact = MOBILE
+    sent = field.send_confirmations(month, fieldcity.MONTH, Courier(base_url=SITE))
+    assert (sent.sent, sent.failed) == (0, 1)
+    attempt = month.scalars(select(models.ConfirmationDelivery)).one()
+    assert attempt.address_masked == "138****8000"
+    assert attempt.error and "INSPECT_SMS_OUTBOX_DIR" in attempt.error
