@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from inspect_engine.cli_service import results_app, serve, users_app
 from inspect_engine.errors import DomainError
 from inspect_engine.formats.spec import FORMATS
+from inspect_engine.liaison import courier_from_settings
 from inspect_engine.settings import Settings
 from simulations.cli import experiment as simulate_experiment
 
@@ -496,6 +497,7 @@ def month_run(
                     recusal_window_days=_settings().recusal_window_days,
                     progress=progress,
                     nonce_key=_nonce_key(),
+                    courier=courier_from_settings(_settings()),
                 )
         if tasks is not None:
             for warning in one.plan.warnings if one.plan else ():
@@ -525,8 +527,12 @@ def month_assign(month: MonthOption) -> None:
 
     def body() -> Any:
         with transaction() as session:
+            settings = _settings()
             outcome = assign_month(
-                session, month, recusal_window_days=_settings().recusal_window_days
+                session,
+                month,
+                recusal_window_days=settings.recusal_window_days,
+                courier=courier_from_settings(settings),
             )
         return print_assignment(outcome)
 

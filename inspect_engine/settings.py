@@ -75,6 +75,19 @@ class Settings(BaseSettings):
     verify_grace_days: int = Field(default=5, ge=0)
     cjk_font: str | None = None  # a TrueType CJK font to embed in the PDFs
 
+    # The enterprise's confirmation code goes to its liaison (enterprises.csv `contact`),
+    # never through the inspectors (docs/field.md, "The enterprise's confirmation").
+    # E-mail: an SMTP server; STARTTLS unless turned off (a local relay without TLS).
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_user: str | None = None
+    smtp_password: str | None = Field(default=None, repr=False)
+    smtp_sender: str = "noreply@localhost"
+    smtp_starttls: bool = True
+    # SMS, development: a folder where each message is appended as one JSON line
+    # (sms-outbox.jsonl). A production SMS gateway implements liaison.SmsGateway.
+    sms_outbox_dir: Path | None = None
+
     @field_validator("trusted_proxies", mode="before")
     @classmethod
     def _split_proxies(cls, value: object) -> object:

@@ -13,7 +13,7 @@ from models.directory import (
     Leave,
     Unit,
 )
-from models.field import VerifyMiss, VerifyScan, VisitFeedback
+from models.field import ConfirmationDelivery, VerifyMiss, VerifyScan, VisitFeedback
 from models.history import AnnualReport, Complaint, Inspection, ListMembership, Penalty
 from models.planning import (
     AssignmentRun,
@@ -41,6 +41,7 @@ __all__ = [
     "CalendarDay",
     "ColumnSnapshot",
     "Complaint",
+    "ConfirmationDelivery",
     "Conflict",
     "Department",
     "Draw",

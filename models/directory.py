@@ -42,6 +42,9 @@ class Enterprise(Base):
     registered_on: Mapped[date]
     registered_capital: Mapped[Decimal | None] = mapped_column(Numeric(20, 2))
     status: Mapped[str] = mapped_column(String(16))
+    # 联络员: where the enterprise's own confirmation code is sent (an e-mail address or 11
+    # digits of a mobile number). Never public, never on an inspector's page or document.
+    contact: Mapped[str | None] = mapped_column(String(254))
     licences: Mapped[str | None] = mapped_column(Text)  # ';'-list, as in the import format
     tags: Mapped[str | None] = mapped_column(Text)
     address: Mapped[str | None] = mapped_column(String(300))

@@ -1,13 +1,15 @@
 """Scan-to-verify: every scan of a visit's verification code, and what the enterprise said.
 
-The code itself is `visits.verify_token`. Nothing here identifies a person: a scan keeps
-at most a keyed hash of the client address, feedback is anonymous."""
+The team's code is `visits.verify_token`; the enterprise's confirmation code is sent to its
+liaison and kept only as a hash (`visits.confirm_hash`). Nothing here identifies a person:
+a scan keeps at most a keyed hash of the client address, feedback is anonymous, and a
+delivery keeps only a masked address."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, utcnow
@@ -51,7 +53,24 @@ class VisitFeedback(Base):
     took_place: Mapped[bool]
     rating: Mapped[int | None]
     comment: Mapped[str | None] = mapped_column(Text)
+    # True: sent with the confirmation code that reached the enterprise's liaison. False:
+    # with the team's code, where no liaison is known ("channel not verified"): the team
+    # itself could have sent it.
+    channel_verified: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     __table_args__ = (
         CheckConstraint("rating IS NULL OR (rating >= 1 AND rating <= 5)", name="rating_range"),
     )
+
+
+class ConfirmationDelivery(Base):
+    """One sending of a visit's confirmation code to the enterprise's liaison: the channel,
+    when, to which (masked) address, and the error if it failed. Never the code."""
+
+    __tablename__ = "confirmation_deliveries"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id"), index=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    channel: Mapped[str] = mapped_column(String(8))  # email | sms
+    address_masked: Mapped[str] = mapped_column(String(254))  # e.g. z***@example.cn, 138****8000
+    error: Mapped[str | None] = mapped_column(Text)  # None: handed to the server or gateway

@@ -128,7 +128,12 @@ class Visit(Base):
     mode: Mapped[str] = mapped_column(String(16))
     team_size: Mapped[int]
     status: Mapped[str] = mapped_column(String(16), default="planned")
+    # The team's code (核验码): printed on the task document and the notice, shown to the
+    # team; anyone holding it can check the team is genuine (read-only).
     verify_token: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # SHA-256 of the enterprise's confirmation code, sent to its liaison only: the code
+    # itself is stored nowhere, so no page, document or database reader can show it.
+    confirm_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
 
     __table_args__ = (
         UniqueConstraint("plan_id", "credit_code"),

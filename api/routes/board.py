@@ -17,9 +17,17 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from api import labels
-from api.deps import SessionDep, SupervisorUser, actor, require_whole_plan, scope_of
+from api.deps import (
+    SessionDep,
+    SettingsDep,
+    SupervisorUser,
+    actor,
+    require_whole_plan,
+    scope_of,
+)
 from api.routes.field import login_redirect, message, render, signed_in, this_month
 from api.schemas import MONTH_PATTERN
+from inspect_engine.liaison import courier_from_settings
 from inspect_engine.workflows import field
 from inspect_engine.workflows.users import Role
 
@@ -43,6 +51,11 @@ class ProgressOut(BaseModel):
     assigned: int = Field(examples=[118], description="visits with a current team")
     visited: int = Field(examples=[64], description="visits with a reported result")
     confirmed: int = Field(examples=[40], description="visits the enterprise recorded")
+    unverified: int = Field(
+        examples=[5],
+        description="of confirmed: recorded with the team's code, no liaison channel "
+        "(channel not verified)",
+    )
     items: int = Field(examples=[240], description="(visit, item) results to report")
     reported: int = Field(examples=[120])
     returned: int = Field(examples=[3], description="sent back to the team")
@@ -145,12 +158,18 @@ def board_json(
 
 @api.post("/plans/{month}/verify-codes")
 def issue_verify_codes(
-    session: SessionDep, user: SupervisorUser, month: MonthPath
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    user: SupervisorUser,
+    month: MonthPath,
 ) -> VerifyCodesOut:
-    """Give every staffed visit of the month its verification code (核验码) now, before
-    the documents are printed (idempotent; documents also issue it on first rendering)."""
+    """Give every staffed visit of the month its team's code (核验码) now, before the
+    documents are printed (idempotent; documents also issue it on first rendering), and
+    send each enterprise with a liaison its confirmation code (again where it failed)."""
     require_whole_plan(session, user, month)
-    issued = field.issue_verify_codes(session, month, actor=actor(user))
+    courier = courier_from_settings(settings, str(request.base_url))
+    issued = field.issue_verify_codes(session, month, actor=actor(user), courier=courier)
     return VerifyCodesOut(month=month, issued=issued)
 
 

@@ -392,6 +392,7 @@ def _verify_page(
             status_code,
             visit=outcome.visit,
             code=field.normalise_code(code),
+            confirming=outcome.confirming,
             error=error,
             recorded=recorded,
         )
@@ -422,7 +423,9 @@ def record_visit(
     rating: Annotated[str | None, Form(max_length=1)] = None,
     comment: Annotated[str | None, Form(max_length=field.MAX_COMMENT)] = None,
 ) -> Response:
-    """The enterprise records the inspection (once), with an anonymous rating and comment."""
+    """The enterprise records the inspection (once), with an anonymous rating and comment:
+    with the confirmation code sent to its liaison, or, where it has none, with the team's
+    code (then marked "channel not verified")."""
     try:
         score = int(rating) if rating else None
     except ValueError:
@@ -439,6 +442,12 @@ def record_visit(
             )
     except field.CodeRefused:
         return _verify_page(request, session, settings, code)
+    except field.LiaisonCodeRequired:
+        text = (
+            "检查人员出示的核验码只能核验检查组身份。"
+            "确认检查并评价，请使用发送给贵单位联络员的链接。"
+        )
+        return _verify_page(request, session, settings, code, status_code=403, error=text)
     except (InvalidInput, Conflict) as exc:
         status_code = 409 if isinstance(exc, Conflict) else 422
         text = (

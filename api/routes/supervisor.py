@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Request, status
 from fastapi import Path as PathParam
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -31,6 +31,7 @@ from api.pagination import MAX_ID, Cursor, Limit, decode_cursor, page
 from api.schemas import MONTH_PATTERN, Page
 from api.uploads import UPLOAD_BODY, CsvUpload, check_upload_scope, saved_upload
 from inspect_engine.formats.spec import FORMATS
+from inspect_engine.liaison import courier_from_settings
 from inspect_engine.workflows import drawing, planning, preview, results
 from inspect_engine.workflows.imports import import_file
 from models import Item, Plan, Publication, Task
@@ -218,7 +219,11 @@ def draw_plan(
 
 @router.post("/plans/{month}/assign")
 def assign_plan(
-    session: SessionDep, settings: SettingsDep, user: SupervisorUser, month: MonthPath
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    user: SupervisorUser,
+    month: MonthPath,
 ) -> schemas.AssignOut:
     """Draw the inspector teams (the second random) with OR-Tools."""
     from inspect_engine.workflows.assignment import assign_month
@@ -229,6 +234,7 @@ def assign_plan(
         month,
         recusal_window_days=settings.recusal_window_days,
         actor=actor(user),
+        courier=courier_from_settings(settings, str(request.base_url)),
     )
     return schemas.AssignOut(
         month=outcome.month,

@@ -115,6 +115,27 @@ def url_code_problem(raw: str) -> str | None:
     return None
 
 
+# A liaison's address (联络员): an e-mail address, or a mainland mobile number (11 digits
+# starting 13–19, optionally written with +86 or 86 in front).
+_EMAIL = re.compile(r"^[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}$")
+_MOBILE = re.compile(r"^(?:\+?86)?(1[3-9][0-9]{9})$")
+MAX_EMAIL = 254  # RFC 5321's longest forward path
+
+
+def contact(raw: str) -> str:
+    """An e-mail address as written, or a mobile number as its 11 digits."""
+    if len(raw) <= 20:
+        mobile = _MOBILE.match(raw.replace(" ", "").replace("-", ""))
+        if mobile:
+            return mobile.group(1)
+    if len(raw) <= MAX_EMAIL and _EMAIL.match(raw) and ".." not in raw:
+        return raw
+    raise ValueError(
+        f"{shown(raw)} is neither an e-mail address nor a mainland mobile number "
+        "(11 digits starting 13–19, e.g. 13800138000)"
+    )
+
+
 def enum(*values: str) -> Parser:
     allowed = frozenset(values)
 

@@ -80,6 +80,7 @@ ENTERPRISES = FileFormat(
         Column("registered_on", f.iso_date),
         Column("registered_capital", f.decimal_at_least(Decimal(0)), required=False, numeric=True),
         Column("status", f.enum(*STATUSES)),
+        Column("contact", f.contact, required=False),  # never public, never to inspectors
         Column("licences", f.token_list, required=False),
         Column("tags", f.token_list, required=False),
         Column("address", f.text(300), required=False),

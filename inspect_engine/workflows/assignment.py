@@ -23,6 +23,7 @@ from inspect_engine.assignment.types import (
     AssignmentResult,
 )
 from inspect_engine.errors import Conflict, InvalidInput, NotFound
+from inspect_engine.liaison import Courier
 from inspect_engine.workflows import audit, field, staffing
 from inspect_engine.workflows.planning import claim_plan, get_plan, month_start
 from models import (
@@ -53,6 +54,7 @@ def assign_month(
     *,
     recusal_window_days: int = DEFAULT_RECUSAL_WINDOW_DAYS,
     actor: str = "cli",
+    courier: Courier | None = None,
 ) -> AssignOutcome:
     """Draw the teams of a drawn plan on its frozen staffing snapshot, then apply the
     changes recorded since the freeze, in order. Assigning again returns the stored result.
@@ -85,7 +87,8 @@ def assign_month(
     _store_teams(session, rows, teams)
     run = _store_run(session, plan, "assign", result, rows, teams, lost)
     faults.checkpoint("assign.after_teams")
-    field.issue_verify_codes(session, month, actor=actor)  # every team carries its visit's code
+    # every team carries its visit's code; each liaison gets its enterprise's own
+    field.issue_verify_codes(session, month, actor=actor, courier=courier)
     audit.record(
         session,
         actor,

@@ -1,15 +1,26 @@
 """Field and trust: the documents a team carries, the enterprise's scan-to-verify page, the
 supervisors' progress board and the inspectors' month.
 
-Verification codes (核验码): every staffed visit gets one random code, stored in
-`visits.verify_token`, when its team is drawn (`issue_verify_codes`, after `month assign`)
-or at the latest when its documents are first rendered. A code is 200 random bits written
-in RFC 4648 base32 (40 characters A–Z, 2–7): it cannot be guessed or enumerated, is read
-aloud without ambiguity and typed without regard to case. It is valid from the first day
-of the plan's month to its last day plus a grace period. Every opening of the public page
-with a code of a visit is logged (`VerifyScan`), valid or not, with at most a keyed hash of
-the client address; a code that names no visit only adds to a count per day and client
-bucket (`VerifyMiss`), so that made-up codes cannot flood the table.
+Two codes per visit, because inspectors usually hand over the notice themselves:
+
+- the team's code (核验码), stored in `visits.verify_token`, printed on the task document
+  and the notice and shown on the inspector's page: with it anyone can check on `/v/{code}`
+  that the team is genuine (read-only);
+- the enterprise's confirmation code (确认码), sent to its registered liaison
+  (`enterprises.contact`) by e-mail or SMS (inspect_engine/liaison.py) and stored only as
+  its SHA-256 (`visits.confirm_hash`): only it may record "the inspection took place" and
+  the rating. A visit whose enterprise has no liaison (or whose delivery failed) accepts
+  the team's code instead, and the confirmation is marked "channel not verified".
+
+Both are issued when the teams are drawn (`issue_verify_codes`, after `month assign`);
+the team's code at the latest when the documents are first rendered. Each code is 200
+random bits written in RFC 4648 base32 (40 characters A–Z, 2–7): it cannot be guessed or
+enumerated, is read aloud without ambiguity and typed without regard to case. A code is
+valid from the first day of the plan's month to its last day plus a grace period. Every
+opening of the public page with a code of a visit is logged (`VerifyScan`), valid or not,
+with at most a keyed hash of the client address; a code that names no visit only adds to
+a count per day and client bucket (`VerifyMiss`), so that made-up codes cannot flood the
+table.
 
 Nothing here commits: the caller owns the transaction."""
 
@@ -40,12 +51,14 @@ from inspect_engine.documents.model import (
     VisitDocument,
 )
 from inspect_engine.errors import Conflict, InvalidInput, NotFound
+from inspect_engine.liaison import Confirmation, Courier
 from inspect_engine.publication import deadlines
 from inspect_engine.workflows import audit, holidays, results, staffing
 from inspect_engine.workflows.planning import get_plan, month_start
 from inspect_engine.workflows.users import Forbidden
 from models import (
     AuditEntry,
+    ConfirmationDelivery,
     Department,
     Enterprise,
     Inspector,
@@ -101,6 +114,11 @@ def validity(month: str, grace_days: int = DEFAULT_GRACE_DAYS) -> tuple[date, da
     return first, last + timedelta(days=grace_days)
 
 
+def confirm_hash(code: str) -> str:
+    """How a confirmation code is stored: 200 random bits need no salt to stay unreadable."""
+    return hashlib.sha256(code.encode("ascii")).hexdigest()
+
+
 def verify_url(base_url: str, code: str) -> str:
     return base_url.rstrip("/") + VERIFY_PATH + code
 
@@ -133,9 +151,16 @@ def ensure_verify_code(session: Session, visit: Visit, *, actor: str = "cli") ->
     return visit.verify_token
 
 
-def issue_verify_codes(session: Session, month: str, *, actor: str = "cli") -> int:
-    """Codes for every staffed visit of the month that has none yet (call it after `month
-    assign`; idempotent). Returns how many were issued."""
+def issue_verify_codes(
+    session: Session,
+    month: str,
+    *,
+    actor: str = "cli",
+    courier: Courier | None = None,
+) -> int:
+    """Team codes for every staffed visit of the month that has none yet (call it after
+    `month assign`; idempotent), then, given a courier, the enterprises' confirmation codes
+    to their liaisons (`send_confirmations`). Returns how many team codes were issued."""
     plan = get_plan(session, month)
     staffed = select(TeamMember.visit_id).where(TeamMember.replaced_at.is_(None))
     query = select(Visit).where(
@@ -151,7 +176,71 @@ def issue_verify_codes(session: Session, month: str, *, actor: str = "cli") -> i
         raise Conflict("two verification codes collided; run the command again") from None
     if issued:
         audit.record(session, actor, "plan.verify_codes", month, {"issued": issued})
+    if courier is not None:
+        send_confirmations(session, month, courier, actor=actor)
     return issued
+
+
+@dataclass(frozen=True)
+class ConfirmationsSent:
+    sent: int  # codes the mail server or the SMS gateway accepted
+    failed: int  # deliveries that failed (kept with their error; retried on the next call)
+    without_contact: int  # staffed visits whose enterprise has no liaison
+
+
+def send_confirmations(
+    session: Session,
+    month: str,
+    courier: Courier,
+    *,
+    actor: str = "cli",
+) -> ConfirmationsSent:
+    """Each staffed visit whose enterprise has a liaison and that holds no confirmation
+    code yet gets one, sent by the liaison's channel. Only the code's hash is stored, and
+    only once the server or gateway accepted it; every attempt is recorded (channel, time,
+    masked address). Idempotent: a failed delivery is tried again on the next call."""
+    plan = get_plan(session, month)
+    staffed = select(TeamMember.visit_id).where(TeamMember.replaced_at.is_(None))
+    answered = select(VisitFeedback.visit_id)
+    rows = session.execute(
+        select(Visit, Enterprise.name, Enterprise.contact)
+        .join(Enterprise, Enterprise.credit_code == Visit.credit_code)
+        .where(
+            Visit.plan_id == plan.id,
+            Visit.id.in_(staffed),
+            Visit.id.not_in(answered),
+            Visit.confirm_hash.is_(None),
+        )
+        .order_by(Visit.visit_code)
+    ).all()
+    _, valid_until = validity(month, courier.grace_days)
+    sent = failed = without = 0
+    for visit, name, contact in rows:
+        if not contact:
+            without += 1
+            continue
+        code = new_verify_code()
+        link = verify_url(courier.base_url, code)
+        note = Confirmation(name, visit.visit_code, month, link, code, valid_until)
+        delivery = courier.deliver(contact, note)
+        session.add(
+            ConfirmationDelivery(
+                visit_id=visit.id,
+                channel=delivery.channel,
+                address_masked=delivery.address_masked,
+                error=delivery.error,
+            )
+        )
+        if delivery.error is None:
+            visit.confirm_hash = confirm_hash(code)
+            sent += 1
+        else:
+            failed += 1
+    session.flush()
+    if sent or failed:
+        details = {"sent": sent, "failed": failed, "without_contact": without}
+        audit.record(session, actor, "plan.confirmations", month, details)
+    return ConfirmationsSent(sent, failed, without)
 
 
 # --------------------------------------------------------------------------- documents
@@ -297,6 +386,10 @@ class PublicVisit:
     valid_until: date
     recorded_at: datetime | None  # when the enterprise recorded the visit, if it did
     took_place: bool | None
+    # True: a confirmation code went to the enterprise's liaison, and only it records the
+    # visit; False: the team's code records it, marked "channel not verified".
+    liaison: bool = False
+    channel_verified: bool | None = None  # of the recorded confirmation
 
 
 @dataclass(frozen=True)
@@ -305,6 +398,8 @@ class VerifyOutcome:
     visit: PublicVisit | None = None  # only for a genuine code
     valid_from: date | None = None  # known for expired and not-yet-valid codes
     valid_until: date | None = None
+    # the code is the enterprise's confirmation code (sent to its liaison), not the team's
+    confirming: bool = False
 
 
 def mask_credit_code(code: str) -> str:
@@ -323,15 +418,19 @@ def client_hash(secret: str, client: str | None) -> str | None:
     return hmac.new(secret.encode("utf-8"), client.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
-def _visit_by_code(session: Session, code: str | None) -> tuple[Visit, str] | None:
+CodeKind = Literal["team", "confirmation"]
+
+
+def _visit_by_code(session: Session, code: str | None) -> tuple[Visit, str, CodeKind] | None:
+    """The visit of a team code or of a confirmation code (found by its hash)."""
     if code is None:
         return None
-    row = session.execute(
-        select(Visit, Plan.month)
-        .join(Plan, Plan.id == Visit.plan_id)
-        .where(Visit.verify_token == code)
-    ).first()
-    return (row[0], row[1]) if row is not None else None
+    query = select(Visit, Plan.month).join(Plan, Plan.id == Visit.plan_id)
+    row = session.execute(query.where(Visit.verify_token == code)).first()
+    if row is not None:
+        return row[0], row[1], "team"
+    row = session.execute(query.where(Visit.confirm_hash == confirm_hash(code))).first()
+    return (row[0], row[1], "confirmation") if row is not None else None
 
 
 def _judge(month: str, today: date, grace_days: int) -> tuple[Outcome, date, date]:
@@ -359,7 +458,7 @@ def verify_visit(
     view = None
     first = last = None
     if found is not None:
-        visit, month = found
+        visit, month, _ = found
         outcome, first, last = _judge(month, day, grace_days)
         if outcome == "genuine":
             view = _public_visit(session, visit, month, first, last)
@@ -371,7 +470,8 @@ def verify_visit(
     else:
         session.add(VerifyScan(outcome=outcome, visit_id=found[0].id, client_hash=hashed))
         session.flush()
-    return VerifyOutcome(outcome, view, first, last)
+    confirming = found is not None and found[2] == "confirmation"
+    return VerifyOutcome(outcome, view, first, last, confirming)
 
 
 def _public_visit(
@@ -410,7 +510,14 @@ def _public_visit(
         valid_until=last,
         recorded_at=feedback.at if feedback else None,
         took_place=feedback.took_place if feedback else None,
+        liaison=visit.confirm_hash is not None,
+        channel_verified=feedback.channel_verified if feedback else None,
     )
+
+
+class LiaisonCodeRequired(Forbidden):
+    """The team's code was sent to record a visit whose enterprise received its own
+    confirmation code: only that code records it (the team knows its own code)."""
 
 
 class CodeRefused(NotFound):
@@ -432,15 +539,24 @@ def record_feedback(
     today: date | None = None,
 ) -> VisitFeedback:
     """The enterprise records that the inspection took place (or did not), with an
-    anonymous rating 1–5 and comment. Once per visit, within the code's validity."""
+    anonymous rating 1–5 and comment. Once per visit, within the code's validity.
+
+    With the confirmation code sent to its liaison the record is `channel_verified`. The
+    team's code records only a visit whose enterprise received no confirmation code, and
+    is marked unverified: the team itself could have sent it."""
     day = today or results.today_in_shanghai()
     found = _visit_by_code(session, normalise_code(code_text))
     if found is None:
         raise CodeRefused("unknown", "this verification code does not exist")
-    visit, month = found
+    visit, month, kind = found
     outcome, _, _ = _judge(month, day, grace_days)
     if outcome != "genuine":
         raise CodeRefused(outcome, f"this verification code is not valid today ({outcome})")
+    if kind == "team" and visit.confirm_hash is not None:
+        raise LiaisonCodeRequired(
+            f"visit {visit.visit_code} is confirmed with the code sent to the enterprise's "
+            "liaison, not with the team's code"
+        )
     if rating is not None and not 1 <= rating <= 5:
         raise InvalidInput("the rating is from 1 to 5")
     text = (comment or "").strip() or None
@@ -448,7 +564,13 @@ def record_feedback(
         raise InvalidInput(f"the comment is longer than {MAX_COMMENT} characters")
     if session.scalars(select(VisitFeedback.id).where(VisitFeedback.visit_id == visit.id)).first():
         raise Conflict(f"visit {visit.visit_code} has already been recorded by the enterprise")
-    row = VisitFeedback(visit_id=visit.id, took_place=took_place, rating=rating, comment=text)
+    row = VisitFeedback(
+        visit_id=visit.id,
+        took_place=took_place,
+        rating=rating,
+        comment=text,
+        channel_verified=kind == "confirmation",
+    )
     session.add(row)
     try:
         with session.begin_nested():
@@ -474,6 +596,8 @@ class Progress:
     assigned: int = 0  # with a current team
     visited: int = 0  # a result was reported, or entered by a supervisor
     confirmed: int = 0  # the enterprise recorded the inspection on the verification page
+    # of `confirmed`: with the team's code, no liaison channel ("channel not verified")
+    unverified: int = 0
     items: int = 0  # (visit, item) pairs to report
     reported: int = 0  # current result submitted, reviewed, published or withdrawn
     returned: int = 0  # sent back to the team, waiting for a new report
@@ -626,13 +750,14 @@ def month_board(
 
     # one row per visit, one per (visit, item) to report
     staffed = _staffed(session, plan)
-    confirmed = _confirmed(session, plan)
+    confirmed, unverified = _confirmed(session, plan)
     current = _current_statuses(session, plan)
     visit_columns = {
         "drawn": np.ones(len(visits)),
         "assigned": np.array([v.id in staffed for v, _ in visits], dtype=float),
         "visited": np.array([v.status == "visited" for v, _ in visits], dtype=float),
         "confirmed": np.array([v.id in confirmed for v, _ in visits], dtype=float),
+        "unverified": np.array([v.id in unverified for v, _ in visits], dtype=float),
     }
     pairs = [
         (n, code)
@@ -783,13 +908,16 @@ def _staffed(session: Session, plan: Plan) -> set[int]:
     return set(session.scalars(query))
 
 
-def _confirmed(session: Session, plan: Plan) -> set[int]:
+def _confirmed(session: Session, plan: Plan) -> tuple[set[int], set[int]]:
+    """Visits the enterprise confirmed, and those of them confirmed without the liaison's
+    channel."""
     query = (
-        select(VisitFeedback.visit_id)
+        select(VisitFeedback.visit_id, VisitFeedback.channel_verified)
         .join(Visit, Visit.id == VisitFeedback.visit_id)
         .where(Visit.plan_id == plan.id, VisitFeedback.took_place.is_(True))
     )
-    return set(session.scalars(query))
+    rows = session.execute(query).tuples().all()
+    return {v for v, _ in rows}, {v for v, verified in rows if not verified}
 
 
 def _current_statuses(session: Session, plan: Plan) -> dict[tuple[int, str], tuple[str, date]]:

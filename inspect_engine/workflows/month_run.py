@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from inspect_engine import faults
 from inspect_engine.assignment.types import DEFAULT_RECUSAL_WINDOW_DAYS
 from inspect_engine.errors import Conflict
+from inspect_engine.liaison import Courier
 from inspect_engine.sampling.frames import ExclusionPolicy
 from inspect_engine.sealing import NonceKey
 from inspect_engine.workflows.assignment import AssignOutcome, assign_month
@@ -102,6 +103,7 @@ def run_phase_two(
     recusal_window_days: int,
     progress: StepProgress | None = None,
     nonce_key: NonceKey | None = None,
+    courier: Courier | None = None,
 ) -> PhaseTwo:
     with transactions() as session:
         if _status(session, month) in (None, "planned"):
@@ -113,7 +115,9 @@ def run_phase_two(
     drawn = draw_recorded(transactions, month, contribution, nonce_key=nonce_key)
     _step("assign", 1, 3, progress)
     with transactions() as session:
-        assigned = assign_month(session, month, recusal_window_days=recusal_window_days)
+        assigned = assign_month(
+            session, month, recusal_window_days=recusal_window_days, courier=courier
+        )
     _step("export", 2, 3, progress)
     with transactions() as session:
         exported = export_month(session, month, out_dir)
