@@ -44,13 +44,12 @@ def render_announcement(
     font = register_cjk_font(font_path)
 
     def style(name: str, size: float, **extra: object) -> ParagraphStyle:
-        return ParagraphStyle(
-            name, fontName=font, fontSize=size, leading=size * 1.5, wordWrap="CJK", **extra
-        )
+        extra.setdefault("wordWrap", "CJK")  # Chinese lines break between any two characters
+        return ParagraphStyle(name, fontName=font, fontSize=size, leading=size * 1.5, **extra)
 
     title = style("title", 18, alignment=TA_CENTER, spaceAfter=4 * mm)
     body = style("body", 10.5)
-    code = style("code", 9.5, wordWrap="LTR", splitLongWords=1)
+    code = style("code", 9.5, wordWrap=None, splitLongWords=1)  # hashes break anywhere
 
     def p(text: str, where: ParagraphStyle = body) -> Paragraph:
         return Paragraph(escape(text), where)
