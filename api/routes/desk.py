@@ -170,7 +170,7 @@ def _month_context(
         staffed=plan.status in ("assigned", "published"),
     )
     if context["drawn"]:
-        context["visits"] = _visits(session, plan)
+        context["visits"] = _visits(session, plan, scope_of(user))
         context["visit_count"] = session.query(Visit).filter(Visit.plan_id == plan.id).count()
         context["runs"] = list(
             session.scalars(
@@ -202,10 +202,13 @@ def _previews(session: Session, settings: Settings, plan: Plan) -> list[dict[str
     return [s.as_dict() for s in found]
 
 
-def _visits(session: Session, plan: Plan) -> list[dict[str, Any]]:
-    rows = session.scalars(
-        select(Visit).where(Visit.plan_id == plan.id).order_by(Visit.visit_code).limit(VISITS_SHOWN)
-    ).all()
+def _visits(session: Session, plan: Plan, scope: frozenset[str] | None) -> list[dict[str, Any]]:
+    """The first visits of the month; a supervisor sees those of his departments only."""
+    query = select(Visit).where(Visit.plan_id == plan.id).order_by(Visit.visit_code)
+    rows = [
+        v for v in session.scalars(query.limit(VISITS_SHOWN)) if scope is None
+        or scope & set(v.departments)
+    ]  # fmt: skip
     teams: dict[int, list[str]] = {}
     members = select(TeamMember.visit_id, TeamMember.inspector_id).where(
         TeamMember.visit_id.in_([v.id for v in rows]), TeamMember.replaced_at.is_(None)
@@ -531,6 +534,10 @@ def visits_list(
     """抽查名单: the month's visits with their teams (visits.csv of `month export`)."""
     if user is None:
         return _not_allowed(request, session)
+    needed = plan_departments(session, month)
+    if not user.covers(needed):  # the list names every department's enterprises and teams
+        missing = "、".join(sorted(needed - user.departments))
+        return message(request, 403, "无权下载", f"本月计划还涉及你不负责的部门：{missing}。")
     try:
         with tempfile.TemporaryDirectory(prefix="inspect-desk-") as folder:
             path = Path(folder) / "visits.csv"

@@ -5,6 +5,7 @@ On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from pypdf import PdfReader
 from sqlalchemy import Engine, func, select
 
 import models
@@ -170,6 +172,10 @@ def test_the_freeze_needs_a_source_then_shows_it_with_the_commitment(desk: Desk)
     assert desk.audited("plan.freeze") == 1
     pdf = client.get(f"/desk/{MONTH}/announcement.pdf")
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.content)).pages)
+    printed = re.sub(r"\s+", "", text)
+    for fact in (plan.commitment, plan.group_hash, plan.staffing_hash, source):
+        assert re.sub(r"\s+", "", str(fact)) in printed
     again = upload(client, deskcity.tasks_csv(desk.folder / "good"), csrf)
     assert again.status_code == 409 and "frozen" in again.text
 
@@ -190,3 +196,36 @@ def test_the_months_list_shows_the_plan_to_both_supervisors(desk: Desk) -> None:
     assert f'data-month="{MONTH}"' in mine and "已冻结" in mine
     partial = desk.client("sup_samr").get("/desk").text
     assert f'data-month="{MONTH}"' in partial and "需其他部门共同负责人" in partial
+
+
+def test_the_sampling_list_is_refused_to_a_supervisor_without_every_department(
+    desk: Desk,
+) -> None:
+    listing = desk.client("sup_samr").get(f"/desk/{MONTH}/visits.csv")
+    assert listing.status_code == 403 and "FIRE" in listing.text
+    assert "credit_code" not in listing.text
+
+
+def test_draw_assign_and_a_reassignment_without_reason_is_refused(desk: Desk) -> None:
+    client = desk.client()
+    csrf = csrf_of(client.get(f"/desk/{MONTH}").text)
+    drawn = client.post(f"/desk/{MONTH}/draw", data={"csrf": csrf, "contribution": "5-0-8"})
+    assert drawn.status_code == 303
+    page = client.get(f"/desk/{MONTH}").text
+    plan = desk.plan()
+    assert plan is not None and plan.contribution == "5-0-8"
+    shown = re.search(r'id="contribution-source">([^<]*)<', page)
+    assert shown and shown.group(1) == plan.contribution_source
+    assert client.post(f"/desk/{MONTH}/assign", data={"csrf": csrf}).status_code == 303
+    with make_session_factory(desk.engine)() as session:
+        _, _, inspector_id = deskcity.team_member(session, MONTH)
+    events = desk.audited("plan.reassign")
+    bare = {"csrf": csrf, "inspector_id": inspector_id, "reason": "   "}
+    refused = client.post(f"/desk/{MONTH}/reassign", data=bare)
+    assert refused.status_code == 422 and "needs a reason" in refused.text
+    assert desk.audited("plan.reassign") == events
+    given = {**bare, "reason": "申报利害关系"}
+    assert client.post(f"/desk/{MONTH}/reassign", data=given).status_code == 303
+    assert desk.audited("plan.reassign") == events + 1
+    listing = client.get(f"/desk/{MONTH}/visits.csv")
+    assert listing.status_code == 200 and listing.text.startswith("visit_id,credit_code")
