@@ -35,6 +35,7 @@ from tests.field.test_browser import chromium
 
 MONTH = deskcity.MONTH
 LAPTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 390, "height": 844}
 ROOT = Path(__file__).resolve().parents[2]
 AXE = Path(os.environ.get("AXE_CORE_JS", ROOT / ".cache/node/node_modules/axe-core/axe.min.js"))
 SOURCE = "2026年11月2日 中国福利彩票3D开奖号码"
@@ -216,6 +217,14 @@ def _run_month(page: Any, base: str, desk: dict[str, Any], axe: Axe) -> None:
     assert "已公示" in page.locator("#state").inner_text()
     shot(page, "6-closed")
     axe.check(page, "month-closed")
+
+    # the same page on a phone: nothing wider than the screen
+    page.set_viewport_size(PHONE)
+    page.reload()
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE["width"], f"the phone page scrolls sideways ({width}px)"
+    shot(page, "7-phone")
+    axe.check(page, "month-phone")
 
     # the sampling list behind its link
     link = page.get_by_role("link", name="抽查名单")
