@@ -282,9 +282,18 @@ def _act(
         )  # fmt: skip
     except (DomainError, NotAuthenticated) as exc:
         session.rollback()
-        code = next((c for kind, c in STATUS_OF.items() if isinstance(exc, kind)), 403)
-        return _month_page(request, session, settings, user, month, code, error=_refusal(exc))
+        return _month_page(
+            request, session, settings, user, month, _status(exc), error=_refusal(exc)
+        )
     return RedirectResponse(f"/desk/{month}?done={done}#{done}", status_code=303)
+
+
+def _status(exc: DomainError) -> int:
+    """An expired form is 403; any other refusal by the rules (a failed draw among them,
+    recorded) clashes with the month's state unless it is one of the kinds named."""
+    if isinstance(exc, NotAuthenticated):
+        return 403
+    return next((c for kind, c in STATUS_OF.items() if isinstance(exc, kind)), 409)
 
 
 def _refusal(exc: DomainError) -> str:
@@ -488,8 +497,7 @@ def close(
 
 
 def _download_refused(request: Request, exc: DomainError) -> Response:
-    code = next((c for kind, c in STATUS_OF.items() if isinstance(exc, kind)), 403)
-    return message(request, code, "无法下载", exc.message)
+    return message(request, _status(exc), "无法下载", exc.message)
 
 
 @router.get("/{month}/announcement.pdf", response_class=Response)

@@ -55,7 +55,12 @@ def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     settings = Settings(database_url=url, environment="test", secret_key="desk-browser")
     try:
         with fieldcity.clock(deskcity.TODAY), served_by_uvicorn(create_app(settings)) as base:
-            yield {"base": base, "engine": engine, "tasks": deskcity.tasks_csv(folder / "in")}
+            yield {
+                "base": base,
+                "engine": engine,
+                "tasks": deskcity.tasks_csv(folder / "in"),
+                "broken": deskcity.tasks_csv(folder / "bad", broken=True),
+            }
     finally:
         engine.dispose()
 
@@ -150,6 +155,17 @@ def _run_month(page: Any, base: str, desk: dict[str, Any], axe: Axe) -> None:
     page.wait_for_url(f"**/desk/{MONTH}")
     assert "尚未建立" in page.locator("#state").inner_text()
     axe.check(page, "month-empty")
+
+    # a task file with bad rows: each row's error on the page, nothing imported
+    page.get_by_label("抽查任务文件").set_input_files(str(desk["broken"]))
+    tab_to(page, "#tasks button[type=submit]")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert page.locator("#refusal").is_visible()
+    assert page.locator("#row-errors tbody tr").count() == 2
+    assert "尚未建立" in page.locator("#state").inner_text()
+    shot(page, "0-row-errors")
+    axe.check(page, "month-row-errors")
 
     # upload the tasks: the file comes from the chooser, the button by keyboard
     page.get_by_label("抽查任务文件").set_input_files(str(desk["tasks"]))
