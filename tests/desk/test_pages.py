@@ -9,6 +9,7 @@ import io
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -16,10 +17,13 @@ import pytest
 from fastapi.testclient import TestClient
 from pypdf import PdfReader
 from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
 
 import models
 from api.app import create_app
+from inspect_engine.errors import DomainError
 from inspect_engine.settings import Settings
+from inspect_engine.workflows import results
 from models.db import make_engine, make_session_factory
 from models.migrate import upgrade
 from tests.conftest import BACKENDS, _drop_postgres_database, fresh_database_url
@@ -229,3 +233,53 @@ def test_draw_assign_and_a_reassignment_without_reason_is_refused(desk: Desk) ->
     assert desk.audited("plan.reassign") == events + 1
     listing = client.get(f"/desk/{MONTH}/visits.csv")
     assert listing.status_code == 200 and listing.text.startswith("visit_id,credit_code")
+
+
+def test_a_result_of_another_department_is_not_reviewed(desk: Desk) -> None:
+    with make_session_factory(desk.engine)() as session:
+        result_id = _submitted(session, "FIRE-CATER")
+        session.commit()
+    client = desk.client("sup_samr")
+    csrf = csrf_of(client.get(f"/desk/{MONTH}").text)
+    page = client.post(
+        f"/desk/{MONTH}/results/{result_id}", data={"csrf": csrf, "decision": "approve"}
+    )
+    assert page.status_code in (403, 404) and 'role="alert"' in page.text
+    assert f'data-result="{result_id}"' not in page.text  # not in his review queue either
+    with make_session_factory(desk.engine)() as session:
+        assert session.get(models.Result, result_id).status == "submitted"  # type: ignore[union-attr]
+    mine = desk.client("sup_all")
+    csrf = csrf_of(mine.get(f"/desk/{MONTH}").text)
+    bare = {"csrf": csrf, "decision": "return"}
+    back = mine.post(f"/desk/{MONTH}/results/{result_id}", data=bare)
+    assert back.status_code == 422 and "退回时须填写原因" in back.text
+
+
+def _submitted(session: Session, item_code: str) -> int:
+    """A result of `item_code` reported by a member of the visit's team (use case)."""
+    visits = session.scalars(
+        select(models.Visit)
+        .join(models.Plan, models.Plan.id == models.Visit.plan_id)
+        .where(models.Plan.month == MONTH)
+        .order_by(models.Visit.visit_code)
+    )
+    for visit in visits:
+        if item_code not in visit.item_codes:
+            continue
+        team = session.scalars(
+            select(models.TeamMember.inspector_id).where(
+                models.TeamMember.visit_id == visit.id, models.TeamMember.replaced_at.is_(None)
+            )
+        ).all()
+        for inspector_id in team:
+            try:
+                with session.begin_nested():
+                    made = results.submit_result(
+                        session, inspector_id=inspector_id, visit_code=visit.visit_code,
+                        item_code=item_code, result="no_problem",
+                        inspected_on=date(2026, 11, 18), today=deskcity.TODAY,
+                    )  # fmt: skip
+            except DomainError:
+                continue
+            return made.id
+    raise AssertionError(f"no team could report {item_code}")
