@@ -146,6 +146,7 @@ def test_the_draw_before_the_freeze_is_refused_with_the_state(desk: Desk) -> Non
     assert done.status_code == 303 and done.headers["location"].endswith("#tasks")
     page = client.get(f"/desk/{MONTH}")
     assert "上传任务" in page.text and 'class="preview"' in page.text
+    assert 'id="visits-list"' not in page.text  # nothing to list before the draw
     draws = desk.audited("plan.draw.accept")
     early = client.post(f"/desk/{MONTH}/draw", data={"csrf": csrf, "contribution": "1-2-3"})
     assert early.status_code == 409 and "当前状态不允许此操作" in early.text
@@ -220,6 +221,7 @@ def test_draw_assign_and_a_reassignment_without_reason_is_refused(desk: Desk) ->
     assert plan is not None and plan.contribution == "5-0-8"
     shown = re.search(r'id="contribution-source">([^<]*)<', page)
     assert shown and shown.group(1) == plan.contribution_source
+    assert 'id="visits-list"' in page
     assert client.post(f"/desk/{MONTH}/assign", data={"csrf": csrf}).status_code == 303
     with make_session_factory(desk.engine)() as session:
         _, _, inspector_id = deskcity.team_member(session, MONTH)
