@@ -110,6 +110,12 @@ def tab_to(page: Any, selector: str, limit: int = 200) -> None:
 
 def press_enter_on(page: Any, selector: str, path: str) -> None:
     tab_to(page, selector)
+    style, width = page.evaluate(
+        "() => { const s = getComputedStyle(document.activeElement);"
+        " return [s.outlineStyle, parseFloat(s.outlineWidth)]; }"
+    )
+    # a solid ring of 2px or more, not the browser's thin default on a red button
+    assert style == "solid" and width >= 2, f"{selector}: focus ring {style} {width}px"
     with page.expect_navigation():
         page.keyboard.press("Enter")
     assert path in page.url, page.url
