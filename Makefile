@@ -19,6 +19,7 @@ install: $(STAMP)
 system-deps:
 	bash scripts/install-browser.sh
 	bash scripts/install-fonts.sh --for-tests
+	bash scripts/install-axe.sh
 
 demo: install
 	bash scripts/demo.sh

@@ -19,6 +19,7 @@ from api.routes import (
     admin,
     auditor,
     board,
+    desk,
     field,
     inspector,
     public,
@@ -81,6 +82,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(signin.router)
     app.include_router(board.router)
     app.include_router(board.api)
+    app.include_router(desk.router)
     app.include_router(site.router)
     app.add_api_route(
         "/problems/{slug}", _problem_page, include_in_schema=False, response_class=HTMLResponse

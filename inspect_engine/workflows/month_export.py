@@ -77,6 +77,14 @@ def export_month(session: Session, month: str, out_dir: Path) -> ExportResult:
     return ExportResult(tuple(paths), visits_csv, count, head)
 
 
+def write_visits(session: Session, month: str, path: Path) -> int:
+    """The month's sampling list alone (visits.csv of `month export`), for the desk."""
+    plan = get_plan(session, month)
+    if plan.status not in DRAWN_STATES:
+        raise Conflict(f"the plan for {month} is {plan.status}: nothing to export before the draw")
+    return _write_visits(session, plan.id, path)
+
+
 def record_text(record: dict[str, Any]) -> str:
     """The auditor's record as indented JSON with one frame unit per line.
 

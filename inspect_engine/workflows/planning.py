@@ -440,6 +440,11 @@ def freeze_month(
     return _frozen_result(session, plan)
 
 
+def frozen_result(session: Session, plan: Plan) -> FreezeResult:
+    """What the freeze published (the announcement, the desk), read back from the plan."""
+    return _frozen_result(session, plan)
+
+
 def _frozen_result(session: Session, plan: Plan) -> FreezeResult:
     frames = plan_frames(session, plan)
     assert plan.group_hash and plan.commitment and plan.committed_at
