@@ -119,19 +119,37 @@ def db_upgrade() -> None:
 
 
 KIND_HELP = "one of: " + ", ".join(FORMATS)
+AsUserOption = Annotated[
+    str | None,
+    typer.Option(
+        "--as",
+        help="act as this user, with the rules of his role and departments; without it "
+        "the operator acts as an administrator",
+    ),
+]
 
 
 @app.command("import")
 def import_command(
     kind: Annotated[str, typer.Argument(help=KIND_HELP)],
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    as_user: AsUserOption = None,
 ) -> None:
     """Import a directory or history file (all-or-nothing, idempotent)."""
+    from inspect_engine.workflows.authority import acting_as
     from inspect_engine.workflows.imports import import_file
 
     def body() -> Any:
         with transaction() as session, phase_progress() as progress:
-            report = import_file(session, kind, file, progress=progress)
+            principal = acting_as(session, as_user)
+            report = import_file(
+                session,
+                kind,
+                file,
+                actor=as_user or "cli",
+                principal=principal,
+                progress=progress,
+            )
         for warning in report.warnings:
             console.print(f"[yellow]warning:[/yellow] {escape(warning)}")
         console.print(f"{kind}: {report.rows} rows read, {report.new_rows} new rows stored")
@@ -281,13 +299,16 @@ def _policy() -> Any:
 def month_plan(
     month: MonthOption,
     tasks: Annotated[Path, typer.Option("--tasks", exists=True, dir_okay=False)],
+    as_user: AsUserOption = None,
 ) -> None:
     """Create the month's plan from tasks.csv (or replace its tasks until it is frozen)."""
+    from inspect_engine.workflows.authority import acting_as
     from inspect_engine.workflows.planning import plan_month
 
     def body() -> None:
         with transaction() as session:
-            summary = plan_month(session, month, tasks)
+            principal = acting_as(session, as_user)
+            summary = plan_month(session, month, tasks, actor=as_user or "cli", principal=principal)
         for warning in summary.warnings:
             console.print(f"[yellow]warning:[/yellow] {escape(warning)}")
         console.print(

@@ -29,7 +29,7 @@ from api.deps import (
 )
 from api.pagination import MAX_ID, Cursor, Limit, decode_cursor, page
 from api.schemas import MONTH_PATTERN, Page
-from api.uploads import check_upload_scope, saved_upload
+from api.uploads import saved_upload
 from inspect_engine.formats.spec import FORMATS
 from inspect_engine.workflows import drawing, planning, preview, results
 from inspect_engine.workflows.imports import import_file
@@ -60,8 +60,7 @@ def upload_directory(
     """Import a directory or history file: the same validation as `inspect-engine import`
     (all-or-nothing, row-numbered errors as a 422 problem, idempotent)."""
     with saved_upload(file) as path:
-        check_upload_scope(session, user, kind, path)
-        report = import_file(session, kind, path, actor=actor(user))
+        report = import_file(session, kind, path, actor=actor(user), principal=user)
     return schemas.ImportReportOut(
         kind=kind, rows=report.rows, new_rows=report.new_rows, warnings=report.warnings
     )
@@ -121,7 +120,7 @@ def upload_tasks(
     if exists:
         require_whole_plan(session, user, month)  # the tasks it replaces
     with saved_upload(file) as path:
-        summary = planning.plan_month(session, month, path, actor=actor(user))
+        summary = planning.plan_month(session, month, path, actor=actor(user), principal=user)
     require_whole_plan(session, user, month)  # the tasks it brings (rolled back if not)
     return schemas.PlanTasksOut(
         month=summary.month, tasks=list(summary.tasks), warnings=list(summary.warnings)

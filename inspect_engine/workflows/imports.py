@@ -22,7 +22,9 @@ from inspect_engine.errors import InvalidInput
 from inspect_engine.formats.reader import FileRejected, ParsedRow, RowError, iter_rows
 from inspect_engine.formats.spec import FORMATS, FileFormat
 from inspect_engine.workflows import audit, staffing
+from inspect_engine.workflows.authority import DepartmentGuard, check_kind
 from inspect_engine.workflows.columns import SNAPSHOT, refresh_directory_snapshot
+from inspect_engine.workflows.users import Principal
 from models import repositories as repo
 from models.base import Base
 
@@ -131,15 +133,21 @@ def import_file(
     path: Path,
     *,
     actor: str = "cli",
+    principal: Principal | None = None,
     batch_rows: int = 5000,
     progress: PhaseProgress | None = None,
 ) -> ImportReport:
     """One streaming pass: rows are validated a batch at a time and written while the file
     is clean; after the first error nothing more is written and the whole file is
-    rejected at the end, when the caller rolls the transaction back."""
+    rejected at the end, when the caller rolls the transaction back.
+
+    `principal` is who imports (None: the operator, as an administrator): a supervisor's
+    rows that name another department's codes are refused (Forbidden, with row numbers)."""
     fmt = FORMATS.get(kind)
     if fmt is None:
         raise InvalidInput(f"unknown file kind {kind!r}; one of {', '.join(FORMATS)}")
+    check_kind(principal, kind)
+    guard = DepartmentGuard(session, principal, kind)
     report = ImportReport(kind)
     model = TABLES[kind]
     errors = _Errors()
@@ -154,7 +162,8 @@ def import_file(
 
     def flush() -> None:
         refs.check(batch)
-        if errors.total == 0:
+        guard.check(batch)  # before the write: the owners stored until now
+        if errors.total == 0 and guard.refusals.total == 0:
             _write(session, fmt, model, batch, owners)
             if kind in STAFFING_KINDS:
                 staffing_rows.extend(row.values for row in batch)
@@ -178,7 +187,9 @@ def import_file(
                 flush()
         flush()
     except FileRejected as exc:
+        guard.finish()
         raise ImportRejected(fmt.kind, exc.errors, len(exc.errors), report.warnings) from None
+    guard.finish()
     if errors.total:
         raise ImportRejected(fmt.kind, errors.first, errors.total, report.warnings)
     session.flush()
