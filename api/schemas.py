@@ -224,11 +224,12 @@ class PublicEnterprise(BaseModel):
 
 
 class ImportReportOut(BaseModel):
-    model_config = example(kind="items", rows=120, new_rows=3, warnings=[])
+    model_config = example(kind="items", rows=120, new_rows=3, changed_rows=2, warnings=[])
 
     kind: str
     rows: int
     new_rows: int
+    changed_rows: int = Field(0, description="stored rows whose values the file changed")
     warnings: list[str]
 
 

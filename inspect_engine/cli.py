@@ -152,7 +152,10 @@ def import_command(
             )
         for warning in report.warnings:
             console.print(f"[yellow]warning:[/yellow] {escape(warning)}")
-        console.print(f"{kind}: {report.rows} rows read, {report.new_rows} new rows stored")
+        console.print(
+            f"{kind}: {report.rows} rows read, {report.new_rows} new rows stored, "
+            f"{report.changed_rows} changed"
+        )
 
     if kind not in FORMATS:
         console.print(f"[red]error:[/red] unknown file kind {kind!r}; {KIND_HELP}")

@@ -1,6 +1,6 @@
 """SQLAlchemy 2.x typed models. No business rules live here."""
 
-from models.audit import AuditEntry
+from models.audit import AuditEntry, ImportChangeLog, PublishedHead
 from models.auth import ApiToken, User
 from models.base import Base
 from models.directory import Conflict, Department, Enterprise, Inspector, Item, Leave, Unit
@@ -36,6 +36,7 @@ __all__ = [
     "Draw",
     "Enterprise",
     "Frame",
+    "ImportChangeLog",
     "Inspection",
     "Inspector",
     "Item",
@@ -45,6 +46,7 @@ __all__ = [
     "Penalty",
     "Plan",
     "Publication",
+    "PublishedHead",
     "Result",
     "RiskScore",
     "Selection",

@@ -62,7 +62,11 @@ def upload_directory(
     with saved_upload(file) as path:
         report = import_file(session, kind, path, actor=actor(user), principal=user)
     return schemas.ImportReportOut(
-        kind=kind, rows=report.rows, new_rows=report.new_rows, warnings=report.warnings
+        kind=kind,
+        rows=report.rows,
+        new_rows=report.new_rows,
+        changed_rows=report.changed_rows,
+        warnings=report.warnings,
     )
 
 

@@ -23,6 +23,7 @@ from inspect_engine.formats.reader import FileRejected, ParsedRow, RowError, ite
 from inspect_engine.formats.spec import FORMATS, FileFormat
 from inspect_engine.workflows import audit, staffing
 from inspect_engine.workflows.authority import DepartmentGuard, check_kind
+from inspect_engine.workflows.changes import ChangeList
 from inspect_engine.workflows.columns import SNAPSHOT, refresh_directory_snapshot
 from inspect_engine.workflows.users import Principal
 from models import repositories as repo
@@ -78,6 +79,7 @@ class ImportReport:
     new_rows: int = 0
     warnings: list[str] = field(default_factory=list)
     team_events: int = 0  # changes recorded against frozen plans' staffing
+    changed_rows: int = 0  # stored rows whose values the file changed
 
 
 class _Errors:
@@ -148,6 +150,7 @@ def import_file(
         raise InvalidInput(f"unknown file kind {kind!r}; one of {', '.join(FORMATS)}")
     check_kind(principal, kind)
     guard = DepartmentGuard(session, principal, kind)
+    changes = ChangeList(fmt, TABLES[kind], canonical_text, event_hash)
     report = ImportReport(kind)
     model = TABLES[kind]
     errors = _Errors()
@@ -164,6 +167,7 @@ def import_file(
         refs.check(batch)
         guard.check(batch)  # before the write: the owners stored until now
         if errors.total == 0 and guard.refusals.total == 0:
+            changes.observe(session, batch)  # before the write: the values it replaces
             _write(session, fmt, model, batch, owners)
             if kind in STAFFING_KINDS:
                 staffing_rows.extend(row.values for row in batch)
@@ -201,12 +205,19 @@ def import_file(
     report.team_events = staffing.record_directory_changes(
         session, kind, staffing_rows, actor=actor, source=f"import {kind} {path.name}"
     )
+    log = changes.store(session, path.name, actor)
+    report.changed_rows = len(changes.changed)
     audit.record(
         session,
         actor,
         f"import.{kind}",
         path.name,
-        {"rows": report.rows, "new_rows": report.new_rows, "warnings": report.warnings[:10]},
+        {
+            "rows": report.rows,
+            "new_rows": report.new_rows,
+            "warnings": report.warnings[:10],
+            **changes.summary(log),
+        },
     )
     return report
 
