@@ -13,7 +13,9 @@ import hashlib
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -24,6 +26,7 @@ from models import ImportChangeLog
 from models import repositories as repo
 from models.base import Base
 
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 IN_ENTRY = 50  # changed rows, and added keys, named in the audit entry itself
 FLAGGED_KEPT = 500  # enterprises kept for the board per import; the rest are counted
 # An enterprise whose status or licences change leaves or enters frames: the board shows it.
@@ -144,3 +147,58 @@ def read_full_list(log: ImportChangeLog) -> dict[str, Any]:
         raise ValueError(f"import change log {log.id} does not match its SHA-256")
     document: dict[str, Any] = json.loads(blob)
     return document
+
+
+# --------------------------------------------------------------------------- the board
+
+
+@dataclass(frozen=True)
+class EnterpriseChange:
+    """An enterprise whose status or licences an import changed (it leaves or enters
+    every department's frames)."""
+
+    at: datetime
+    credit_code: str
+    name: str | None
+    changes: dict[str, list[str | None]]  # column: [before, after]
+    by: str
+    change_log: int
+
+
+@dataclass(frozen=True)
+class EnterpriseChanges:
+    changes: tuple[EnterpriseChange, ...]  # the first `limit`, newest import first
+    total: int  # every such change in the month, kept or not
+
+
+def enterprise_changes(session: Session, month: str, limit: int = 200) -> EnterpriseChanges:
+    """The month's (Asia/Shanghai calendar month) enterprise status and licence changes."""
+    year, number = int(month[:4]), int(month[5:7])
+    start = datetime(year, number, 1, tzinfo=SHANGHAI)
+    end = datetime(year + number // 12, number % 12 + 1, 1, tzinfo=SHANGHAI)
+    logs = session.scalars(
+        select(ImportChangeLog)
+        .where(
+            ImportChangeLog.kind == "enterprises",
+            ImportChangeLog.flagged_total > 0,
+            ImportChangeLog.created_at >= start.astimezone(UTC),
+            ImportChangeLog.created_at < end.astimezone(UTC),
+        )
+        .order_by(ImportChangeLog.id.desc())
+    )
+    kept: list[EnterpriseChange] = []
+    total = 0
+    for log in logs:
+        total += log.flagged_total
+        for flag in log.flagged[: max(0, limit - len(kept))]:
+            kept.append(
+                EnterpriseChange(
+                    at=log.created_at,
+                    credit_code=flag["credit_code"],
+                    name=flag.get("name"),
+                    changes=flag["changes"],
+                    by=log.actor,
+                    change_log=log.id,
+                )
+            )
+    return EnterpriseChanges(tuple(kept), total)

@@ -4,11 +4,12 @@ API (exact status codes) and through the CLI with `--as USER`; and the attacks o
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
@@ -19,6 +20,7 @@ from models.db import make_engine, make_session_factory
 from models.migrate import upgrade
 from tests.api import servicecity
 from tests.api.conftest import Service
+from tests.api.servicecity import MONTH
 from tests.workflows import tinycity
 
 NEW_CODE = tinycity.credit_code(9001, "440106")
@@ -223,3 +225,37 @@ def test_the_cli_refuses_an_unknown_user(
     outcome = CliRunner().invoke(cli, ["import", "items", str(path), "--as", "nobody"])
     assert outcome.exit_code == 1
     assert "there is no user 'nobody'" in outcome.output
+
+
+# --------------------------------------------------------------------------- what changed
+
+
+def test_a_revoked_enterprise_is_on_every_supervisors_board(service: Service) -> None:
+    revoke = (
+        "credit_code,name,entity_type,industry,district,unit,registered_on,status\n"
+        f"{KNOWN},测试企业1,company,F52,440105,440105-02,2015-01-01,revoked\n"
+    )
+    response = _upload(service, "admin", "enterprises", revoke)
+    assert response.status_code == 200, response.text
+    assert response.json()["changed_rows"] == 1
+    with Session(service.engine) as session:
+        entry = session.scalars(
+            select(models.AuditEntry).order_by(models.AuditEntry.id.desc())
+        ).first()
+        assert entry is not None and entry.action == "import.enterprises"
+        assert entry.details["changed"] == [
+            {"key": KNOWN, "changes": {"status": ["active", "revoked"]}}
+        ]
+        # the import was made during the board's month
+        session.execute(
+            update(models.ImportChangeLog).values(created_at=datetime(2026, 9, 10, tzinfo=UTC))
+        )
+        session.commit()
+    for user in ("sup_fire", "sup_samr", "admin"):
+        board = service.get(f"/supervisor/board/{MONTH}", user)
+        assert board.status_code == 200, board.text
+        listed = board.json()["enterprise_changes"]
+        assert [(c["credit_code"], c["changes"], c["by"]) for c in listed] == [
+            (KNOWN, {"status": ["active", "revoked"]}, "admin")
+        ]
+        assert board.json()["enterprise_changes_total"] == 1
