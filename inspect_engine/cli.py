@@ -648,6 +648,13 @@ def audit_verify(
             callback=_check_head,
         ),
     ] = None,
+    published: Annotated[
+        bool,
+        typer.Option(
+            "--published/--no-published",
+            help="also check every head the engine published (as stored in the database)",
+        ),
+    ] = True,
 ) -> None:
     """Recompute the chain; exit 0 if intact, 1 naming the first broken entry."""
     from inspect_engine.workflows.audit import ChainHead, verify_audit_chain
@@ -656,7 +663,7 @@ def audit_verify(
 
     def body() -> None:
         with transaction() as session, phase_progress() as progress:
-            outcome = verify_audit_chain(session, expected, progress=progress)
+            outcome = verify_audit_chain(session, expected, progress=progress, published=published)
         if not outcome.intact:
             _print_chain_problems(outcome)
             raise typer.Exit(1)
@@ -692,6 +699,22 @@ def audit_head() -> None:
         with transaction() as session:
             head = chain_head(session)
         typer.echo(str(head))
+
+    run(body)
+
+
+@audit_app.command("publish-head")
+def audit_publish_head() -> None:
+    """Publish today's head (Asia/Shanghai) on the public site and feed; run it daily
+    (cron). Once per day: a second run prints the head already published."""
+    from inspect_engine.workflows.audit import publish_daily_head
+    from inspect_engine.workflows.results import today_in_shanghai
+
+    def body() -> None:
+        with transaction() as session:
+            row = publish_daily_head(session, today_in_shanghai().isoformat())
+            text = f"{row.sequence}:{row.entry_hash}"
+        typer.echo(text)
 
     run(body)
 

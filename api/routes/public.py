@@ -24,6 +24,7 @@ from api.pagination import MAX_ID, Cursor, Limit, decode_cursor, page
 from api.queries import ResultFilter
 from api.schemas import MONTH_PATTERN, Page, ResultCodeName
 from inspect_engine.formats.csv_safety import SafeWriter
+from inspect_engine.workflows import audit
 from models import Publication
 
 router = APIRouter(prefix="/public", tags=["public"])
@@ -254,14 +255,20 @@ def results_feed(request: Request, session: SessionDep) -> Response:
     """The latest publications, corrections and withdrawals."""
     changes = queries.latest_changes(session, FEED_ENTRIES)
     titles = queries.item_titles(session)
-    body = atom_feed(str(request.base_url).rstrip("/"), changes, titles)
+    head = str(audit.chain_head(session))  # readers' copies keep the log's heads too
+    body = atom_feed(str(request.base_url).rstrip("/"), changes, titles, head)
     return Response(body, media_type="application/atom+xml; charset=utf-8")
 
 
-def atom_feed(base: str, changes: list[Publication], titles: dict[str, str]) -> bytes:
+def atom_feed(
+    base: str, changes: list[Publication], titles: dict[str, str], head: str | None = None
+) -> bytes:
     ET.register_namespace("", ATOM)
     feed = ET.Element(f"{{{ATOM}}}feed")
     _text(feed, "title", "双随机、一公开 抽查检查结果公示")
+    if head is not None:
+        _text(feed, "subtitle", f"审计日志链头 {head}")
+        ET.SubElement(feed, f"{{{ATOM}}}link", rel="related", href=f"{base}/public/audit/heads")
     _text(feed, "id", f"{base}/public/results.atom")
     ET.SubElement(feed, f"{{{ATOM}}}link", rel="self", href=f"{base}/public/results.atom")
     ET.SubElement(feed, f"{{{ATOM}}}link", rel="alternate", href=f"{base}/results")
@@ -342,3 +349,43 @@ def get_enterprise(
         status=enterprise.status,
         results=[convert.public_result(p, titles) for p in results],
     )
+
+
+# --------------------------------------------------------------------------- audit heads
+
+
+def audit_heads(session: Session, limit: int, cursor: str | None) -> schemas.AuditHeadsOut:
+    """The current head and a page of published heads (shared by the page and the JSON)."""
+    key = decode_cursor(cursor, int)
+    rows = audit.published_heads(session, before_id=key[0] if key else None, limit=limit + 1)
+    kept, next_cursor = page(rows, limit, lambda h: [h.id])
+    now = audit.chain_head(session)
+    return schemas.AuditHeadsOut(
+        current=schemas.AuditHeadOut(
+            sequence=now.sequence, entry_hash=now.entry_hash, head=str(now)
+        ),
+        published=Page(
+            items=[
+                schemas.PublishedHeadOut(
+                    sequence=h.sequence,
+                    entry_hash=h.entry_hash,
+                    head=f"{h.sequence}:{h.entry_hash}",
+                    occasion=h.occasion,
+                    subject=h.subject,
+                    published_at=h.published_at.replace(tzinfo=h.published_at.tzinfo or UTC),
+                )
+                for h in kept
+            ],
+            next_cursor=next_cursor,
+        ),
+    )
+
+
+@router.get("/audit/heads")
+def public_audit_heads(
+    session: SessionDep, limit: Limit = 100, cursor: Cursor = None
+) -> schemas.AuditHeadsOut:
+    """The audit log's head (审计日志链头) now, and every head published daily and at each
+    freeze, draw and publication. Anyone may keep them: `inspect-engine audit verify
+    --expect-head SEQ:HASH` then shows whether the log was rewritten since."""
+    return audit_heads(session, limit, cursor)

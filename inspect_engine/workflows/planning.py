@@ -441,6 +441,7 @@ def freeze_month(
             "contribution_source": source,
         },
     )
+    audit.publish_head(session, "freeze", month)
     return _frozen_result(session, plan)
 
 
@@ -745,6 +746,7 @@ def _draw(session: Session, plan: Plan, contribution: str, now: datetime, actor:
         plan.month,
         {"contribution": contribution, "seed": reveal.seed, **plan.summary},
     )
+    audit.publish_head(session, "draw", plan.month)
     return DrawResult(plan.month, reveal.seed, tuple(records), visits, dict(plan.summary))
 
 
