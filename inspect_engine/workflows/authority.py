@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from inspect_engine.errors import InvalidInput
 from inspect_engine.workflows.users import Forbidden, Principal, Role, get_user, principal_of
-from models import Inspector, Item, Unit
+from models import Inspector, Item, Task, Unit
 
 # Only an administrator imports these: they change every department's frames and scores.
 REGISTRY_KINDS = ("enterprises", "penalties", "complaints", "annual-reports", "lists")
@@ -154,13 +154,14 @@ def check_task_items(
 
 
 def check_replaced_tasks(
-    session: Session, principal: Principal | None, month: str, item_codes: Sequence[str]
+    session: Session, principal: Principal | None, month: str, plan_id: int
 ) -> None:
     """Replacing a plan's tasks also concerns the departments of the tasks it replaces."""
     if acts_as_admin(principal):
         return
     assert principal is not None
-    owners = _owners(session, Item.item_code, Item.department, set(item_codes))
+    stored = session.scalars(select(Task.items).where(Task.plan_id == plan_id))
+    owners = _owners(session, Item.item_code, Item.department, {c for cs in stored for c in cs})
     outside = sorted(set(owners.values()) - principal.departments)
     if outside:
         raise Forbidden(f"the plan for {month} also covers department(s) {', '.join(outside)}")

@@ -196,8 +196,7 @@ def plan_month(
     if plan is not None and plan.status != "planned":
         raise Conflict(f"the plan for {month} is {plan.status}; its tasks can no longer change")
     if plan is not None:
-        stored = session.scalars(select(Task.items).where(Task.plan_id == plan.id))
-        check_replaced_tasks(session, principal, month, [c for codes in stored for c in codes])
+        check_replaced_tasks(session, principal, month, plan.id)
     check_task_items(session, principal, numbered)
     taken = session.scalars(
         select(Task.task_code)
