@@ -46,10 +46,14 @@ class ChangeList:
     added: list[str] = field(default_factory=list)
     flagged: list[dict[str, Any]] = field(default_factory=list)
     flagged_total: int = 0
+    empty_before: bool = False  # the table held nothing: every row is new, nothing to read
 
     def observe(self, session: Session, rows: Sequence[ParsedRow]) -> None:
         """Compares a batch with what is stored; call it before the batch is written."""
         if not rows:
+            return
+        if self.empty_before and self.fmt.key is not None:  # a first import: keys only
+            self.added.extend(r.values[self.fmt.key] for r in rows)
             return
         if self.fmt.key is None:
             self._observe_events(session, rows)
@@ -61,7 +65,8 @@ class ChangeList:
         columns = [c for c in self.fmt.names if c in table.c]
         wanted = [r.values[key] for r in rows]
         query = select(*(table.c[c] for c in columns)).where(table.c[key].in_(wanted))
-        stored = {m[key]: m for m in session.execute(query).mappings()}
+        at = columns.index(key)
+        stored = {r[at]: r for r in session.execute(query).tuples()}  # tuples: fast to read
         watched = WATCHED.get(self.fmt.kind, ())
         for row in rows:
             code = row.values[key]
@@ -69,15 +74,23 @@ class ChangeList:
             if before is None:
                 self.added.append(code)
                 continue
-            diff = {
-                c: [self._value(before[c]), self._value(row.values.get(c))]
-                for c in columns
-                if self.text(before[c]) != self.text(row.values.get(c))
-            }
+            diff = self._diff(before, row.values, columns)
             if diff:
                 self.changed.append({"key": code, "changes": diff})
                 if any(c in diff for c in watched):
                     self._flag(code, row.values.get("name"), diff, watched)
+
+    def _diff(
+        self, before: Any, after: dict[str, Any], columns: Sequence[str]
+    ) -> dict[str, list[str | None]]:
+        diff: dict[str, list[str | None]] = {}
+        for c, old in zip(columns, before, strict=True):
+            new = after.get(c)
+            # equal values are the common case; the text decides the rest (1.50 == 1.5)
+            if old == new or self.text(old) == self.text(new):
+                continue
+            diff[c] = [self._value(old), self._value(new)]
+        return diff
 
     def _observe_events(self, session: Session, rows: Sequence[ParsedRow]) -> None:
         hashes = {self.event_hash(self.fmt, r.values): r for r in rows}
@@ -123,7 +136,7 @@ class ChangeList:
             changed=len(self.changed),
             added=len(self.added),
             changes_sha256=hashlib.sha256(blob).hexdigest(),
-            changes_gz=gzip.compress(blob, mtime=0),
+            changes_gz=gzip.compress(blob, compresslevel=6, mtime=0),
             flagged=self.flagged,
             flagged_total=self.flagged_total,
         )

@@ -158,6 +158,7 @@ def import_file(
     seen_keys: set[str] = set()
     owners = _Owners()
     before = repo.count(session, model)
+    changes.empty_before = before == 0
     if kind == "enterprises":  # first: on PostgreSQL this also queues concurrent imports
         repo.bump_revision(session, SNAPSHOT)
     batch: list[ParsedRow] = []
