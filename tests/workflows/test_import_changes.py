@@ -116,3 +116,19 @@ def test_history_rows_are_named_when_new(session: Session, tmp_path: Path) -> No
     ]
     import_file(session, "penalties", penalties)
     assert last_entry(session).details["added"] == []
+
+
+def test_the_same_values_in_another_spelling_are_no_change(
+    session: Session, tmp_path: Path
+) -> None:
+    header = HEADER + ",registered_capital,lat"
+    lines = [f"{line},1000.5,23.1" for line in enterprise_lines(3)]
+    import_file(session, "enterprises", write(tmp_path, "a.csv", header, lines))
+    respelled = [line.replace(",1000.5,23.1", ",1000.50,23.10") for line in lines]
+    report = import_file(session, "enterprises", write(tmp_path, "b.csv", header, respelled))
+    assert report.changed_rows == 0
+    raised = [respelled[0].replace(",1000.50,", ",2000,"), *respelled[1:]]
+    import_file(session, "enterprises", write(tmp_path, "c.csv", header, raised))
+    assert last_entry(session).details["changed"] == [
+        {"key": code(0), "changes": {"registered_capital": ["1000.5", "2000"]}}
+    ]
