@@ -48,27 +48,24 @@ class Page(BaseModel, Generic[T]):
 HASH_EXAMPLE = "9f2c" + "0" * 60
 
 
-class AuditHeadOut(BaseModel):
+class PublishedHeadOut(BaseModel):
     """A head of the audit chain: `sequence` entries, the last hashing to `entry_hash`;
     `head` is both as `inspect-engine audit verify --expect-head` takes them."""
 
     sequence: int = Field(examples=[1834])
     entry_hash: str = Field(examples=[HASH_EXAMPLE])
     head: str = Field(examples=[f"1834:{HASH_EXAMPLE}"])
-
-
-class PublishedHeadOut(AuditHeadOut):
     occasion: str = Field(examples=["draw"], description="daily|freeze|draw|publication")
     subject: str = Field(examples=["2026-12"], description="the month, visit or day")
     published_at: datetime
 
 
 class AuditHeadsOut(BaseModel):
-    """The audit chain's head now, and the heads published daily and at every freeze,
-    draw and publication (newest first). Keep copies: a log rewritten later no longer
-    reaches them (docs/audit.md)."""
+    """The heads of the audit chain published daily and at every freeze, draw and
+    publication, newest first, `latest` the newest of all. Keep copies: a log rewritten
+    later no longer reaches them (docs/audit.md)."""
 
-    current: AuditHeadOut
+    latest: PublishedHeadOut | None
     published: Page[PublishedHeadOut]
 
 

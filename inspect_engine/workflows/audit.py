@@ -162,6 +162,10 @@ def publish_daily_head(session: Session, day: str) -> PublishedHead:
     return done if done is not None else publish_head(session, "daily", day)
 
 
+def latest_published_head(session: Session) -> PublishedHead | None:
+    return session.scalars(select(PublishedHead).order_by(PublishedHead.id.desc()).limit(1)).first()
+
+
 def published_heads(
     session: Session, *, before_id: int | None = None, limit: int | None = None
 ) -> list[PublishedHead]:

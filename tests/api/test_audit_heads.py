@@ -71,11 +71,11 @@ def test_heads_are_published_at_freeze_draw_and_publication(service: Service) ->
         ).first()
         assert last is not None and last.action == "plan.publish"
         assert latest["head"] == f"{audit.chain_head(session)}"
-    assert body["current"]["head"] == latest["head"]
+    assert body["latest"] == latest
     page = service.get("/audit")
     assert page.status_code == 200 and latest["head"] in page.text
     feed = service.get("/public/results.atom")
-    assert f"审计日志链头 {latest['head']}" in feed.text
+    assert f"审计日志链头（最近公布）{latest['head']}" in feed.text
 
 
 def test_the_daily_head_is_published_once_a_day(
@@ -111,3 +111,15 @@ def test_a_rewritten_log_fails_against_the_published_head(
     assert against.exit_code == 1, against.output
     assert "head mismatch" in against.output and "expected head" in against.output
     assert heads(service)["published"]["items"][0]["head"] != kept
+
+
+def test_the_heads_are_paged_newest_first(service: Service) -> None:
+    every = heads(service)["published"]["items"]
+    assert len(every) >= 2
+    first = service.get("/public/audit/heads?limit=1").json()
+    assert first["published"]["items"] == every[:1] and first["latest"] == every[0]
+    cursor = first["published"]["next_cursor"]
+    second = service.get(f"/public/audit/heads?limit=1&cursor={cursor}").json()
+    assert second["published"]["items"] == every[1:2]
+    assert second["latest"] == every[0]
+    assert service.get("/public/audit/heads?cursor=bogus").status_code == 422
