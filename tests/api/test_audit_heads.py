@@ -89,6 +89,18 @@ def test_the_daily_head_is_published_once_a_day(
     assert [h["head"] for h in daily] == [first.stdout.strip()]
 
 
+def test_the_heads_are_paged_newest_first(service: Service) -> None:
+    every = heads(service)["published"]["items"]
+    assert len(every) >= 2
+    first = service.get("/public/audit/heads?limit=1").json()
+    assert first["published"]["items"] == every[:1] and first["latest"] == every[0]
+    cursor = first["published"]["next_cursor"]
+    second = service.get(f"/public/audit/heads?limit=1&cursor={cursor}").json()
+    assert second["published"]["items"] == every[1:2]
+    assert second["latest"] == every[0]
+    assert service.get("/public/audit/heads?cursor=bogus").status_code == 422
+
+
 def test_a_rewritten_log_fails_against_the_published_head(
     service: Service, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -111,15 +123,3 @@ def test_a_rewritten_log_fails_against_the_published_head(
     assert against.exit_code == 1, against.output
     assert "head mismatch" in against.output and "expected head" in against.output
     assert heads(service)["published"]["items"][0]["head"] != kept
-
-
-def test_the_heads_are_paged_newest_first(service: Service) -> None:
-    every = heads(service)["published"]["items"]
-    assert len(every) >= 2
-    first = service.get("/public/audit/heads?limit=1").json()
-    assert first["published"]["items"] == every[:1] and first["latest"] == every[0]
-    cursor = first["published"]["next_cursor"]
-    second = service.get(f"/public/audit/heads?limit=1&cursor={cursor}").json()
-    assert second["published"]["items"] == every[1:2]
-    assert second["latest"] == every[0]
-    assert service.get("/public/audit/heads?cursor=bogus").status_code == 422
