@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
@@ -259,3 +260,10 @@ def test_a_revoked_enterprise_is_on_every_supervisors_board(service: Service) ->
             (KNOWN, {"status": ["active", "revoked"]}, "admin")
         ]
         assert board.json()["enterprise_changes_total"] == 1
+    # the phone page (signed in through the field login) shows the same list
+    page = TestClient(service.client.app, follow_redirects=False)
+    login = {"token": service.city.tokens["sup_fire"], "next": "/field"}
+    assert page.post("/field/login", data=login).status_code == 303
+    html = page.get(f"/board/{MONTH}").text
+    listed_part = html[html.index('id="enterprise-changes"') :]
+    assert KNOWN in listed_part and "状态: active → revoked" in listed_part
