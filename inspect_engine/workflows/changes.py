@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from inspect_engine.errors import Conflict, NotFound
 from inspect_engine.formats.reader import ParsedRow
 from inspect_engine.formats.spec import FileFormat
 from models import ImportChangeLog
@@ -151,6 +152,28 @@ def full_list_bytes(
     document = {"kind": kind, "file": file_name, "changed": changed, "added": added}
     text = json.dumps(document, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     return text.encode("utf-8")
+
+
+def import_changes(session: Session, log_id: int) -> dict[str, Any]:
+    """An import's full change list, with where it came from; compare `changes_sha256` with
+    the one in the import's audit entry (`change_log` names this list)."""
+    log = session.get(ImportChangeLog, log_id)
+    if log is None:
+        raise NotFound(f"there is no import change list {log_id}")
+    try:
+        document = read_full_list(log)
+    except ValueError as exc:
+        raise Conflict(str(exc)) from None
+    return {
+        "id": log.id,
+        "kind": log.kind,
+        "file": log.file_name,
+        "actor": log.actor,
+        "created_at": log.created_at.isoformat(),
+        "changes_sha256": log.changes_sha256,
+        "changed": document["changed"],
+        "added": document["added"],
+    }
 
 
 def read_full_list(log: ImportChangeLog) -> dict[str, Any]:

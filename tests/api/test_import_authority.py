@@ -267,3 +267,24 @@ def test_a_revoked_enterprise_is_on_every_supervisors_board(service: Service) ->
     html = page.get(f"/board/{MONTH}").text
     listed_part = html[html.index('id="enterprise-changes"') :]
     assert KNOWN in listed_part and "状态: active → revoked" in listed_part
+
+
+def test_auditors_read_an_imports_full_change_list(service: Service) -> None:
+    text = "item_code,department,title,legal_basis,kind\nSAMR-INFO,SAMR,改名,《条例》第一条,key\n"
+    assert _upload(service, "sup_samr", "items", text).status_code == 200
+    with Session(service.engine) as session:
+        entry = session.scalars(
+            select(models.AuditEntry).order_by(models.AuditEntry.id.desc())
+        ).first()
+        assert entry is not None and entry.actor == "sup_samr"
+        log_id, digest = entry.details["change_log"], entry.details["changes_sha256"]
+    path = f"/auditor/imports/{log_id}/changes"
+    full = service.get(path, "auditor")
+    assert full.status_code == 200, full.text
+    assert full.json()["changes_sha256"] == digest
+    [changed] = full.json()["changed"]
+    assert changed["key"] == "SAMR-INFO"
+    assert changed["changes"]["kind"] == ["general", "key"]
+    assert service.get(path, "sup_samr").status_code == 403
+    assert service.get(path).status_code == 401
+    assert service.get("/auditor/imports/999999/changes", "auditor").status_code == 404
