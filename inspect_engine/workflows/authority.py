@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from inspect_engine.errors import InvalidInput
@@ -28,6 +28,8 @@ REGISTRY_KINDS = ("enterprises", "penalties", "complaints", "annual-reports", "l
 # Kinds a supervisor imports for his departments, and the codes each row names.
 DEPARTMENT_KINDS = ("items", "inspectors", "inspections", "leave", "conflicts")
 MAX_NAMED_ROWS = 20
+# PostgreSQL advisory lock queueing departmental imports (any fixed 64-bit number).
+IMPORT_LOCK_KEY = 0x1E_A0D1_1A00_0001
 
 
 def acting_as(session: Session, username: str | None) -> Principal | None:
@@ -85,6 +87,8 @@ class DepartmentGuard:
     stored owners of the codes the rows name (before the batch is written)."""
 
     def __init__(self, session: Session, principal: Principal | None, kind: str):
+        if kind in DEPARTMENT_KINDS:
+            queue_departmental_imports(session)
         self.session = session
         self.kind = kind
         self.departments = None if acts_as_admin(principal) else principal.departments  # type: ignore[union-attr]
@@ -131,6 +135,15 @@ class DepartmentGuard:
 
     def finish(self) -> None:
         self.refusals.raise_if_any()
+
+
+def queue_departmental_imports(session: Session) -> None:
+    """Holds, until the transaction ends, the right to import departmental files, before
+    the owners are read. PostgreSQL: without it, an item another import is creating is
+    invisible to the check, and the upsert waits for that insert, then overwrites its
+    department. SQLite admits one writer: the later import fails on its outdated snapshot."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": IMPORT_LOCK_KEY})
 
 
 def check_task_items(
