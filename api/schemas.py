@@ -45,6 +45,30 @@ class Page(BaseModel, Generic[T]):
 # --------------------------------------------------------------------------- public
 
 
+HASH_EXAMPLE = "9f2c" + "0" * 60
+
+
+class PublishedHeadOut(BaseModel):
+    """A head of the audit chain: `sequence` entries, the last hashing to `entry_hash`;
+    `head` is both as `inspect-engine audit verify --expect-head` takes them."""
+
+    sequence: int = Field(examples=[1834])
+    entry_hash: str = Field(examples=[HASH_EXAMPLE])
+    head: str = Field(examples=[f"1834:{HASH_EXAMPLE}"])
+    occasion: str = Field(examples=["draw"], description="daily|freeze|draw|publication")
+    subject: str = Field(examples=["2026-12"], description="the month, visit or day")
+    published_at: datetime
+
+
+class AuditHeadsOut(BaseModel):
+    """The heads of the audit chain published daily and at every freeze, draw and
+    publication, newest first, `latest` the newest of all. Keep copies: a log rewritten
+    later no longer reaches them (docs/audit.md)."""
+
+    latest: PublishedHeadOut | None
+    published: Page[PublishedHeadOut]
+
+
 class ItemRef(BaseModel):
     item_code: str = Field(examples=["SAMR-FOOD"])
     department: str = Field(examples=["SAMR"])
@@ -224,11 +248,12 @@ class PublicEnterprise(BaseModel):
 
 
 class ImportReportOut(BaseModel):
-    model_config = example(kind="items", rows=120, new_rows=3, warnings=[])
+    model_config = example(kind="items", rows=120, new_rows=3, changed_rows=2, warnings=[])
 
     kind: str
     rows: int
     new_rows: int
+    changed_rows: int = Field(0, description="stored rows whose values the file changed")
     warnings: list[str]
 
 

@@ -131,22 +131,43 @@ def db_upgrade() -> None:
 
 
 KIND_HELP = "one of: " + ", ".join(FORMATS)
+AsUserOption = Annotated[
+    str | None,
+    typer.Option(
+        "--as",
+        help="act as this user, with the rules of his role and departments; without it "
+        "the operator acts as an administrator",
+    ),
+]
 
 
 @app.command("import")
 def import_command(
     kind: Annotated[str, typer.Argument(help=KIND_HELP)],
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    as_user: AsUserOption = None,
 ) -> None:
     """Import a directory or history file (all-or-nothing, idempotent)."""
+    from inspect_engine.workflows.authority import acting_as
     from inspect_engine.workflows.imports import import_file
 
     def body() -> Any:
         with transaction() as session, phase_progress() as progress:
-            report = import_file(session, kind, file, progress=progress)
+            principal = acting_as(session, as_user)
+            report = import_file(
+                session,
+                kind,
+                file,
+                actor=as_user or "cli",
+                principal=principal,
+                progress=progress,
+            )
         for warning in report.warnings:
             console.print(f"[yellow]warning:[/yellow] {escape(warning)}")
-        console.print(f"{kind}: {report.rows} rows read, {report.new_rows} new rows stored")
+        console.print(
+            f"{kind}: {report.rows} rows read, {report.new_rows} new rows stored, "
+            f"{report.changed_rows} changed"
+        )
         if kind == "holidays":
             console.print(f"due dates recomputed on the imported years: {report.due_dates_changed}")
 
@@ -297,14 +318,17 @@ def _policy() -> Any:
 def month_plan(
     month: MonthOption,
     tasks: Annotated[Path, typer.Option("--tasks", exists=True, dir_okay=False)],
+    as_user: AsUserOption = None,
 ) -> None:
     """Create the month's plan from tasks.csv (or replace its tasks until it is frozen)."""
+    from inspect_engine.workflows.authority import acting_as
     from inspect_engine.workflows.planning import plan_month
     from inspect_engine.workflows.preview import preview_month
 
     def body() -> None:
         with transaction() as session:
-            summary = plan_month(session, month, tasks)
+            principal = acting_as(session, as_user)
+            summary = plan_month(session, month, tasks, actor=as_user or "cli", principal=principal)
             # The frames as they would be frozen now: a floor a frame cannot honour refuses
             # the plan here, and each task's ratios are shown beside the π achieved.
             frames = preview_month(session, month, _policy())
@@ -665,6 +689,13 @@ def audit_verify(
             callback=_check_head,
         ),
     ] = None,
+    published: Annotated[
+        bool,
+        typer.Option(
+            "--published/--no-published",
+            help="also check every head the engine published (as stored in the database)",
+        ),
+    ] = True,
 ) -> None:
     """Recompute the chain; exit 0 if intact, 1 naming the first broken entry."""
     from inspect_engine.workflows.audit import ChainHead, verify_audit_chain
@@ -673,7 +704,7 @@ def audit_verify(
 
     def body() -> None:
         with transaction() as session, phase_progress() as progress:
-            outcome = verify_audit_chain(session, expected, progress=progress)
+            outcome = verify_audit_chain(session, expected, progress=progress, published=published)
         if not outcome.intact:
             _print_chain_problems(outcome)
             raise typer.Exit(1)
@@ -709,6 +740,22 @@ def audit_head() -> None:
         with transaction() as session:
             head = chain_head(session)
         typer.echo(str(head))
+
+    run(body)
+
+
+@audit_app.command("publish-head")
+def audit_publish_head() -> None:
+    """Publish today's head (Asia/Shanghai) on the public site and feed; run it daily
+    (cron). Once per day: a second run prints the head already published."""
+    from inspect_engine.workflows.audit import publish_daily_head
+    from inspect_engine.workflows.results import today_in_shanghai
+
+    def body() -> None:
+        with transaction() as session:
+            row = publish_daily_head(session, today_in_shanghai().isoformat())
+            text = f"{row.sequence}:{row.entry_hash}"
+        typer.echo(text)
 
     run(body)
 

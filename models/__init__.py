@@ -1,6 +1,6 @@
 """SQLAlchemy 2.x typed models. No business rules live here."""
 
-from models.audit import AuditEntry
+from models.audit import AuditEntry, ImportChangeLog, PublishedHead
 from models.auth import ApiToken, SignInThrottle, User, WebSession
 from models.base import Base
 from models.directory import (
@@ -47,6 +47,7 @@ __all__ = [
     "Draw",
     "Enterprise",
     "Frame",
+    "ImportChangeLog",
     "Inspection",
     "Inspector",
     "Item",
@@ -56,6 +57,7 @@ __all__ = [
     "Penalty",
     "Plan",
     "Publication",
+    "PublishedHead",
     "Result",
     "RiskScore",
     "Selection",

@@ -13,9 +13,10 @@ from sqlalchemy import select
 from api import schemas
 from api.convert import aware
 from api.deps import AuditorUser, SessionDep
-from api.pagination import Cursor, Limit, decode_cursor, page
+from api.pagination import MAX_ID, Cursor, Limit, decode_cursor, page
 from api.schemas import MONTH_PATTERN, Page
 from inspect_engine.workflows.audit import ChainHead, verify_audit_chain
+from inspect_engine.workflows.changes import import_changes
 from inspect_engine.workflows.planning import auditor_record
 from models import AuditEntry, Frame, Plan, Task
 
@@ -124,10 +125,13 @@ def verify_audit_log(
     expect_head: Annotated[
         str | None, Query(pattern=r"^\d+:[0-9a-fA-F]{64}$", description="SEQ:HASH kept earlier")
     ] = None,
+    published: Annotated[
+        bool, Query(description="also check every head the engine published (as stored)")
+    ] = True,
 ) -> ChainVerificationOut:
     """Recomputes the audit log's hash chain, as `inspect-engine audit verify` does."""
     expected = ChainHead.parse(expect_head) if expect_head is not None else None
-    outcome = verify_audit_chain(session, expected)
+    outcome = verify_audit_chain(session, expected, published=published)
     return ChainVerificationOut(
         intact=outcome.intact,
         entries=outcome.entries,
@@ -141,3 +145,15 @@ def verify_audit_log(
         ],
         unlisted_problems=outcome.unlisted,
     )
+
+
+@router.get("/imports/{change_log}/changes")
+def import_change_list(
+    session: SessionDep,
+    user: AuditorUser,
+    change_log: Annotated[int, PathParam(ge=1, le=MAX_ID)],
+) -> dict[str, Any]:
+    """The full list of what one import changed (its audit entry names the first 50 rows
+    and carries `change_log` and `changes_sha256`): changed rows by key with the before
+    and after values of the changed columns, and the keys of the rows it added."""
+    return import_changes(session, change_log)

@@ -29,6 +29,7 @@ from api.routes.field import login_redirect, message, render, signed_in, this_mo
 from api.schemas import MONTH_PATTERN
 from inspect_engine.liaison import courier_from_settings
 from inspect_engine.workflows import field
+from inspect_engine.workflows.changes import enterprise_changes
 from inspect_engine.workflows.users import Role
 
 router = APIRouter(default_response_class=HTMLResponse, include_in_schema=False)
@@ -120,6 +121,22 @@ class StaffingEventOut(BaseModel):
     event_hash: str
 
 
+class EnterpriseChangeOut(BaseModel):
+    """An enterprise whose status or licences an import changed: it leaves or enters every
+    department's frames, so supervisors see it beside the changes made by hand."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    at: datetime
+    credit_code: str = Field(examples=["91440106MA5D0XXXX1"])
+    name: str | None = Field(examples=["某某餐饮有限公司"])
+    changes: dict[str, list[str | None]] = Field(
+        examples=[{"status": ["active", "revoked"]}], description="column: [before, after]"
+    )
+    by: str = Field(examples=["admin"], description="who imported the file")
+    change_log: int = Field(description="the import's full change list (import_change_logs)")
+
+
 class BoardOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
@@ -139,6 +156,10 @@ class BoardOut(BaseModel):
     events: list[StaffingEventOut] = Field(description="changes of the staffing after the freeze")
     manual_events: int = Field(examples=[1], description="events made by hand (withdraws)")
     directory_events: int = Field(examples=[3], description="events from directory imports")
+    enterprise_changes: list[EnterpriseChangeOut] = Field(
+        default=[], description="the month's enterprise status and licence changes (first 200)"
+    )
+    enterprise_changes_total: int = 0
     task_titles: dict[str, str] = Field(examples=[{"2026-12-FOOD": "餐饮联合抽查"}])
 
 
@@ -153,7 +174,15 @@ def board_json(
 ) -> BoardOut:
     """The month's progress board (the figures of /board/{month})."""
     board = field.month_board(session, month, departments=scope_of(user), as_of=as_of)
-    return BoardOut.model_validate(board, from_attributes=True)
+    directory = enterprise_changes(session, month)
+    return BoardOut.model_validate(board, from_attributes=True).model_copy(
+        update={
+            "enterprise_changes": [
+                EnterpriseChangeOut.model_validate(c) for c in directory.changes
+            ],
+            "enterprise_changes_total": directory.total,
+        }
+    )
 
 
 @api.post("/plans/{month}/verify-codes")
@@ -193,6 +222,7 @@ def board_page(
         "field/board.html",
         user=user,
         board=board,
+        directory=enterprise_changes(session, month),
         task_label=lambda code: f"{code} {board.task_titles.get(code, '')}",
         district_label=labels.district,
         department_label=labels.department,

@@ -24,7 +24,8 @@ from api.pagination import MAX_ID, Cursor, Limit, decode_cursor, page
 from api.queries import ResultFilter
 from api.schemas import MONTH_PATTERN, Page, ResultCodeName
 from inspect_engine.formats.csv_safety import SafeWriter
-from models import Publication
+from inspect_engine.workflows import audit
+from models import Publication, PublishedHead
 
 router = APIRouter(prefix="/public", tags=["public"])
 
@@ -271,14 +272,21 @@ def results_feed(request: Request, session: SessionDep) -> Response:
     """The latest publications, corrections and withdrawals."""
     changes = queries.latest_changes(session, FEED_ENTRIES)
     titles = queries.item_titles(session)
-    body = atom_feed(str(request.base_url).rstrip("/"), changes, titles)
+    latest = audit.latest_published_head(session)  # readers' copies keep the heads too
+    head = f"{latest.sequence}:{latest.entry_hash}" if latest is not None else None
+    body = atom_feed(str(request.base_url).rstrip("/"), changes, titles, head)
     return Response(body, media_type="application/atom+xml; charset=utf-8")
 
 
-def atom_feed(base: str, changes: list[Publication], titles: dict[str, str]) -> bytes:
+def atom_feed(
+    base: str, changes: list[Publication], titles: dict[str, str], head: str | None = None
+) -> bytes:
     ET.register_namespace("", ATOM)
     feed = ET.Element(f"{{{ATOM}}}feed")
     _text(feed, "title", "双随机、一公开 抽查检查结果公示")
+    if head is not None:
+        _text(feed, "subtitle", f"审计日志链头（最近公布）{head}")
+        ET.SubElement(feed, f"{{{ATOM}}}link", rel="related", href=f"{base}/public/audit/heads")
     _text(feed, "id", f"{base}/public/results.atom")
     ET.SubElement(feed, f"{{{ATOM}}}link", rel="self", href=f"{base}/public/results.atom")
     ET.SubElement(feed, f"{{{ATOM}}}link", rel="alternate", href=f"{base}/results")
@@ -464,3 +472,40 @@ def get_enterprise(
         status=enterprise.status,
         results=[convert.public_result(p, titles) for p in results],
     )
+
+
+# --------------------------------------------------------------------------- audit heads
+
+
+def audit_heads(session: Session, limit: int, cursor: str | None) -> schemas.AuditHeadsOut:
+    """The published heads, newest first (shared by the page and the JSON). Stored rows
+    only: no count of the whole log per anonymous request."""
+    key = decode_cursor(cursor, int)
+    rows = audit.published_heads(session, before_id=key[0] if key else None, limit=limit + 1)
+    kept, next_cursor = page(rows, limit, lambda h: [h.id])
+    latest = rows[0] if key is None and rows else audit.latest_published_head(session)
+    return schemas.AuditHeadsOut(
+        latest=_head_out(latest) if latest is not None else None,
+        published=Page(items=[_head_out(h) for h in kept], next_cursor=next_cursor),
+    )
+
+
+def _head_out(row: PublishedHead) -> schemas.PublishedHeadOut:
+    return schemas.PublishedHeadOut(
+        sequence=row.sequence,
+        entry_hash=row.entry_hash,
+        head=f"{row.sequence}:{row.entry_hash}",
+        occasion=row.occasion,
+        subject=row.subject,
+        published_at=row.published_at.replace(tzinfo=row.published_at.tzinfo or UTC),
+    )
+
+
+@router.get("/audit/heads")
+def public_audit_heads(
+    session: SessionDep, limit: Limit = 100, cursor: Cursor = None
+) -> schemas.AuditHeadsOut:
+    """The audit log's heads (审计日志链头) published daily and at each freeze, draw and
+    publication, newest first. Anyone may keep them: `inspect-engine audit verify
+    --expect-head SEQ:HASH` then shows whether the log was rewritten since."""
+    return audit_heads(session, limit, cursor)

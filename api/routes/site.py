@@ -17,7 +17,7 @@ from api import convert, labels, queries
 from api.deps import SessionDep
 from api.pagination import MAX_ID, decode_cursor, page
 from api.queries import RESULT_LABELS, ResultFilter
-from api.routes.public import result_filter
+from api.routes.public import audit_heads, result_filter
 from api.schemas import MONTH_PATTERN
 from inspect_engine.workflows.results import today_in_shanghai
 
@@ -186,3 +186,13 @@ def enterprise(
         enterprise=found,
         results=[convert.public_result(p, titles) for p in rows],
     )
+
+
+@router.get("/audit")
+def audit_heads_page(
+    request: Request,
+    session: SessionDep,
+    cursor: Annotated[str | None, Query(max_length=512)] = None,
+) -> Response:
+    """The audit chain's head now and as published (keep copies: docs/audit.md)."""
+    return render(request, "audit.html", heads=audit_heads(session, 100, cursor))

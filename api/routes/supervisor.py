@@ -29,7 +29,7 @@ from api.deps import (
 )
 from api.pagination import MAX_ID, Cursor, Limit, decode_cursor, page
 from api.schemas import MONTH_PATTERN, Page
-from api.uploads import UPLOAD_BODY, CsvUpload, check_upload_scope, saved_upload
+from api.uploads import UPLOAD_BODY, CsvUpload, saved_upload
 from inspect_engine.formats.spec import FORMATS
 from inspect_engine.liaison import courier_from_settings
 from inspect_engine.workflows import drawing, planning, preview, results
@@ -60,10 +60,13 @@ def upload_directory(
     """Import a directory or history file: the same validation as `inspect-engine import`
     (all-or-nothing, row-numbered errors as a 422 problem, idempotent)."""
     with saved_upload(file) as path:
-        check_upload_scope(session, user, kind, path)
-        report = import_file(session, kind, path, actor=actor(user))
+        report = import_file(session, kind, path, actor=actor(user), principal=user)
     return schemas.ImportReportOut(
-        kind=kind, rows=report.rows, new_rows=report.new_rows, warnings=report.warnings
+        kind=kind,
+        rows=report.rows,
+        new_rows=report.new_rows,
+        changed_rows=report.changed_rows,
+        warnings=report.warnings,
     )
 
 
@@ -121,7 +124,7 @@ def upload_tasks(
     if exists:
         require_whole_plan(session, user, month)  # the tasks it replaces
     with saved_upload(file) as path:
-        summary = planning.plan_month(session, month, path, actor=actor(user))
+        summary = planning.plan_month(session, month, path, actor=actor(user), principal=user)
     require_whole_plan(session, user, month)  # the tasks it brings (rolled back if not)
     return schemas.PlanTasksOut(
         month=summary.month, tasks=list(summary.tasks), warnings=list(summary.warnings)

@@ -23,7 +23,7 @@ from sqlalchemy import Row, String, func, select, text, type_coerce, update
 from sqlalchemy.orm import Session
 
 from inspect_engine.errors import InvalidInput
-from models import AuditEntry
+from models import AuditEntry, PublishedHead
 from models.base import utcnow
 
 GENESIS = "0" * 64
@@ -133,6 +133,51 @@ def chain_head(session: Session) -> ChainHead:
     return ChainHead(count, last or GENESIS)
 
 
+# --------------------------------------------------------------------------- published heads
+
+OCCASIONS = ("daily", "freeze", "draw", "publication")
+
+
+def publish_head(session: Session, occasion: str, subject: str) -> PublishedHead:
+    """Records the head for the public site and feed. Called in the transaction of a
+    freeze, draw or publication, after its own entry: that transaction holds the right to
+    append (`_queue_for_tail`), so the head is exactly the log up to that entry."""
+    if occasion not in OCCASIONS:
+        raise ValueError(f"unknown occasion {occasion!r}")
+    _queue_for_tail(session)
+    head = chain_head(session)
+    row = PublishedHead(
+        sequence=head.sequence, entry_hash=head.entry_hash, occasion=occasion, subject=subject
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def publish_daily_head(session: Session, day: str) -> PublishedHead:
+    """The day's head (`audit publish-head`, run daily); once per day (Asia/Shanghai)."""
+    done = session.scalars(
+        select(PublishedHead).where(PublishedHead.occasion == "daily", PublishedHead.subject == day)
+    ).first()
+    return done if done is not None else publish_head(session, "daily", day)
+
+
+def latest_published_head(session: Session) -> PublishedHead | None:
+    return session.scalars(select(PublishedHead).order_by(PublishedHead.id.desc()).limit(1)).first()
+
+
+def published_heads(
+    session: Session, *, before_id: int | None = None, limit: int | None = None
+) -> list[PublishedHead]:
+    """Published heads, newest first."""
+    query = select(PublishedHead).order_by(PublishedHead.id.desc())
+    if before_id is not None:
+        query = query.where(PublishedHead.id < before_id)
+    if limit is not None:
+        query = query.limit(limit)
+    return list(session.scalars(query))
+
+
 # --------------------------------------------------------------------------- verification
 
 
@@ -184,11 +229,22 @@ def verify_audit_chain(
     *,
     chunk: int = CHUNK,
     progress: Progress | None = None,
+    published: bool = False,
 ) -> ChainVerification:
     """Walks the log in id order, `chunk` entries per query, and reports where the chain
-    breaks; with `expect_head`, also whether the log still reaches a head kept earlier."""
+    breaks; with `expect_head`, also whether the log still reaches a head kept earlier;
+    with `published`, whether it still reaches every head it published (as stored: one
+    who rewrote the log may have rewritten them too, hence the public copies)."""
     total = session.scalar(select(func.count()).select_from(AuditEntry)) or 0
-    walk = _Walk(expect_head)
+    heads: dict[int, list[ChainHead]] = {}
+    if expect_head is not None:
+        heads.setdefault(expect_head.sequence, []).append(expect_head)
+    if published:
+        for row in session.execute(select(PublishedHead.sequence, PublishedHead.entry_hash)):
+            head = ChainHead(int(row.sequence), row.entry_hash)
+            if head not in heads.get(head.sequence, []):
+                heads.setdefault(head.sequence, []).append(head)
+    walk = _Walk(expect_head, heads)
     for row in _rows(session, chunk):
         walk.step(row)
         if progress is not None and walk.sequence % chunk == 0:
@@ -250,8 +306,16 @@ class _Walk:
     """The state of one verification: the last two chain entries and, when an entry did
     not follow its predecessor, that entry until the next one tells why."""
 
-    def __init__(self, expect_head: ChainHead | None) -> None:
+    def __init__(
+        self, expect_head: ChainHead | None, heads: dict[int, list[ChainHead]] | None = None
+    ) -> None:
         self.expect_head = expect_head
+        # every head the log must reach, by position (the expected and the published ones)
+        self.heads = (
+            heads
+            if heads is not None
+            else ({expect_head.sequence: [expect_head]} if expect_head is not None else {})
+        )
         self.sequence = 0
         self.before: _Link | None = None  # the chain entry before `last`
         self.last: _Link | None = None
@@ -351,28 +415,32 @@ class _Walk:
         self.report(Break.MISSING, entry.sequence, entry.entry_id, message)
 
     def _check_head(self, here: _Link) -> None:
-        head = self.expect_head
-        if head is None or here.sequence != head.sequence or here.entry_hash == head.entry_hash:
-            return
-        self.report(
-            Break.HEAD_MISMATCH,
-            here.sequence,
-            here.entry_id,
-            f"entry #{head.sequence} (id {here.entry_id}) hashes to {here.entry_hash}, not "
-            f"to the expected head {head.entry_hash}: the log was changed up to there, or "
-            "the head belongs to another database",
-        )
+        for head in self.heads.get(here.sequence, ()):
+            if here.entry_hash == head.entry_hash:
+                continue
+            self.report(
+                Break.HEAD_MISMATCH,
+                here.sequence,
+                here.entry_id,
+                f"entry #{head.sequence} (id {here.entry_id}) hashes to {here.entry_hash}, "
+                f"not to the {self._which(head)} head {head.entry_hash}: the log was changed "
+                "up to there, or the head belongs to another database",
+            )
+
+    def _which(self, head: ChainHead) -> str:
+        return "expected" if head == self.expect_head else "published"
 
     def finish(self) -> None:
         self._settle_unlinked(None)
-        head = self.expect_head
-        if head is not None and self.sequence < head.sequence:
+        beyond = [h for hs in self.heads.values() for h in hs if h.sequence > self.sequence]
+        if beyond:
+            head = max(beyond, key=lambda h: h.sequence)
             self.report(
                 Break.TRUNCATED,
                 self.sequence + 1,
                 None,
                 f"the log ends at entry #{self.sequence} ({_name(self.last)}) but the "
-                f"expected head is entry #{head.sequence}: "
+                f"{self._which(head)} head is entry #{head.sequence}: "
                 f"{head.sequence - self.sequence} entries were deleted from its end",
             )
 

@@ -169,4 +169,5 @@ def refreeze_month(
         "group_hash": commitment.group_hash,
     }
     audit.record(session, actor, "plan.refreeze", month, details)
+    audit.publish_head(session, "freeze", month)
     return RefreezeResult(_frozen_result(session, plan), voided, voided_at, reason)

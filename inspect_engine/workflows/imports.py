@@ -22,7 +22,10 @@ from inspect_engine.errors import InvalidInput
 from inspect_engine.formats.reader import FileRejected, ParsedRow, RowError, iter_rows
 from inspect_engine.formats.spec import FORMATS, FileFormat
 from inspect_engine.workflows import audit, holidays, staffing
+from inspect_engine.workflows.authority import DepartmentGuard, check_kind
+from inspect_engine.workflows.changes import ChangeList
 from inspect_engine.workflows.columns import SNAPSHOT, refresh_directory_snapshot
+from inspect_engine.workflows.users import Principal
 from models import repositories as repo
 from models.base import Base
 
@@ -78,6 +81,7 @@ class ImportReport:
     warnings: list[str] = field(default_factory=list)
     team_events: int = 0  # changes recorded against frozen plans' staffing
     due_dates_changed: int = 0  # publications' deadlines recounted on an imported year
+    changed_rows: int = 0  # stored rows whose values the file changed
 
 
 class _Errors:
@@ -133,15 +137,22 @@ def import_file(
     path: Path,
     *,
     actor: str = "cli",
+    principal: Principal | None = None,
     batch_rows: int = 5000,
     progress: PhaseProgress | None = None,
 ) -> ImportReport:
     """One streaming pass: rows are validated a batch at a time and written while the file
     is clean; after the first error nothing more is written and the whole file is
-    rejected at the end, when the caller rolls the transaction back."""
+    rejected at the end, when the caller rolls the transaction back.
+
+    `principal` is who imports (None: the operator, as an administrator): a supervisor's
+    rows that name another department's codes are refused (Forbidden, with row numbers)."""
     fmt = FORMATS.get(kind)
     if fmt is None:
         raise InvalidInput(f"unknown file kind {kind!r}; one of {', '.join(FORMATS)}")
+    check_kind(principal, kind)
+    guard = DepartmentGuard(session, principal, kind)
+    changes = ChangeList(fmt, TABLES[kind], canonical_text, event_hash)
     report = ImportReport(kind)
     model = TABLES[kind]
     errors = _Errors()
@@ -149,6 +160,7 @@ def import_file(
     seen_keys: set[str] = set()
     owners = _Owners()
     before = repo.count(session, model)
+    changes.empty_before = before == 0
     if kind == "enterprises":  # first: on PostgreSQL this also queues concurrent imports
         repo.bump_revision(session, SNAPSHOT)
     batch: list[ParsedRow] = []
@@ -157,7 +169,9 @@ def import_file(
 
     def flush() -> None:
         refs.check(batch)
-        if errors.total == 0:
+        guard.check(batch)  # before the write: the owners stored until now
+        if errors.total == 0 and guard.refusals.total == 0:
+            changes.observe(session, batch)  # before the write: the values it replaces
             _write(session, fmt, model, batch, owners)
             if kind in STAFFING_KINDS:
                 staffing_rows.extend(row.values for row in batch)
@@ -185,7 +199,9 @@ def import_file(
                 flush()
         flush()
     except FileRejected as exc:
+        guard.finish()
         raise ImportRejected(fmt.kind, exc.errors, len(exc.errors), report.warnings) from None
+    guard.finish()
     if errors.total:
         raise ImportRejected(fmt.kind, errors.first, errors.total, report.warnings)
     session.flush()
@@ -197,6 +213,8 @@ def import_file(
     report.team_events = staffing.record_directory_changes(
         session, kind, staffing_rows, actor=actor, source=f"import {kind} {path.name}"
     )
+    log = changes.store(session, path.name, actor)
+    report.changed_rows = len(changes.changed)
     details: dict[str, Any] = {"rows": report.rows, "new_rows": report.new_rows}
     if kind == "holidays":
         years = sorted(owners.years)
@@ -207,7 +225,7 @@ def import_file(
         actor,
         f"import.{kind}",
         path.name,
-        details | {"warnings": report.warnings[:10]},
+        details | {"warnings": report.warnings[:10], **changes.summary(log)},
     )
     return report
 

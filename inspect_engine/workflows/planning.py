@@ -40,8 +40,10 @@ from inspect_engine.sampling.frames import (
 from inspect_engine.sampling.visits import count_visits, task_seed
 from inspect_engine.sealing import NonceKey
 from inspect_engine.workflows import audit, holidays, staffing
+from inspect_engine.workflows.authority import check_replaced_tasks, check_task_items
 from inspect_engine.workflows.columns import latest_model_version, load_enterprise_columns
 from inspect_engine.workflows.imports import ImportRejected
+from inspect_engine.workflows.users import Principal
 from models import Draw, Frame, Item, Plan, Result, Selection, Task, Visit
 
 MONTH = re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])$")
@@ -172,20 +174,31 @@ class PlanSummary:
     warnings: tuple[str, ...] = ()  # what the file had that was ignored (extra columns)
 
 
-def plan_month(session: Session, month: str, tasks_path: Path, actor: str = "cli") -> PlanSummary:
+def plan_month(
+    session: Session,
+    month: str,
+    tasks_path: Path,
+    actor: str = "cli",
+    *,
+    principal: Principal | None = None,
+) -> PlanSummary:
     """Create the month's plan from tasks.csv, or replace its tasks while not yet frozen.
 
     An existing plan is claimed first, so that concurrent uploads replace its tasks one
     after the other; two requests creating the same new plan at once (PostgreSQL: no row
-    to lock yet) end in one plan and a Conflict for the other."""
+    to lock yet) end in one plan and a Conflict for the other. A supervisor (`principal`;
+    None: the operator) must hold the departments of every task he brings or replaces."""
     month_start(month)
     claim_plan(session, month, ("planned",))
-    rows, warnings = _read_tasks(session, tasks_path)
+    rows, warnings, numbered = _read_tasks(session, tasks_path)
     plan = session.scalars(
         select(Plan).where(Plan.month == month).execution_options(populate_existing=True)
     ).first()
     if plan is not None and plan.status != "planned":
         raise Conflict(f"the plan for {month} is {plan.status}; its tasks can no longer change")
+    if plan is not None:
+        check_replaced_tasks(session, principal, month, plan.id)
+    check_task_items(session, principal, numbered)
     taken = session.scalars(
         select(Task.task_code)
         .where(Task.task_code.in_([r["task_code"] for r in rows]))
@@ -216,12 +229,15 @@ def _new_plan(session: Session, month: str) -> Plan:
     return plan
 
 
-def _read_tasks(session: Session, path: Path) -> tuple[list[dict[str, Any]], list[str]]:
+def _read_tasks(
+    session: Session, path: Path
+) -> tuple[list[dict[str, Any]], list[str], list[tuple[int, list[str]]]]:
     """tasks.csv, validated like every import: row-numbered errors, nothing half-read; the
-    rows, and the reader's warnings."""
+    rows, the reader's warnings, and each row's number with its item codes."""
     items = {i.item_code: i for i in session.scalars(select(Item))}
     errors: list[RowError] = []
     rows: list[dict[str, Any]] = []
+    numbered: list[tuple[int, list[str]]] = []
     seen: set[str] = set()
     warnings: list[str] = []
     try:
@@ -235,13 +251,14 @@ def _read_tasks(session: Session, path: Path) -> tuple[list[dict[str, Any]], lis
                 errors.append(RowError(parsed.row, problem[0], problem[1]))
             seen.add(values["task_code"])
             rows.append(values)
+            numbered.append((parsed.row, split_list(values["items"])))
     except FileRejected as exc:
         raise ImportRejected("tasks", exc.errors, len(exc.errors), warnings) from None
     if not errors and not rows:
         errors.append(RowError(1, None, "the file has no tasks"))
     if errors:
         raise ImportRejected("tasks", errors[:100], len(errors), warnings)
-    return rows, warnings
+    return rows, warnings, numbered
 
 
 def _task_problem(
@@ -437,6 +454,7 @@ def freeze_month(
             "contribution_source": source,
         },
     )
+    audit.publish_head(session, "freeze", month)
     return _frozen_result(session, plan)
 
 
@@ -753,6 +771,7 @@ def _draw(session: Session, plan: Plan, contribution: str, now: datetime, actor:
         plan.month,
         {"contribution": contribution, "seed": reveal.seed, **plan.summary},
     )
+    audit.publish_head(session, "draw", plan.month)
     return DrawResult(plan.month, reveal.seed, tuple(records), visits, dict(plan.summary))
 
 

@@ -731,6 +731,7 @@ def publish_month(
             "departments": sorted(departments) if departments is not None else None,
         },
     )
+    audit.publish_head(session, "publication", month)
     if rows:  # the public estimates follow what is published
         estimates.publish_estimates(session, month)
     return report
@@ -1025,6 +1026,7 @@ def correct_result(
             "reason": reason,
         },
     )
+    audit.publish_head(session, "publication", visit.visit_code)  # a public correction
     _refresh_estimates(session, visit)
     return corrected
 
@@ -1053,6 +1055,7 @@ def withdraw_result(
         f"{publication.visit_code}/{result.item_code}",
         {"result_id": result_id, "reason": reason},
     )
+    audit.publish_head(session, "publication", publication.visit_code)
     _refresh_estimates(session, session.get_one(Visit, result.visit_id))
     return publication
 
@@ -1271,4 +1274,5 @@ def publish_plan(session: Session, month: str, *, actor: str = "cli") -> Plan:
     plan.published_at = datetime.now(UTC).replace(microsecond=0)
     session.flush()
     audit.record(session, actor, "plan.publish", month)
+    audit.publish_head(session, "publication", month)
     return plan

@@ -143,7 +143,7 @@ def test_a_supervisor_acts_only_for_his_departments(service: Service) -> None:
         headers=service.city.headers("sup_fire"),
     )
     assert response.status_code == 403
-    assert "row 3 (SAMR)" in response.json()["detail"]
+    assert "row 3: department SAMR is not yours" in response.json()["detail"]
     assert "FIRE-NEW" not in {
         i["item_code"] for i in service.get("/supervisor/items", "admin").json()["items"]
     }
