@@ -224,7 +224,8 @@ def test_the_engine_reader_accepts_every_row(city: City) -> None:
     """Through the import path's own parser: no row error, no warning."""
     reader = pytest.importorskip("inspect_engine.formats.reader")
     spec = pytest.importorskip("inspect_engine.formats.spec")
-    formats = {**spec.FORMATS, "tasks": spec.TASKS}
+    # the synthetic city writes no holidays.csv: its years are in the calendar package
+    formats = {k: f for k, f in {**spec.FORMATS, "tasks": spec.TASKS}.items() if k != "holidays"}
     assert {f"{kind.replace('-', '_')}.csv" for kind in formats} == set(EXPECTED_HEADERS)
     for kind, fmt in formats.items():
         warnings: list[str] = []
