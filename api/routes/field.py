@@ -300,6 +300,7 @@ def report_result(
     tags=["field"],
     response_class=Response,
     responses={200: {"content": {"application/pdf": {}}, "description": "the PDF document"}},
+    openapi_extra={"security": [{"HTTPBearer": []}]},  # or the session cookie of /login
 )
 def visit_pdf(
     request: Request,
