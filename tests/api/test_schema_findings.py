@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from fastapi.testclient import TestClient
+
 from tests.api.conftest import Service
 
 
@@ -40,3 +42,18 @@ def test_the_pdf_documents_need_a_sign_in_in_the_schema(service: Service) -> Non
     assert schema["paths"][path]["get"]["security"] == [{"HTTPBearer": []}]
     assert service.get("/field/visits/2030-01-000001/task.pdf").status_code == 401
     assert "401" in documented(service, "GET", path)
+
+
+def test_a_forged_csrf_token_with_other_scripts_is_refused_not_a_crash(service: Service) -> None:
+    """hmac.compare_digest raised TypeError on a non-ASCII token: a 500 for any forged form."""
+    forger = TestClient(service.client.app)
+    forger.cookies.set("ie_session", "A" * 43)
+    for path, form in (
+        ("/logout", {"csrf": "令牌"}),
+        ("/account/password", {"current": "a", "new": "b", "repeat": "b", "csrf": "令牌"}),
+    ):
+        answer = forger.post(path, data=form, follow_redirects=False)
+        assert answer.status_code in (303, 401), (path, answer.text)
+    refused = forger.post("/logout", data={"csrf": "令牌"}, follow_redirects=False)
+    assert refused.status_code == 401
+    assert "expired" in refused.json()["detail"]
