@@ -9,6 +9,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from tests.api.conftest import Service
+from tests.api.servicecity import MONTH
 
 
 def documented(service: Service, method: str, path: str) -> dict[str, Any]:
@@ -57,3 +58,10 @@ def test_a_forged_csrf_token_with_other_scripts_is_refused_not_a_crash(service: 
     refused = forger.post("/logout", data={"csrf": "令牌"}, follow_redirects=False)
     assert refused.status_code == 401
     assert "expired" in refused.json()["detail"]
+
+
+def test_the_board_beyond_the_calendar_is_a_documented_conflict(service: Service) -> None:
+    """Found by hand after the fuzzers: the same 409 as overdue's, undocumented here."""
+    answer = service.get(f"/supervisor/board/{MONTH}?as_of=1168-03-09", "sup_samr")
+    assert answer.status_code == 409, answer.text
+    assert "409" in documented(service, "GET", "/supervisor/board/{month}")
