@@ -74,6 +74,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.templates = site.make_templates()
     app.state.error_page = site.error_page
     problems.install(app)
+    build_schema = app.openapi
+    app.openapi = lambda: problems.document_problems(build_schema())  # type: ignore[method-assign]
     for router in (public.router, supervisor.router, inspector.router, auditor.router):
         app.include_router(router)
     app.include_router(admin.router)

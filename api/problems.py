@@ -243,3 +243,52 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(DataError, _unstorable)
     app.add_exception_handler(Exception, _unexpected)
+
+
+# What every error answer looks like in the OpenAPI schema (RFC 9457; extensions such as
+# `errors` are allowed), so that clients and the schema tests can check it.
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "title": "Problem",
+    "type": "object",
+    "required": ["type", "title", "status", "detail"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "instance": {"type": "string"},
+    },
+}
+ERROR_TITLES = {
+    400: "the rules refuse the request",
+    401: "no valid sign-in or bearer token",
+    403: "the role or departments do not allow it",
+    404: "no such resource is visible to you",
+    409: "clashes with the current state",
+    413: "the upload is larger than the upload limit",
+    422: "a parameter, the body or a row is invalid",
+}
+
+
+def document_problems(schema: dict[str, Any]) -> dict[str, Any]:
+    """Documents the problems each operation may answer (FastAPI documents only its own
+    422, as JSON of another shape): every operation 404 and 422; writes 400 and 409;
+    operations behind a sign-in 401 and 403; those with a body 413; and any other error
+    status a route declares in its `responses`. Idempotent."""
+    schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
+    problem = {MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    for operations in schema.get("paths", {}).values():
+        for method, operation in operations.items():
+            statuses = [404, 422]
+            if method != "get":
+                statuses += [400, 409]
+            if operation.get("security"):
+                statuses += [401, 403]
+            if "requestBody" in operation:
+                statuses.append(413)
+            for status in statuses:
+                operation["responses"][str(status)] = {"description": ERROR_TITLES[status]}
+            for status, response in operation["responses"].items():
+                if status.startswith("4"):
+                    response["content"] = problem
+    return schema

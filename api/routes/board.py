@@ -168,7 +168,10 @@ class VerifyCodesOut(BaseModel):
     issued: int = Field(examples=[1834], description="visits that received a code now")
 
 
-@api.get("/board/{month}")
+@api.get(
+    "/board/{month}",
+    responses={409: {"description": "the official calendar does not reach `as_of` yet"}},
+)
 def board_json(
     session: SessionDep, user: SupervisorUser, month: MonthPath, as_of: AsOf = None
 ) -> BoardOut:

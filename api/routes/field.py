@@ -127,7 +127,9 @@ def check_csrf(settings: Settings, request: Request, sent: str | None) -> None:
     be sent by another site's page, so it needs none."""
     if _bearer(request):
         return
-    if not hmac.compare_digest(sent or "", csrf_token(settings, request)):
+    # as bytes: compare_digest refuses str with non-ASCII characters (a forged form's)
+    expected = csrf_token(settings, request).encode()
+    if not hmac.compare_digest((sent or "").encode("utf-8", "replace"), expected):
         raise NotAuthenticated("the form has expired: reload the page and send it again")
 
 
@@ -300,6 +302,7 @@ def report_result(
     tags=["field"],
     response_class=Response,
     responses={200: {"content": {"application/pdf": {}}, "description": "the PDF document"}},
+    openapi_extra={"security": [{"HTTPBearer": []}]},  # or the session cookie of /login
 )
 def visit_pdf(
     request: Request,

@@ -10,6 +10,7 @@ from fastapi import Path as PathParam
 
 from api import schemas
 from api.deps import InspectorUser, SessionDep, actor
+from api.links import follow
 from api.pagination import Cursor, Limit, decode_cursor, page
 from api.schemas import MONTH_PATTERN, Page
 from inspect_engine.workflows import results
@@ -28,7 +29,29 @@ def _visit(visit: results.AssignedVisit) -> schemas.AssignedVisitOut:
     return schemas.AssignedVisitOut.model_validate(visit, from_attributes=True)
 
 
-@router.get("/visits")
+@router.get(
+    "/visits",
+    responses={
+        200: {
+            "description": "a page of your visits",
+            "links": {
+                "visit": follow(
+                    "/inspector/visits/{visit_code}",
+                    visit_code="$response.body#/items/0/visit_code",
+                ),
+                "report": follow(
+                    "/inspector/visits/{visit_code}/results",
+                    "post",
+                    visit_code="$response.body#/items/0/visit_code",
+                ),
+                "task_document": follow(
+                    "/field/visits/{visit_code}/{kind}.pdf",
+                    visit_code="$response.body#/items/0/visit_code",
+                ),
+            },
+        }
+    },
+)
 def my_visits(
     session: SessionDep,
     user: InspectorUser,

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 import inspect_engine.verify
 from api import convert, queries, schemas
 from api.deps import SessionDep
+from api.links import follow
 from api.pagination import MAX_ID, Cursor, Limit, decode_cursor, page
 from api.queries import ResultFilter
 from api.schemas import MONTH_PATTERN, Page, ResultCodeName
@@ -95,7 +96,17 @@ Filters = Annotated[ResultFilter, Depends(result_filter)]
 ResultsPage = Page[schemas.PublicResult]
 
 
-@router.get("/plans")
+@router.get(
+    "/plans",
+    responses={
+        200: {
+            "description": "a page of plans",
+            "links": {
+                "plan": follow("/public/plans/{month}", month="$response.body#/items/0/month")
+            },
+        }
+    },
+)
 def list_plans(
     session: SessionDep, limit: Limit = 50, cursor: Cursor = None
 ) -> Page[schemas.PublicPlanSummary]:
@@ -124,7 +135,27 @@ def plans_feed(request: Request, session: SessionDep) -> Response:
     return Response(body, media_type="application/atom+xml; charset=utf-8")
 
 
-@router.get("/plans/{month}")
+@router.get(
+    "/plans/{month}",
+    responses={
+        200: {
+            "description": "the plan",
+            "links": {
+                "draw": follow(
+                    "/public/draws/{task_code}", task_code="$response.body#/tasks/0/task_code"
+                ),
+                "record": follow(
+                    "/public/draws/{task_code}/record.json",
+                    task_code="$response.body#/tasks/0/task_code",
+                ),
+                "auditor_draw": follow(
+                    "/auditor/draws/{task_code}", task_code="$response.body#/tasks/0/task_code"
+                ),
+                "estimates": follow("/public/estimates/{month}", month="$request.path.month"),
+            },
+        }
+    },
+)
 def get_plan(session: SessionDep, month: MonthPath) -> schemas.PublicPlan:
     """A month's tasks: scope, ratios per class, frame hash, units per class, number drawn."""
     plan = queries.public_plan(session, month)

@@ -392,7 +392,10 @@ def withdraw_result(
     return _publication(withdrawn)
 
 
-@router.get("/overdue")
+@router.get(
+    "/overdue",
+    responses={409: {"description": "the official calendar does not reach `as_of` yet"}},
+)
 def overdue(
     session: SessionDep,
     user: SupervisorUser,
