@@ -27,7 +27,7 @@ ResultCodeName = Literal[
 ]
 assert set(ResultCodeName.__args__) == set(CODES)  # type: ignore[attr-defined]
 
-MONTH_PATTERN = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
+MONTH_PATTERN = r"^[1-9][0-9]{3}-(0[1-9]|1[0-2])$"  # years 1000-9999: no year 0
 CREDIT_CODE_EXAMPLE = "91440106MA5CXXXX0X"
 
 

@@ -170,7 +170,6 @@ class VerifyCodesOut(BaseModel):
 
 @api.get(
     "/board/{month}",
-    responses={409: {"description": "the official calendar does not reach `as_of` yet"}},
 )
 def board_json(
     session: SessionDep, user: SupervisorUser, month: MonthPath, as_of: AsOf = None

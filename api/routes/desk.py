@@ -508,7 +508,9 @@ def announcement(
     if user is None:
         return _not_allowed(request, session)
     plan = session.scalars(select(Plan).where(Plan.month == month)).first()
-    if plan is None or plan.commitment is None:
+    if plan is None:
+        return message(request, 404, "没有该月计划", f"{month} 没有抽查计划。")
+    if plan.commitment is None:
         return message(request, 409, "尚无公告", f"{month} 的名录尚未冻结，没有承诺值可公告。")
     frozen = planning.frozen_result(session, plan)
     named = select(Task.task_code, Task.title).where(Task.plan_id == plan.id)

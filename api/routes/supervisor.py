@@ -394,7 +394,6 @@ def withdraw_result(
 
 @router.get(
     "/overdue",
-    responses={409: {"description": "the official calendar does not reach `as_of` yet"}},
 )
 def overdue(
     session: SessionDep,

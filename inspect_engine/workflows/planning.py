@@ -46,7 +46,7 @@ from inspect_engine.workflows.imports import ImportRejected
 from inspect_engine.workflows.users import Principal
 from models import Draw, Frame, Item, Plan, Result, Selection, Task, Visit
 
-MONTH = re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])$")
+MONTH = re.compile(r"^[1-9][0-9]{3}-(0[1-9]|1[0-2])$")  # no year 0 (date() refuses it)
 MAX_CONTRIBUTION = 1000
 DRAWN_STATES = ("drawn", "assigned", "published")
 # drawing: the contribution is accepted, the draw not yet complete; draw_failed: completing
