@@ -65,7 +65,7 @@ def _cell(sheet: object, value: object) -> object:
     if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
         return value
     text = _NOT_XML.sub("\ufffd", str(value))
-    cell = WriteOnlyCell(sheet, value=text)  # type: ignore[arg-type]
+    cell = WriteOnlyCell(sheet, value=text)
     cell.data_type = "s"  # openpyxl made "=…" a formula ('f'): store the text instead
     if formula_like(text):
         cell.quotePrefix = True
