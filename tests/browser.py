@@ -66,6 +66,12 @@ class Axe:
         self.pages: list[dict[str, Any]] = []
 
     def check(self, page: Any, name: str) -> None:
+        """Scans the page and fails at once on a serious or critical violation."""
+        blocking = self.scan(page, name)
+        assert not blocking, f"{name}: {json.dumps(blocking, ensure_ascii=False)}"
+
+    def scan(self, page: Any, name: str) -> list[dict[str, Any]]:
+        """Scans the page, keeps its findings and returns the blocking ones."""
         page.add_script_tag(path=str(AXE))
         found = page.evaluate("async () => await axe.run(document)")
         violations = [
@@ -81,8 +87,15 @@ class Axe:
             {"page": name, "url": page.url, "violations": violations,
              "passes": len(found["passes"]), "incomplete": len(found["incomplete"])}
         )  # fmt: skip
-        blocking = [v for v in violations if v["impact"] in BLOCKING]
-        assert not blocking, f"{name}: {json.dumps(blocking, ensure_ascii=False)}"
+        return [v for v in violations if v["impact"] in BLOCKING]
+
+    def blocking(self) -> dict[str, list[str]]:
+        """Page name -> the rules it breaks seriously or critically, over every scan."""
+        found = {
+            p["page"]: [v["id"] for v in p["violations"] if v["impact"] in BLOCKING]
+            for p in self.pages
+        }
+        return {name: rules for name, rules in found.items() if rules}
 
     def write(self, path: Path) -> None:
         report = {"engine": "axe-core", "pages": self.pages}
