@@ -32,17 +32,11 @@ def write_files(folder: Path, rows: int) -> tuple[Path, Path, Path]:
         "status": "active", "contact": "", "licences": "food_business", "tags": "",
         "lat": "23.1", "lon": "113.3",
     }  # fmt: skip
-    table = [
-        [
-            {
-                "credit_code": tinycity.credit_code(k + 1, "440106"),
-                "name": f"企业{k}",
-                "address": f"天河路{k}号",
-            }.get(name, sample.get(name, ""))
-            for name in ENTERPRISES.names
-        ]  # fmt: skip
-        for k in range(rows)
-    ]
+    table = []
+    for k in range(rows):
+        code = tinycity.credit_code(k + 1, "440106")
+        own = {"credit_code": code, "name": f"企业{k}", "address": f"天河路{k}号"}
+        table.append([own.get(name, sample.get(name, "")) for name in ENTERPRISES.names])
     header = list(ENTERPRISES.names)
     csv = folder / "enterprises.csv"
     csv.write_text("".join(",".join(r) + "\n" for r in [header, *table]), encoding="utf-8")
