@@ -20,7 +20,7 @@ from inspect_engine.workflows.imports import ImportRejected, import_file
 HEADER = list(ENTERPRISES.names)
 CODE = "914401010000000179"  # a valid 统一社会信用代码 (check character 9)
 ROW_TEXT = [CODE, "广州测试餐饮有限公司", "company", "F52", "440106", "440106-01", "2020-03-01",
-            "100000", "active", "food_business", "", "天河路1号", "23.1", "113.3"]  # fmt: skip
+            "100000", "active", "", "food_business", "", "天河路1号", "23.1", "113.3"]  # fmt: skip
 
 
 def _xlsx(path: Path, rows: list[list[object]], sheet: str = "企业", more: int = 0) -> Path:
@@ -48,8 +48,8 @@ def _as_excel_types() -> list[object]:
     """The row as Excel holds it once typed in: numbers and a date cell."""
     typed: list[object] = list(ROW_TEXT)
     typed[6] = datetime(2020, 3, 1)
-    typed[7], typed[12], typed[13] = 100000, 23.1, 113.3
-    typed[10] = None
+    typed[7], typed[13], typed[14] = 100000, 23.1, 113.3
+    typed[9] = typed[11] = None  # contact and tags left empty
     return typed
 
 
