@@ -18,11 +18,12 @@ from inspect_engine.formats import fields as f
 from inspect_engine.formats.spec import FileFormat
 
 MAX_SHEET_ROWS = 1_048_576  # Excel's limit: a sheet this long may have been cut off
-# The shared text table (xl/sharedStrings.xml, where Excel and WPS keep every distinct
-# text) is the one part openpyxl holds in memory whole: about 0.5 KB a row for a
-# directory with three distinct texts a row. A full sheet of 1,048,576 such rows needs
-# about 130 MB of it; a ZIP of a few MB can declare gigabytes, so more is refused.
-MAX_SHARED_TEXT = 256 * 2**20
+# The shared text table (the part where Excel and WPS keep every distinct text) is the one
+# part openpyxl holds in memory whole, at about 7 bytes of memory per byte of its XML.
+# Measured: 95 bytes of table a row for a directory with three distinct texts a row, so
+# Excel's 1,048,576 rows need about 100 MB of table (some 700 MB of memory). A ZIP of a
+# few MB can declare gigabytes: a larger table is refused (docs/benchmarks.md).
+MAX_SHARED_TEXT = 128 * 2**20
 _MAX_MANIFEST = 2**20
 _ZIP = b"PK\x03\x04"
 
