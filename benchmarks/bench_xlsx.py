@@ -15,29 +15,44 @@ import tempfile
 import time
 from pathlib import Path
 
+import xlsxwriter
 from openpyxl import Workbook
 
 from inspect_engine.formats.spec import ENTERPRISES
 from tests.workflows import tinycity
 
 
-def write_files(folder: Path, rows: int) -> tuple[Path, Path]:
-    table = [
-        [tinycity.credit_code(k + 1, "440106"), f"企业{k}", "company", "F52", "440106",
-         "440106-01", "2020-03-01", "100000", "active", "food_business", "", f"天河路{k}号",
-         "23.1", "113.3"]
-        for k in range(rows)
-    ]  # fmt: skip
+def write_files(folder: Path, rows: int) -> tuple[Path, Path, Path]:
+    """The same rows as CSV, as a workbook laid out as Excel and WPS save one (shared
+    strings, the sheet's dimension first: written by XlsxWriter), and as openpyxl writes
+    one (inline strings, no dimension: the engine's own exports)."""
+    sample = {
+        "entity_type": "company", "industry": "F52", "district": "440106",
+        "unit": "440106-01", "registered_on": "2020-03-01", "registered_capital": "100000",
+        "status": "active", "contact": "", "licences": "food_business", "tags": "",
+        "lat": "23.1", "lon": "113.3",
+    }  # fmt: skip
+    table = []
+    for k in range(rows):
+        code = tinycity.credit_code(k + 1, "440106")
+        own = {"credit_code": code, "name": f"企业{k}", "address": f"天河路{k}号"}
+        table.append([own.get(name, sample.get(name, "")) for name in ENTERPRISES.names])
+    header = list(ENTERPRISES.names)
     csv = folder / "enterprises.csv"
-    text = [",".join(r) + "\n" for r in [list(ENTERPRISES.names), *table]]
-    csv.write_text("".join(text), encoding="utf-8")
-    book = Workbook(write_only=True)
-    sheet = book.create_sheet("企业")
-    for row in [list(ENTERPRISES.names), *table]:
-        sheet.append(row)
-    xlsx = folder / "enterprises.xlsx"
-    book.save(xlsx)
-    return csv, xlsx
+    csv.write_text("".join(",".join(r) + "\n" for r in [header, *table]), encoding="utf-8")
+    excel = folder / "enterprises-excel.xlsx"
+    book = xlsxwriter.Workbook(str(excel), {"strings_to_numbers": False})
+    sheet = book.add_worksheet("企业")
+    for at, row in enumerate([header, *table]):
+        sheet.write_row(at, 0, row)
+    book.close()
+    mine = folder / "enterprises-openpyxl.xlsx"
+    written = Workbook(write_only=True)
+    own_sheet = written.create_sheet("企业")
+    for row in [header, *table]:
+        own_sheet.append(row)
+    written.save(mine)
+    return csv, excel, mine
 
 
 def import_once(path: Path) -> None:
@@ -53,7 +68,7 @@ def import_once(path: Path) -> None:
         session.commit()
         seconds = time.perf_counter() - started
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"{path.suffix:6} {report.rows:>9,} rows  {seconds:7.1f} s  peak {peak:6.0f} MB")
+    print(f"{path.name:26} {report.rows:>9,} rows  {seconds:7.1f} s  peak {peak:6.0f} MB")
 
 
 def main() -> None:

@@ -38,11 +38,12 @@ from api.uploads import saved_upload
 from inspect_engine.documents import FontMissing
 from inspect_engine.documents.announcement import Announcement, render_announcement
 from inspect_engine.errors import Conflict, DomainError, InvalidInput, NotFound
+from inspect_engine.formats.xlsx_out import XLSX_MEDIA_TYPE
 from inspect_engine.settings import Settings
 from inspect_engine.workflows import closing, drawing, planning, preview, results
 from inspect_engine.workflows.assignment import assign_month, reassign_inspector
 from inspect_engine.workflows.imports import ImportRejected
-from inspect_engine.workflows.month_export import write_visits
+from inspect_engine.workflows.month_export import write_visit_sheet, write_visits
 from inspect_engine.workflows.users import Forbidden, NotAuthenticated, Principal, Role
 from models import AssignmentRun, Plan, Task, TeamMember, Visit
 
@@ -541,23 +542,38 @@ def announcement(
 def visits_list(
     request: Request, session: SessionDep, user: DeskUser, month: MonthPath
 ) -> Response:
-    """抽查名单: the month's visits with their teams (visits.csv of `month export`)."""
+    """The month's visits with their teams as CSV (visits.csv of `month export`)."""
+    return _visit_download(request, session, user, month, "csv")
+
+
+@router.get("/{month}/visits.xlsx", response_class=Response)
+def visits_sheet(
+    request: Request, session: SessionDep, user: DeskUser, month: MonthPath
+) -> Response:
+    """抽查名单: the month's visits with their teams (visits.xlsx of `month export`)."""
+    return _visit_download(request, session, user, month, "xlsx")
+
+
+def _visit_download(
+    request: Request, session: Session, user: Principal | None, month: str, kind: str
+) -> Response:
     if user is None:
         return _not_allowed(request, session)
     needed = plan_departments(session, month)
     if not user.covers(needed):  # the list names every department's enterprises and teams
         missing = "、".join(sorted(needed - user.departments))
         return message(request, 403, "无权下载", f"本月计划还涉及你不负责的部门：{missing}。")
+    write = write_visit_sheet if kind == "xlsx" else write_visits
     try:
         with tempfile.TemporaryDirectory(prefix="inspect-desk-") as folder:
-            path = Path(folder) / "visits.csv"
-            write_visits(session, month, path)
+            path = Path(folder) / f"visits.{kind}"
+            write(session, month, path)
             body = path.read_bytes()
     except DomainError as exc:
         return _download_refused(request, exc)
-    name = quote(f"{month}-抽查名单.csv")
+    name = quote(f"{month}-抽查名单.{kind}")
     return Response(
         body,
-        media_type="text/csv; charset=utf-8",
+        media_type=XLSX_MEDIA_TYPE if kind == "xlsx" else "text/csv; charset=utf-8",
         headers={"Content-Disposition": f"attachment; filename*=UTF-8''{name}"},
     )

@@ -4,6 +4,8 @@ CSV and Atom, and a lookup by credit code. Never a risk class, never an inspecto
 from __future__ import annotations
 
 import io
+import os
+import tempfile
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -16,6 +18,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from pydantic import BeforeValidator
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.background import BackgroundTask
 
 import inspect_engine.verify
 from api import convert, queries, schemas
@@ -25,6 +28,7 @@ from api.pagination import MAX_ID, Cursor, Limit, decode_cursor, page
 from api.queries import ResultFilter
 from api.schemas import MONTH_PATTERN, Page, ResultCodeName
 from inspect_engine.formats.csv_safety import SafeWriter
+from inspect_engine.formats.xlsx_out import XLSX_MEDIA_TYPE, write_sheet
 from inspect_engine.workflows import audit
 from models import Publication, PublishedHead
 
@@ -202,8 +206,8 @@ def download_verifier() -> FileResponse:
     response_model=ResultsPage,
     responses={
         200: {
-            "content": {"text/csv": {}},
-            "description": "a page of results (JSON), or every match (CSV)",
+            "content": {"text/csv": {}, XLSX_MEDIA_TYPE: {}},
+            "description": "a page of results (JSON), or every match (CSV or Excel)",
         }
     },
 )
@@ -212,11 +216,20 @@ async def list_results(
     filters: Filters,
     limit: Limit = 50,
     cursor: Cursor = None,
-    format: Annotated[Literal["json", "csv"], Query()] = "json",
+    format: Annotated[Literal["json", "csv", "xlsx"], Query()] = "json",
 ) -> Response:
     """Reviewed and published results, latest inspection first. `?format=csv` streams
-    every match (UTF-8 with BOM for spreadsheets; formula-like cells are escaped)."""
+    every match (UTF-8 with BOM for spreadsheets; formula-like cells are escaped);
+    `?format=xlsx` returns every match as an Excel workbook (text cells never formulas)."""
     factory: sessionmaker[Session] = request.app.state.session_factory
+    if format == "xlsx":
+        path = await run_in_threadpool(_xlsx_file, factory, filters)
+        return FileResponse(
+            path,
+            media_type=XLSX_MEDIA_TYPE,
+            filename="results.xlsx",
+            background=BackgroundTask(path.unlink, missing_ok=True),
+        )
     if format == "csv":
         titles = await run_in_threadpool(_item_titles, factory)
         return StreamingResponse(
@@ -267,6 +280,26 @@ def _csv_lines(
             row = convert.public_result(p, titles)
             writer.writerow([_csv_value(row, name) for name in CSV_COLUMNS])
         yield buffer.getvalue()
+
+
+def _xlsx_file(factory: sessionmaker[Session], filters: ResultFilter) -> Path:
+    """Every match written, one chunk at a time, to a temporary workbook (streamed by
+    openpyxl's write-only mode: memory stays flat); the response deletes it once sent."""
+    titles = _item_titles(factory)
+    rows = (
+        [_csv_value(convert.public_result(p, titles), name) for name in CSV_COLUMNS]
+        for chunk in queries.iter_public_results(factory, filters)
+        for p in chunk
+    )
+    handle, name = tempfile.mkstemp(prefix="inspect-results-", suffix=".xlsx")
+    os.close(handle)
+    path = Path(name)
+    try:
+        write_sheet(path, "检查结果", CSV_COLUMNS, rows)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return path
 
 
 def _csv_value(row: schemas.PublicResult, name: str) -> object:

@@ -139,6 +139,7 @@ def results(
         results=[convert.public_result(p, titles) for p in kept],
         next_url=f"/results?{urlencode({**query, 'cursor': next_cursor})}" if next_cursor else None,
         csv_url=f"/public/results?{urlencode({**query, 'format': 'csv'})}",
+        xlsx_url=f"/public/results?{urlencode({**query, 'format': 'xlsx'})}",
         searched=bool(query),
     )
 

@@ -20,7 +20,7 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _PLAIN_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 
 
-def _formula_like(text: str) -> bool:
+def formula_like(text: str) -> bool:
     # Leading apostrophes count too, so that escaping stays reversible: "'=x" -> "''=x".
     return text.lstrip("'").startswith(FORMULA_STARTS)
 
@@ -31,13 +31,13 @@ def safe_cell(value: object, numeric: bool = False) -> str:
     text = "" if value is None else str(value)
     if numeric and _PLAIN_NUMBER.fullmatch(text):
         return text
-    return "'" + text if _formula_like(text) else text
+    return "'" + text if formula_like(text) else text
 
 
 def unescape_formula(text: str) -> str:
     """The inverse of `safe_cell` for text: one leading apostrophe before a formula-like
     start is dropped; any other text is returned unchanged."""
-    if text.startswith("'") and _formula_like(text):
+    if text.startswith("'") and formula_like(text):
         return text[1:]
     return text
 

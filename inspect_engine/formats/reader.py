@@ -319,6 +319,13 @@ def _cells_as_text(
     cells: list[str] = []
     errors: list[RowError] = []
     for at, value in enumerate(values):
+        # text and empty cells first, without a call: nearly every cell of a directory
+        if type(value) is str:
+            cells.append(value)
+            continue
+        if value is None:
+            cells.append("")
+            continue
         try:
             cells.append(workbook.cell_text(value, at in codes))
         except ValueError as exc:

@@ -18,6 +18,13 @@ from inspect_engine.formats import fields as f
 from inspect_engine.formats.spec import FileFormat
 
 MAX_SHEET_ROWS = 1_048_576  # Excel's limit: a sheet this long may have been cut off
+# The shared text table (the part where Excel and WPS keep every distinct text) is the one
+# part openpyxl holds in memory whole, at about 7 bytes of memory per byte of its XML.
+# Measured: 95 bytes of table a row for a directory with three distinct texts a row, so
+# Excel's 1,048,576 rows need about 100 MB of table (some 700 MB of memory). A ZIP of a
+# few MB can declare gigabytes: a larger table is refused (docs/benchmarks.md).
+MAX_SHARED_TEXT = 128 * 2**20
+_MAX_MANIFEST = 2**20
 _ZIP = b"PK\x03\x04"
 
 
@@ -39,6 +46,7 @@ def first_sheet(path: Path) -> Iterator[tuple[str, int, Iterator[tuple[object, .
     from openpyxl import load_workbook  # imported here: CSV imports never pay for it
     from openpyxl.utils.exceptions import InvalidFileException
 
+    _refuse_large_shared_text(path)
     try:
         book = load_workbook(path, read_only=True, data_only=True)
     except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
@@ -53,6 +61,29 @@ def first_sheet(path: Path) -> Iterator[tuple[str, int, Iterator[tuple[object, .
         yield sheet.title, len(book.worksheets), sheet.iter_rows(values_only=True)
     finally:
         book.close()
+
+
+def _refuse_large_shared_text(path: Path) -> None:
+    """Refuses a shared text table larger than MAX_SHARED_TEXT unpacked, found as openpyxl
+    finds it: by its content type in [Content_Types].xml, whatever the part is named."""
+    from openpyxl.packaging.manifest import Manifest
+    from openpyxl.xml.constants import ARC_CONTENT_TYPES, SHARED_STRINGS
+    from openpyxl.xml.functions import fromstring
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            if archive.getinfo(ARC_CONTENT_TYPES).file_size > _MAX_MANIFEST:
+                raise WorkbookUnreadable("the workbook's list of parts is implausibly large")
+            manifest = Manifest.from_tree(fromstring(archive.read(ARC_CONTENT_TYPES)))
+            part = manifest.find(SHARED_STRINGS)
+            size = archive.getinfo(part.PartName[1:]).file_size if part is not None else 0
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError, SyntaxError):
+        return  # not a readable workbook: load_workbook names the problem
+    if size > MAX_SHARED_TEXT:
+        raise WorkbookUnreadable(
+            f"the workbook's shared text table is {size / 2**20:,.0f} MB unpacked (at most "
+            f"{MAX_SHARED_TEXT // 2**20} MB are read): send a directory this large as CSV"
+        )
 
 
 def credit_code_columns(fmt: FileFormat) -> frozenset[str]:

@@ -15,10 +15,11 @@ from sqlalchemy.orm import Session
 from inspect_engine.errors import Conflict, InvalidInput
 from inspect_engine.formats.csv_safety import SafeWriter
 from inspect_engine.formats.fields import url_code_problem
+from inspect_engine.formats.xlsx_out import write_sheet
 from inspect_engine.workflows import audit, staffing
 from inspect_engine.workflows.planning import DRAWN_STATES, auditor_record, get_plan
 from inspect_engine.workflows.teams_export import TEAMS_DRAWN, teams_record
-from models import Draw, TeamMember, Visit
+from models import Draw, Enterprise, TeamMember, Visit
 
 VISIT_COLUMNS = (
     "visit_id",
@@ -29,12 +30,26 @@ VISIT_COLUMNS = (
     "inspector_ids",
     "visit_on",  # the scheduled working day: empty until the engine schedules visits
 )
+# visits.xlsx, the sampling list (抽查名单) for people: the same rows and the enterprise's
+# name, under Chinese headers.
+VISIT_HEADERS = (
+    "检查编号",
+    "统一社会信用代码",
+    "企业名称",
+    "抽查任务",
+    "抽查事项",
+    "部门",
+    "检查人员",
+    "检查日期",
+)
+VISIT_WIDTHS = (18, 22, 36, 28, 28, 14, 24, 12)
 
 
 @dataclass(frozen=True)
 class ExportResult:
     records: tuple[Path, ...]
     visits_csv: Path
+    visits_xlsx: Path
     visits: int
     audit_head: str  # SEQ:HASH, also in audit-head.txt (`audit verify --expect-head`)
 
@@ -66,6 +81,8 @@ def export_month(session: Session, month: str, out_dir: Path) -> ExportResult:
         paths.append(path)
     visits_csv = out_dir / "visits.csv"
     count = _write_visits(session, plan.id, visits_csv)
+    visits_xlsx = out_dir / "visits.xlsx"
+    write_visit_sheet(session, month, visits_xlsx)
     if plan.status in TEAMS_DRAWN:
         _write_atomically(out_dir / "staffing.json", staffing.stored_text(session, plan))
         teams = json.dumps(teams_record(session, plan), ensure_ascii=False, indent=1)
@@ -74,7 +91,7 @@ def export_month(session: Session, month: str, out_dir: Path) -> ExportResult:
     # auditor prove later that no entry up to here was deleted or rewritten.
     head = str(audit.chain_head(session))
     _write_atomically(out_dir / "audit-head.txt", head + "\n")
-    return ExportResult(tuple(paths), visits_csv, count, head)
+    return ExportResult(tuple(paths), visits_csv, visits_xlsx, count, head)
 
 
 def write_visits(session: Session, month: str, path: Path) -> int:
@@ -83,6 +100,34 @@ def write_visits(session: Session, month: str, path: Path) -> int:
     if plan.status not in DRAWN_STATES:
         raise Conflict(f"the plan for {month} is {plan.status}: nothing to export before the draw")
     return _write_visits(session, plan.id, path)
+
+
+def write_visit_sheet(session: Session, month: str, path: Path) -> int:
+    """The month's sampling list as a workbook (visits.xlsx of `month export`)."""
+    plan = get_plan(session, month)
+    if plan.status not in DRAWN_STATES:
+        raise Conflict(f"the plan for {month} is {plan.status}: nothing to export before the draw")
+    teams = _teams(session, plan.id)
+    visits = (
+        select(Visit, Enterprise.name)
+        .join(Enterprise, Enterprise.credit_code == Visit.credit_code, isouter=True)
+        .where(Visit.plan_id == plan.id)
+        .order_by(Visit.visit_code)
+    )
+    rows = (
+        (
+            visit.visit_code,
+            visit.credit_code,
+            name or "",
+            ";".join(visit.task_codes),
+            ";".join(visit.item_codes),
+            ";".join(visit.departments),
+            ";".join(teams.get(visit.id, [])),
+            "",  # 检查日期: as visit_on in visits.csv
+        )
+        for visit, name in session.execute(visits)
+    )
+    return write_sheet(path, "抽查名单", VISIT_HEADERS, rows, VISIT_WIDTHS)
 
 
 def record_text(record: dict[str, Any]) -> str:
@@ -111,7 +156,8 @@ def _frame_lines(frame: list[dict[str, str]]) -> Iterator[str]:
         yield f'  {{"credit_code": {code}, "lambda": {lam}}}'
 
 
-def _write_visits(session: Session, plan_id: int, path: Path) -> int:
+def _teams(session: Session, plan_id: int) -> dict[int, list[str]]:
+    """Each visit's current inspectors."""
     teams: dict[int, list[str]] = {}
     members = (
         select(TeamMember.visit_id, TeamMember.inspector_id)
@@ -121,6 +167,11 @@ def _write_visits(session: Session, plan_id: int, path: Path) -> int:
     )
     for visit_id, inspector_id in session.execute(members):
         teams.setdefault(visit_id, []).append(inspector_id)
+    return teams
+
+
+def _write_visits(session: Session, plan_id: int, path: Path) -> int:
+    teams = _teams(session, plan_id)
     tmp = path.with_suffix(".csv.tmp")
     count = 0
     with tmp.open("w", encoding="utf-8", newline="") as out:

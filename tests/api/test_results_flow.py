@@ -9,9 +9,12 @@ from typing import Any
 from xml.etree import ElementTree as ET
 
 import pytest
+from openpyxl import load_workbook
 from sqlalchemy import update
 
 import models
+from inspect_engine.formats.csv_safety import unescape_formula
+from inspect_engine.formats.xlsx_out import XLSX_MEDIA_TYPE
 from tests.api.conftest import Service
 from tests.api.servicecity import MONTH
 
@@ -141,7 +144,7 @@ def test_pages_walk_the_same_rows_as_one_big_page(service: Service, flow: dict[s
         "district=44010",
         "department=SAMR;DROP",
         "result=fine",
-        "format=xlsx",
+        "format=xls",
         "date_from=2026-10-01&date_to=2026-09-01",
         "q=" + "x" * 101,
     ],
@@ -193,6 +196,30 @@ def test_csv_download_escapes_formulas(service: Service, flow: dict[str, Any]) -
         )
     )
     assert fire and {r["department"] for r in fire} == {"FIRE"}
+
+
+def test_xlsx_download_holds_the_csv_rows_and_no_formula(
+    service: Service, flow: dict[str, Any]
+) -> None:
+    response = service.get("/public/results?format=xlsx&department=SAMR")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == XLSX_MEDIA_TYPE
+    assert 'filename="results.xlsx"' in response.headers["content-disposition"]
+    sheet = load_workbook(io.BytesIO(response.content)).worksheets[0]
+    cells = [list(row) for row in sheet.iter_rows()]
+    assert not [c.coordinate for row in cells for c in row if c.data_type == "f"]
+    header, *rows = [[c.value for c in row] for row in cells]
+    text = service.get("/public/results?format=csv&department=SAMR").text.lstrip("\ufeff")
+    listed = list(csv.DictReader(io.StringIO(text)))
+    assert header == list(listed[0]) and len(rows) == len(listed) > 0
+    by_id = {row[0]: dict(zip(header, row, strict=True)) for row in rows}
+    for line in listed:
+        row = by_id[int(line["id"])]
+        assert row["credit_code"] == line["credit_code"]
+        assert row["inspected_on"] == line["inspected_on"]
+        assert row["enterprise_name"] == unescape_formula(line["enterprise_name"])
+    formula = [r for r in by_id.values() if r["credit_code"] == flow["formula_credit_code"]]
+    assert formula and {r["enterprise_name"] for r in formula} == {FORMULA_NAME}
 
 
 def test_atom_feed(service: Service, flow: dict[str, Any]) -> None:

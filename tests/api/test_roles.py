@@ -165,6 +165,7 @@ MATRIX: list[Call] = [
     Call("POST", f"/desk/{NO_PLAN}/close",                            "303 403 404 404 403 404"),
     Call("GET", f"/desk/{NO_PLAN}/announcement.pdf",                  "303 403 404 404 403 404"),
     Call("GET", f"/desk/{NO_PLAN}/visits.csv",                        "303 403 404 404 403 404"),
+    Call("GET", f"/desk/{NO_PLAN}/visits.xlsx",                       "303 403 404 404 403 404"),
     # administrators
     Call("POST", f"/admin/plans/{NO_PLAN}/refreeze",                  "401 403 403 403 403 404",
          {"json": {"reason": "r"}}),

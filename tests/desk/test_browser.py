@@ -11,14 +11,13 @@ Without /usr/bin/chromium (scripts/install-browser.sh) or axe-core
 
 from __future__ import annotations
 
-import json
-import os
+import io
 from collections.abc import Iterator
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import pytest
+from openpyxl import load_workbook
 from sqlalchemy import select
 
 import models
@@ -27,7 +26,7 @@ from inspect_engine.settings import Settings
 from inspect_engine.workflows import results
 from models.db import make_engine, make_session_factory
 from models.migrate import upgrade
-from tests.browser import served_by_uvicorn
+from tests.browser import Axe, served_by_uvicorn, tab_to
 from tests.desk import deskcity
 from tests.field import fieldcity
 from tests.field.conftest import ARTIFACTS
@@ -36,11 +35,8 @@ from tests.field.test_browser import chromium
 MONTH = deskcity.MONTH
 LAPTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
-ROOT = Path(__file__).resolve().parents[2]
-AXE = Path(os.environ.get("AXE_CORE_JS", ROOT / ".cache/node/node_modules/axe-core/axe.min.js"))
 SOURCE = "2026年11月2日 中国福利彩票3D开奖号码"
 CONTRIBUTION = "3D 第2026297期 5-0-8"
-BLOCKING = ("serious", "critical")
 
 
 @pytest.fixture(scope="module")
@@ -63,49 +59,6 @@ def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
             }
     finally:
         engine.dispose()
-
-
-class Axe:
-    """Runs axe-core in the page; keeps every finding for the report."""
-
-    def __init__(self) -> None:
-        if not AXE.exists():
-            if os.environ.get("CI"):
-                pytest.fail(f"no {AXE}: .ci/run must call scripts/install-axe.sh")
-            pytest.skip("no axe-core: run scripts/install-axe.sh")
-        self.pages: list[dict[str, Any]] = []
-
-    def check(self, page: Any, name: str) -> None:
-        page.add_script_tag(path=str(AXE))
-        found = page.evaluate("async () => await axe.run(document)")
-        violations = [
-            {
-                "id": v["id"],
-                "impact": v["impact"],
-                "help": v["help"],
-                "nodes": [n["target"] for n in v["nodes"]],
-            }
-            for v in found["violations"]
-        ]
-        self.pages.append(
-            {"page": name, "url": page.url, "violations": violations,
-             "passes": len(found["passes"]), "incomplete": len(found["incomplete"])}
-        )  # fmt: skip
-        blocking = [v for v in violations if v["impact"] in BLOCKING]
-        assert not blocking, f"{name}: {json.dumps(blocking, ensure_ascii=False)}"
-
-    def write(self, path: Path) -> None:
-        report = {"engine": "axe-core", "pages": self.pages}
-        path.write_text(json.dumps(report, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
-
-
-def tab_to(page: Any, selector: str, limit: int = 200) -> None:
-    """Presses Tab until the element focused matches `selector` (keyboard only)."""
-    for _ in range(limit):
-        page.keyboard.press("Tab")
-        if page.evaluate("s => document.activeElement.matches(s)", selector):
-            return
-    raise AssertionError(f"{selector} cannot be reached with the Tab key")
 
 
 def press_enter_on(page: Any, selector: str, path: str) -> None:
@@ -251,8 +204,8 @@ def _run_month(page: Any, base: str, desk: dict[str, Any], axe: Axe) -> None:
     # the sampling list behind its link
     link = page.get_by_role("link", name="抽查名单")
     listing = page.request.get(base + str(link.get_attribute("href")))
-    lines = listing.text().splitlines()
-    assert lines[0].startswith("visit_id,credit_code") and len(lines) > 1
+    rows = list(load_workbook(io.BytesIO(listing.body())).worksheets[0].values)
+    assert rows[0][:3] == ("检查编号", "统一社会信用代码", "企业名称") and len(rows) > 1
 
     with make_session_factory(desk["engine"])() as session:
         actions = set(session.scalars(select(models.AuditEntry.action)))

@@ -5,6 +5,7 @@ On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import csv
 import io
 import re
 from collections.abc import Iterator
@@ -12,9 +13,11 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import pytest
 from fastapi.testclient import TestClient
+from openpyxl import load_workbook
 from pypdf import PdfReader
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
@@ -22,8 +25,10 @@ from sqlalchemy.orm import Session
 import models
 from api.app import create_app
 from inspect_engine.errors import DomainError
+from inspect_engine.formats.xlsx_out import XLSX_MEDIA_TYPE
 from inspect_engine.settings import Settings
 from inspect_engine.workflows import results
+from inspect_engine.workflows.month_export import VISIT_HEADERS
 from models.db import make_engine, make_session_factory
 from models.migrate import upgrade
 from tests.conftest import BACKENDS, _drop_postgres_database, fresh_database_url
@@ -206,9 +211,10 @@ def test_the_months_list_shows_the_plan_to_both_supervisors(desk: Desk) -> None:
 def test_the_sampling_list_is_refused_to_a_supervisor_without_every_department(
     desk: Desk,
 ) -> None:
-    listing = desk.client("sup_samr").get(f"/desk/{MONTH}/visits.csv")
-    assert listing.status_code == 403 and "FIRE" in listing.text
-    assert "credit_code" not in listing.text
+    for kind in ("csv", "xlsx"):
+        listing = desk.client("sup_samr").get(f"/desk/{MONTH}/visits.{kind}")
+        assert listing.status_code == 403 and "FIRE" in listing.text
+        assert "credit_code" not in listing.text
 
 
 def test_draw_assign_and_a_reassignment_without_reason_is_refused(desk: Desk) -> None:
@@ -235,6 +241,28 @@ def test_draw_assign_and_a_reassignment_without_reason_is_refused(desk: Desk) ->
     assert desk.audited("plan.reassign") == events + 1
     listing = client.get(f"/desk/{MONTH}/visits.csv")
     assert listing.status_code == 200 and listing.text.startswith("visit_id,credit_code")
+    _the_sampling_list_is_the_csv_as_a_workbook(client, listing.text)
+
+
+def _the_sampling_list_is_the_csv_as_a_workbook(client: TestClient, text: str) -> None:
+    page = client.get(f"/desk/{MONTH}").text
+    link = re.search(r'<a href="([^"]+)" id="visits-list">抽查名单</a>', page)
+    assert link and link.group(1) == f"/desk/{MONTH}/visits.xlsx"
+    sheet = client.get(link.group(1))
+    assert sheet.status_code == 200 and sheet.headers["content-type"] == XLSX_MEDIA_TYPE
+    assert "抽查名单.xlsx" in unquote(sheet.headers["content-disposition"])
+    book = load_workbook(io.BytesIO(sheet.content))
+    cells = [list(row) for row in book.worksheets[0].iter_rows()]
+    assert not [c.coordinate for row in cells for c in row if c.data_type == "f"]
+    rows = [[c.value or "" for c in row] for row in cells]
+    assert tuple(rows[0]) == VISIT_HEADERS
+    listed = list(csv.DictReader(io.StringIO(text)))
+    assert len(rows) - 1 == len(listed) > 0
+    for row, line in zip(rows[1:], listed, strict=True):
+        assert [row[0], row[1], row[3], row[6]] == [
+            line["visit_id"], line["credit_code"], line["task_codes"], line["inspector_ids"]
+        ]  # fmt: skip
+        assert row[2]  # the enterprise's name
 
 
 def test_a_result_of_another_department_is_not_reviewed(desk: Desk) -> None:

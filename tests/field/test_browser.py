@@ -62,7 +62,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
                 break
             time.sleep(0.05)
         try:
-            yield {"base": f"http://127.0.0.1:{port}", "city": city, **facts}
+            yield {"base": f"http://127.0.0.1:{port}", "city": city, "url": url, **facts}
         finally:
             server.should_exit = True
             thread.join(timeout=10)

@@ -4,6 +4,7 @@ is refused with the reason."""
 
 from __future__ import annotations
 
+import zipfile
 from datetime import date, datetime
 from pathlib import Path
 
@@ -49,7 +50,7 @@ def _as_excel_types() -> list[object]:
     typed: list[object] = list(ROW_TEXT)
     typed[6] = datetime(2020, 3, 1)
     typed[7], typed[13], typed[14] = 100000, 23.1, 113.3
-    typed[9], typed[11] = None, None  # contact and tags: empty cells
+    typed[9] = typed[11] = None  # contact and tags left empty
     return typed
 
 
@@ -107,3 +108,38 @@ def test_a_calendar_workbook_with_date_cells_imports(session: Session, tmp_path:
     weekend = [*rows, [date(2027, 1, 2), "holiday", "元旦"]]
     with pytest.raises(ImportRejected, match="sheet '2027', row 3, column date"):
         import_file(session, "holidays", _xlsx(tmp_path / "w.xlsx", weekend, "2027"))
+
+
+def test_a_workbook_declaring_a_huge_shared_text_table_is_refused_before_reading(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Excel keeps every distinct text in one table that openpyxl holds whole; a small
+    upload can unpack to gigabytes. The table is found by its content type, as openpyxl
+    finds it, so renaming the part does not get past the check."""
+    import xlsxwriter  # writes the shared text table as Excel does
+
+    from inspect_engine.formats import workbook
+
+    path = tmp_path / "big.xlsx"
+    book = xlsxwriter.Workbook(str(path))
+    sheet = book.add_worksheet("企业")
+    sheet.write_row(0, 0, HEADER)
+    for k in range(200):
+        sheet.write_row(k + 1, 0, [f"{k:018d}", f"企业{k}" * 20])
+    book.close()
+    renamed = tmp_path / "renamed.xlsx"
+    with zipfile.ZipFile(path) as source, zipfile.ZipFile(renamed, "w") as target:
+        for info in source.infolist():
+            data = source.read(info.filename)
+            name = info.filename.replace("sharedStrings.xml", "t.xml")
+            if info.filename in ("[Content_Types].xml", "xl/_rels/workbook.xml.rels"):
+                data = data.replace(b"sharedStrings.xml", b"t.xml")
+            target.writestr(name, data)
+    with zipfile.ZipFile(renamed) as archive:
+        size = archive.getinfo("xl/t.xml").file_size
+    rows, _ = _read(ENTERPRISES, renamed)  # below the limit: read, with row errors
+    assert len(rows) == 200
+    monkeypatch.setattr(workbook, "MAX_SHARED_TEXT", size - 1)
+    for candidate in (path, renamed):
+        with pytest.raises(FileRejected, match=r"shared text table is .* send a directory"):
+            _read(ENTERPRISES, candidate)
