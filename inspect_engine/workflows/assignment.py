@@ -73,15 +73,13 @@ def assign_month(
         raise Conflict(f"the plan for {month} is {plan.status}: draw it before assigning teams")
     snapshot = staffing.load_snapshot(session, plan)
     visits = [v.spec() for v in merge_visits(snapshot, staffing.plan_selections(session, plan))]
+    inspectors, the_month, recusals = snapshot.inspectors(), snapshot.month(), snapshot.recusals()
+    del snapshot  # every frame unit's row (millions in a city): not needed by the solve
     rows = _visit_rows(session, plan)
     seed = staffing.team_seed_of(plan)
-    result = optimiser.assign(
-        visits, snapshot.inspectors(), snapshot.month(), seed, snapshot.recusals()
-    )
+    result = optimiser.assign(visits, inspectors, the_month, seed, recusals)
     changes = [Change.from_dict(row.event) for row in staffing.plan_changes(session, plan)]
-    state = events.Staffing(
-        tuple(visits), tuple(snapshot.inspectors()), snapshot.month(), snapshot.recusals()
-    )
+    state = events.Staffing(tuple(visits), tuple(inspectors), the_month, recusals)
     _, teams, outcomes = events.replay(state, result.teams, seed, changes)
     lost = {v: r for outcome in outcomes for v, r in outcome.unstaffed.items()}
     _store_teams(session, rows, teams)
