@@ -42,10 +42,12 @@ def test_pareto_inclusion_sums_to_the_sample_size(raw: list[float], factor: floa
     pi = pareto_inclusion(lam)
     n = round(math.fsum(lam.tolist()))
     assert ((pi >= 0) & (pi <= 1)).all()
-    assert pi.sum() == pytest.approx(n, abs=1e-9)
+    # π comes from numerical quadrature, accurate to about 1e-9 per unit: a sum over up to
+    # 30 units is held to 1e-7 (hypothesis found a sum 1e-9 off; no estimate can see 1e-7)
+    assert pi.sum() == pytest.approx(n, abs=1e-7)
     assert (pi[lam >= 1.0] == 1.0).all()
     order = np.argsort(lam, kind="stable")  # a larger λ is never drawn less often
-    assert (np.diff(pi[order]) >= -1e-9).all()
+    assert (np.diff(pi[order]) >= -1e-8).all()
 
 
 def test_pareto_inclusion_of_equal_lambdas_is_n_over_the_frame() -> None:
