@@ -239,7 +239,7 @@ class SolverStats:
     nodes: int  # of the first solve's network
     arcs: int  # of the first solve's network
     eligible_pairs: int  # lawful (visit, inspector) pairs
-    solver_pairs: int  # of which given to the first solve (after thinning)
+    solver_pairs: int  # of which given to the solve (every lawful pair: no thinning)
     solves: int
     optimal_cost: int
     greedy_completions: int

@@ -618,19 +618,10 @@ def complete_draw(
 ) -> DrawResult:
     """Step two: reveal the nonce, draw every frame, store records, selections, visits.
     Only the accepted contribution completes it; a drawn plan returns its records."""
-    outcome: CursorResult[Any] = session.execute(  # type: ignore[assignment]
-        update(Plan)
-        .where(
-            Plan.month == month,
-            Plan.status.in_(DRAWING_STATES),
-            Plan.contribution == contribution,
-        )
-        .values(status="drawn")
-        .execution_options(synchronize_session=False)
-    )
+    claimed = _move_accepted(session, month, contribution, "drawn")
     plan = get_plan(session, month)
     session.refresh(plan)
-    if not outcome.rowcount:
+    if not claimed:
         if plan.status in DRAWN_STATES:
             return _existing_draw(session, plan)
         if plan.status in DRAWING_STATES:
@@ -641,12 +632,9 @@ def complete_draw(
     return _draw(session, plan, contribution, _aware(plan.drawn_at), actor)
 
 
-def record_draw_failure(
-    session: Session, month: str, contribution: str, error: str, actor: str = "cli"
-) -> bool:
-    """After a failed `complete_draw` (rolled back), in a transaction of its own: the plan
-    is `draw_failed`, and the audit log says why. False: the plan was not being drawn with
-    this contribution, nothing recorded."""
+def _move_accepted(session: Session, month: str, contribution: str, status: str) -> bool:
+    """The plan, being drawn with exactly this contribution, moves to `status` (a
+    conditional UPDATE: the claim on the plan's row). False: no such plan in that state."""
     outcome: CursorResult[Any] = session.execute(  # type: ignore[assignment]
         update(Plan)
         .where(
@@ -654,10 +642,19 @@ def record_draw_failure(
             Plan.status.in_(DRAWING_STATES),
             Plan.contribution == contribution,
         )
-        .values(status="draw_failed")
+        .values(status=status)
         .execution_options(synchronize_session=False)
     )
-    if not outcome.rowcount:
+    return bool(outcome.rowcount)
+
+
+def record_draw_failure(
+    session: Session, month: str, contribution: str, error: str, actor: str = "cli"
+) -> bool:
+    """After a failed `complete_draw` (rolled back), in a transaction of its own: the plan
+    is `draw_failed`, and the audit log says why. False: the plan was not being drawn with
+    this contribution, nothing recorded."""
+    if not _move_accepted(session, month, contribution, "draw_failed"):
         return False
     details = {"contribution": contribution, "error": error}
     audit.record(session, actor, "plan.draw.failed", month, details)

@@ -83,12 +83,6 @@ RESULTS_FORMAT = FileFormat(
 Scope = Collection[str] | None  # departments a supervisor acts for; None: all
 
 
-class CalendarOutdated(Conflict):
-    """Kept for API compatibility: deadlines are now provisional instead of unknown."""
-
-    title = "official calendar unknown"
-
-
 def today_in_shanghai() -> date:
     return datetime.now(SHANGHAI).date()
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import gzip
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -287,11 +288,7 @@ def _with_carried_out(
     done = session.scalars(
         select(Visit.visit_code).where(Visit.plan_id == plan.id, Visit.status != "planned")
     ).all()
-    return team_events.Change(**{**_fields(change), "carried_out": tuple(sorted(done))})
-
-
-def _fields(change: team_events.Change) -> dict[str, Any]:
-    return {name: getattr(change, name) for name in change.__slots__}
+    return replace(change, carried_out=tuple(sorted(done)))
 
 
 def current_teams(session: Session, plan: Plan) -> dict[str, tuple[str, ...]]:

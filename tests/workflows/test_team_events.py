@@ -255,3 +255,31 @@ def test_a_visit_carried_out_keeps_its_team_whatever_the_event(
     assert all(busiest not in after[v] for v in before if v != done and busiest in before[v])
     event = session.scalars(select(models.TeamEvent)).one()
     assert done in event.event["carried_out"] and done not in event.outcome["replaced"]
+
+
+def test_a_snapshot_rewritten_in_the_database_after_the_freeze_is_refused(
+    session: Session, tmp_path: Path
+) -> None:
+    """An operator with database access rewrites the frozen staffing (a conflict row taken
+    out) before the draw: the text no longer matches the hash published at the freeze, so
+    neither the merge nor the team draw will read it."""
+    import gzip
+
+    from inspect_engine.sampling.frames import ExclusionPolicy
+    from inspect_engine.workflows.planning import draw_month, freeze_month, plan_month
+    from tests.workflows import tinycity
+
+    tinycity.build(session)
+    tinycity.add_inspectors(session)
+    plan_month(session, MONTH, tinycity.tasks_file(tmp_path))
+    freeze_month(session, MONTH, ExclusionPolicy())
+    plan = session.scalars(select(models.Plan)).one()
+    row = session.get(models.StaffingSnapshot, plan.id)
+    assert row is not None
+    text = gzip.decompress(row.text_gz).decode("utf-8")
+    edited = text.replace('"recusal_window_days":365', '"recusal_window_days":0')
+    assert edited != text
+    row.text_gz = gzip.compress(edited.encode("utf-8"))
+    session.flush()
+    with pytest.raises(ValueError, match="does not match its hash"):
+        draw_month(session, MONTH, "dice:6-6-1-2-5-3-4-4-2-1")
