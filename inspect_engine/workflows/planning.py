@@ -199,13 +199,18 @@ def plan_month(
     if plan is not None:
         check_replaced_tasks(session, principal, month, plan.id)
     check_task_items(session, principal, numbered)
-    taken = session.scalars(
-        select(Task.task_code)
+    taken = session.execute(
+        select(Task.task_code, Plan.month)
+        .join(Plan, Plan.id == Task.plan_id)
         .where(Task.task_code.in_([r["task_code"] for r in rows]))
         .where(Task.plan_id != (plan.id if plan else -1))
     ).all()
+    if any(other == month for _, other in taken):
+        # PostgreSQL: a concurrent upload created this month's plan after our read of it
+        raise Conflict(f"another request created the plan for {month} meanwhile; try again")
     if taken:
-        raise Conflict(f"task codes already used by another month's plan: {', '.join(taken)}")
+        used = ", ".join(code for code, _ in taken)
+        raise Conflict(f"task codes already used by another month's plan: {used}")
     if plan is None:
         plan = _new_plan(session, month)
     session.execute(delete(Task).where(Task.plan_id == plan.id))
