@@ -134,10 +134,14 @@ class Visit(Base):
     # SHA-256 of the enterprise's confirmation code, sent to its liaison only: the code
     # itself is stored nowhere, so no page, document or database reader can show it.
     confirm_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # The scheduled working day (null until scheduled). Never public: it would tell the
+    # enterprise when the unannounced visit comes.
+    visit_on: Mapped[date | None]
 
     __table_args__ = (
         UniqueConstraint("plan_id", "credit_code"),
         Index("ix_visits_credit_code", "credit_code"),
+        Index("ix_visits_visit_on", "visit_on"),
     )
 
 
