@@ -2,6 +2,7 @@
 
 from models.audit import AuditEntry, ImportChangeLog, PublishedHead
 from models.auth import ApiToken, SignInThrottle, User, WebSession
+from models.calendar import CalendarEventVersion, CalendarLink
 from models.base import Base
 from models.directory import (
     CalendarDay,
@@ -39,6 +40,8 @@ __all__ = [
     "AuditEntry",
     "Base",
     "CalendarDay",
+    "CalendarEventVersion",
+    "CalendarLink",
     "ColumnSnapshot",
     "Complaint",
     "ConfirmationDelivery",
