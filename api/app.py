@@ -22,6 +22,7 @@ from api.routes import (
     desk,
     field,
     inspector,
+    inspector_day,
     public,
     signin,
     site,
@@ -81,6 +82,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(admin.router)
     app.include_router(admin.account)
     app.include_router(field.router)
+    app.include_router(inspector_day.router)
+    app.include_router(inspector_day.admin)
     app.include_router(signin.router)
     app.include_router(board.router)
     app.include_router(board.api)

@@ -2,8 +2,8 @@
 
 from models.audit import AuditEntry, ImportChangeLog, PublishedHead
 from models.auth import ApiToken, SignInThrottle, User, WebSession
-from models.calendar import CalendarEventVersion, CalendarLink
 from models.base import Base
+from models.calendar import CalendarEventVersion, CalendarLink
 from models.directory import (
     CalendarDay,
     Conflict,

@@ -29,7 +29,7 @@ from inspect_engine.documents import FontMissing, qr_svg, render_notice, render_
 from inspect_engine.errors import Conflict, InvalidInput, NotFound
 from inspect_engine.publication.result_codes import CODES, LABELS
 from inspect_engine.settings import Settings
-from inspect_engine.workflows import field, results, signin
+from inspect_engine.workflows import field, inspector_day, results, signin
 from inspect_engine.workflows.users import NotAuthenticated, Principal, Role, authenticate
 from models.base import utcnow
 
@@ -194,13 +194,14 @@ def my_month(
     session: SessionDep,
     month: Annotated[str | None, Query(pattern=MONTH_PATTERN)] = None,
 ) -> Response:
-    """Today's and the month's visits of the signed-in inspector."""
+    """The signed-in inspector's visits of the month by scheduled day: today, the coming
+    days, those not scheduled yet, the past days."""
     user = _inspector(request, session)
     if isinstance(user, Response):
         return user
     assert user.inspector_id is not None
     chosen = month or this_month()
-    overview = field.inspector_month(session, user.inspector_id, chosen)
+    overview = inspector_day.inspector_days(session, user.inspector_id, chosen)
     return render(request, "field/visits.html", user=user, view=overview)
 
 

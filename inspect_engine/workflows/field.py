@@ -1,5 +1,5 @@
-"""Field and trust: the documents a team carries, the enterprise's scan-to-verify page, the
-supervisors' progress board and the inspectors' month.
+"""Field and trust: the documents a team carries, the enterprise's scan-to-verify page and the
+supervisors' progress board (the inspectors' day is in workflows/inspector_day.py).
 
 Two codes per visit, because inspectors usually hand over the notice themselves:
 
@@ -1086,50 +1086,3 @@ def _event_detail(change: dict[str, Any]) -> str:
     if change["kind"] == "certificate":
         return f"≤ {change['expires']}"
     return ""
-
-
-# --------------------------------------------------------------------------- inspectors
-
-
-@dataclass(frozen=True)
-class InspectorMonth:
-    """An inspector's month on his phone: what he reported today, what is still open, and
-    everything of the month."""
-
-    month: str
-    today: date
-    today_visits: tuple[results.AssignedVisit, ...]
-    open_visits: tuple[results.AssignedVisit, ...]
-    visits: tuple[results.AssignedVisit, ...]
-
-
-def inspector_month(
-    session: Session, inspector_id: str, month: str, *, today: date | None = None
-) -> InspectorMonth:
-    day = today or results.today_in_shanghai()
-    visits: list[results.AssignedVisit] = []
-    after: tuple[int, str] | None = None
-    while True:  # an inspector's month is a few dozen visits: read every page
-        page = results.inspector_visits(session, inspector_id, month, after=after, limit=200)
-        visits.extend(page)
-        if len(page) < 200:
-            break
-        last = page[-1]
-        after = (int(last.status == "visited"), last.visit_code)
-    reported_today = set(
-        session.scalars(
-            select(Visit.visit_code)
-            .join(Result, Result.visit_id == Visit.id)
-            .where(
-                Visit.visit_code.in_([v.visit_code for v in visits]),
-                Result.inspected_on == day,
-            )
-        )
-    )
-    return InspectorMonth(
-        month=month,
-        today=day,
-        today_visits=tuple(v for v in visits if v.visit_code in reported_today),
-        open_visits=tuple(v for v in visits if v.status != "visited"),
-        visits=tuple(visits),
-    )
