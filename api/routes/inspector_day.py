@@ -100,7 +100,10 @@ def linked_calendar(
         inspector_id = calendar_links.feed_owner(session, token, now=utcnow())
     except NotFound as exc:
         kind = problems.PROBLEMS[NotFound]
-        return problems.problem_response(request, kind, str(exc), headers=PRIVATE)
+        # the same answer for every token: the path (the token) is not echoed either
+        return problems.problem_response(
+            request, kind, str(exc), headers=PRIVATE, instance="/field/calendar/{token}.ics"
+        )
     return _feed(request, session, settings, inspector_id)
 
 

@@ -230,13 +230,15 @@ def event_contents(
             select(Enterprise.credit_code, Enterprise.name, Enterprise.address).where(
                 Enterprise.credit_code.in_({v.credit_code for v in visits})
             )
-        ).tuples()
+        )
+        .tuples()
+        .all()
     }
     task_codes = {t for v in visits for t in v.task_codes}
     tasks = dict(
-        session.execute(
-            select(Task.task_code, Task.title).where(Task.task_code.in_(task_codes))
-        ).tuples()
+        session.execute(select(Task.task_code, Task.title).where(Task.task_code.in_(task_codes)))
+        .tuples()
+        .all()
     )
     items = dict(session.execute(select(Item.item_code, Item.title)).tuples().all())
     teams = _teams(session, [v.id for v in visits])
@@ -284,9 +286,9 @@ def event_versions(
     event: the loser of the insert reads the winner's row."""
     codes = {c.visit_code for c in contents}
     ids = dict(
-        session.execute(
-            select(Visit.visit_code, Visit.id).where(Visit.visit_code.in_(codes))
-        ).tuples()
+        session.execute(select(Visit.visit_code, Visit.id).where(Visit.visit_code.in_(codes)))
+        .tuples()
+        .all()
     )
     for _ in range(3):
         try:
