@@ -135,6 +135,14 @@ MATRIX: list[Call] = [
     Call("GET", "/field/visits/{visit}",                              "303 200 403 403 403 403"),
     Call("POST", f"/field/visits/{NO_VISIT}/results",                 "303 404 403 403 403 403",
          {"data": RESULT}),
+    # the inspector's calendar: his feed (signed in), his links page; a link's token opens a
+    # feed without a sign-in, an unknown one is 404 whoever asks; a blank label is refused
+    Call("GET", "/field/calendar.ics",                                "401 200 403 403 403 403"),
+    Call("GET", "/field/calendar",                                    "303 200 403 403 403 403"),
+    Call("POST", "/field/calendar/links",                             "303 422 403 403 403 403",
+         {"data": {"label": "  "}}),
+    Call("POST", "/field/calendar/links/999999/revoke",               "303 404 403 403 403 403"),
+    Call("GET", "/field/calendar/UNKNOWN-TOKEN.ics",                  "404 404 404 404 404 404"),
     # documents: the team, and supervisors of the visit's departments (FIRE is not one)
     Call("GET", "/field/visits/{visit}/notice.pdf",                   "401 200 200 403 404 200"),
     Call("GET", f"/field/visits/{NO_VISIT}/task.pdf",                 "401 404 404 404 404 404"),
@@ -176,6 +184,7 @@ MATRIX: list[Call] = [
     Call("POST", "/admin/users/nobody/revoke",                        "401 403 403 403 403 404",
          {"json": {}}),
     Call("POST", "/admin/users/nobody/deactivate",                    "401 403 403 403 403 404"),
+    Call("POST", "/admin/users/nobody/calendar-links/revoke",         "401 403 403 403 403 404"),
 ]
 # fmt: on
 

@@ -1,7 +1,8 @@
 """The phone pages in a real headless Chromium with axe-core (issue 19, GB/T 37668): the
-inspector's sign-in, visit list and visit page, the enterprise's verification page and the
-supervisor's board have no serious or critical violation; an inspector signs in and
-reports a result with the keyboard alone. The report is kept in artifacts/axe-field.json.
+inspector's sign-in, visits by day, calendar page (before and after a new link) and visit
+page, the enterprise's verification page and the supervisor's board have no serious or
+critical violation; an inspector signs in and reports a result with the keyboard alone. The
+report is kept in artifacts/axe-field.json.
 
 Without /usr/bin/chromium (scripts/install-browser.sh) or axe-core (scripts/install-axe.sh)
 the test is skipped, except in CI."""
@@ -11,12 +12,14 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 import models
 from models.db import make_engine
 from tests.browser import Axe, tab_to
 from tests.field.conftest import ARTIFACTS
 from tests.field.test_browser import PHONE, chromium, site  # noqa: F401 (the fixture)
+from tests.field.test_inspector_day import schedule_everything
 
 
 def sign_in_by_keyboard(page: Any, username: str, password: str) -> None:
@@ -28,10 +31,21 @@ def sign_in_by_keyboard(page: Any, username: str, password: str) -> None:
         page.keyboard.press("Enter")
 
 
+def schedule(url: str, inspector_id: str) -> None:
+    engine = make_engine(url)
+    try:
+        with Session(engine) as session:
+            schedule_everything(session, inspector_id)
+            session.commit()
+    finally:
+        engine.dispose()
+
+
 def test_the_phone_pages_pass_axe(site: dict[str, Any]) -> None:  # noqa: F811
     ARTIFACTS.mkdir(exist_ok=True)
     axe = Axe()
     base, city = site["base"], site["city"]
+    schedule(site["url"], city.inspectors["insp_busy"])  # the day view with its days
     with chromium() as browser:
         try:
             # axe-core is injected as an inline script: the site's CSP would refuse it
@@ -42,6 +56,13 @@ def test_the_phone_pages_pass_axe(site: dict[str, Any]) -> None:  # noqa: F811
             sign_in_by_keyboard(page, "insp_busy", city.password("insp_busy"))
             assert page.url.endswith("/field/visits")
             axe.scan(page, "field-visits")
+            page.goto(base + "/field/calendar")
+            axe.scan(page, "field-calendar")
+            page.fill("#label", "工作手机")
+            with page.expect_navigation():
+                page.click("#create button[type=submit]")
+            assert "此链接只显示这一次" in page.content()
+            axe.scan(page, "field-calendar-link")
             page.goto(base + f"/field/visits/{site['visit']}")
             axe.scan(page, "field-visit")
             page.goto(base + f"/v/{site['code']}")
