@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from calendar import monthrange
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
@@ -93,7 +94,7 @@ def _month_days(session: Session, inspector_id: str, month: str) -> dict[str, da
     """visit code -> scheduled day of his current visits of the month: those of the month's
     plan, and those of another plan scheduled within the month (carried over)."""
     first = month_start(month)
-    after_last = (first + timedelta(days=32)).replace(day=1)
+    last = first.replace(day=monthrange(first.year, first.month)[1])  # 9999-12 too
     query = (
         select(Visit.visit_code, Visit.visit_on)
         .join(Plan, Plan.id == Visit.plan_id)
@@ -101,7 +102,7 @@ def _month_days(session: Session, inspector_id: str, month: str) -> dict[str, da
             Visit.id.in_(_own_current(inspector_id)),
             or_(
                 Plan.month == month,
-                and_(Visit.visit_on >= first, Visit.visit_on < after_last),
+                and_(Visit.visit_on >= first, Visit.visit_on <= last),
             ),
         )
     )
