@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from inspect_engine.assignment import events as team_events
 from inspect_engine.assignment import staffing as kernel
+from inspect_engine.assignment.schedule import DEFAULT_MAX_VISITS_PER_DAY
 from inspect_engine.assignment.types import Month
 from inspect_engine.formats.fields import split_list
 from inspect_engine.sampling.frames import EnterpriseColumns
@@ -74,6 +75,7 @@ def freeze_staffing(
     columns: EnterpriseColumns,
     frames: Sequence[KernelFrame],
     recusal_window_days: int,
+    max_visits_per_day: int = DEFAULT_MAX_VISITS_PER_DAY,
 ) -> str:
     """Snapshot the staffing for `plan` and return its hash (also set on the plan)."""
     rows = np.unique(np.concatenate([f.rows for f in frames])) if frames else np.zeros(0, int)
@@ -83,7 +85,10 @@ def freeze_staffing(
     since = month.first_day - timedelta(days=recusal_window_days)
     snapshot = kernel.build(
         month=month,
-        settings={"recusal_window_days": recusal_window_days},
+        settings={
+            "recusal_window_days": recusal_window_days,
+            "max_visits_per_day": max_visits_per_day,
+        },
         items=_items(session, item_codes),
         tasks={
             t.task_code: {"items": list(t.items), "mode": t.mode, "team_size": t.team_size}
