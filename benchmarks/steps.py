@@ -499,7 +499,7 @@ def _min_cost_flow_seconds(url: str, month: str) -> tuple[float, int]:
         plan = get_plan(session, month)
         snapshot = staffing.load_snapshot(session, plan)
         selections = staffing.plan_selections(session, plan)
-        seed = staffing.team_seed_of(plan)
+        seed = staffing.team_seed_of(plan, snapshot.protocol)
     visits = [v.spec() for v in merge_visits(snapshot, selections)]
     inspectors, recusals, the_month = snapshot.inspectors(), snapshot.recusals(), snapshot.month()
     table = InspectorTable.build(inspectors, the_month)

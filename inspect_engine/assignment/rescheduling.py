@@ -114,9 +114,9 @@ def apply_change_days(
         load[gave_way] -= 1
         load[added] += 1
         removed = [*removed, *gave_way]
-        members = [*stayed, *added]
-        book.book(members, col, *place)
-        ids = [table.inspectors[m].inspector_id for m in members]
+        placed = [*stayed, *added]
+        book.book(placed, col, *place)
+        ids = [table.inspectors[m].inspector_id for m in placed]
         new_teams[visit_id] = tuple(sorted(ids))
         new_days[visit_id] = window[col]
         if added:
@@ -159,9 +159,10 @@ def _off_their_day(
         if visit_id in carried or visit_id in removals:
             continue
         day = days.get(visit_id)
-        if day is None or day not in window:
-            out.add(visit_id)
-        elif change.inspector_id in members and not on_duty(by_id[change.inspector_id], day):
+        off_duty = change.inspector_id in members and (
+            day is not None and not on_duty(by_id[change.inspector_id], day)
+        )
+        if day is None or day not in window or off_duty:
             out.add(visit_id)
     return out
 
@@ -198,8 +199,8 @@ def _place_with(
     key_row: npt.NDArray[np.uint64],
     old_col: int | None,
 ) -> tuple[int, list[int], list[int]] | None:
-    """(day column, members kept, members added) for the best-ranked lawful completion of `kept` on a day
-    with room: the visit's own day first, then the days by day key; None if none."""
+    """(day column, members kept, members added): the best-ranked lawful completion of
+    `kept` on a day with room, the visit's own day first, then the days by day key."""
     usable = table.lawful_on_duty() & (table.capacity > load)
     bars = [(0, table.index[i]) for i, c in barred if c == visit.credit_code and i in table.index]
     pool = candidates([visit], table, bars, usable).of(0)

@@ -46,7 +46,9 @@ def day_key(seed: str, credit_code: str, day: date) -> int:
     return keys.pair_key(seed, credit_code, day_label(day))
 
 
-def day_keys(seed: str, credit_codes: Sequence[str], days: Sequence[date]) -> npt.NDArray[np.uint64]:
+def day_keys(
+    seed: str, credit_codes: Sequence[str], days: Sequence[date]
+) -> npt.NDArray[np.uint64]:
     """(visits, days) matrix of day keys, hashed like the pair keys (in parallel when big)."""
     n, m = len(credit_codes), len(days)
     if not n or not m:
@@ -123,8 +125,8 @@ class DayBook:
         """The day column for a visit of `members` among `allowed` days with room: fewest
         new (district, inspector-day) pairs, then new (office, inspector-day) pairs, then
         the smallest day key, then the earliest day. None when no day is open."""
-        team = list(members)
-        open_days = allowed & self.room(team)
+        team = np.asarray(members, dtype=np.int64)
+        open_days = allowed & self.room(members)
         if not open_days.any():
             return None
         cols = np.flatnonzero(open_days)

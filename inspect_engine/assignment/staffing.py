@@ -1,4 +1,5 @@
-"""The staffing snapshot (ie-teams-v2; v1 snapshots are still read): every input of the team draw, frozen with the frames.
+"""The staffing snapshot (ie-teams-v2; v1 snapshots are still read): every input of the
+team draw, frozen with the frames.
 
 At the freeze the engine writes, as one canonical JSON text (keys sorted, no spaces, UTF-8,
 every list sorted), what the team draw will read:

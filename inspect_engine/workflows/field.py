@@ -355,6 +355,7 @@ def visit_document(
         ),
         issued_on=today or results.today_in_shanghai(),
         contact=options.contact,
+        visit_on=visit.visit_on,
     )
 
 

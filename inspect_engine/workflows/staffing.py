@@ -19,9 +19,10 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from inspect_engine.assignment import events as team_events
+from inspect_engine.assignment import rescheduling
 from inspect_engine.assignment import staffing as kernel
 from inspect_engine.assignment.schedule import DEFAULT_MAX_VISITS_PER_DAY
 from inspect_engine.assignment.types import Month
@@ -308,11 +309,36 @@ def current_teams(session: Session, plan: Plan) -> dict[str, tuple[str, ...]]:
     return {code: tuple(sorted(members)) for code, members in teams.items()}
 
 
-def team_seed_of(plan: Plan) -> str:
+def team_seed_of(plan: Plan, protocol: str | None = None) -> str:
+    """The plan's team seed under its snapshot's protocol (`protocol`, or read from the
+    stored snapshot)."""
     from inspect_engine.assignment.keys import team_seed
 
     assert plan.seed and plan.staffing_hash
-    return team_seed(plan.seed, plan.staffing_hash)
+    if protocol is None:
+        session = object_session(plan)
+        assert session is not None
+        protocol = load_snapshot(session, plan).protocol
+    return team_seed(plan.seed, plan.staffing_hash, protocol)
+
+
+def current_days(session: Session, plan: Plan) -> dict[str, date]:
+    """The scheduled day of each of the plan's visits that has one (ie-teams-v2)."""
+    query = select(Visit.visit_code, Visit.visit_on).where(
+        Visit.plan_id == plan.id, Visit.visit_on.is_not(None)
+    )
+    return {code: day for code, day in session.execute(query)}
+
+
+def store_days(session: Session, plan: Plan, days: Mapping[str, date]) -> None:
+    """Set visits.visit_on to `days` (a visit without a team has none); only rows whose
+    day changes are written."""
+    query = select(Visit).where(Visit.plan_id == plan.id)
+    for visit in session.scalars(query):
+        day = days.get(visit.visit_code)
+        if visit.visit_on != day:
+            visit.visit_on = day
+    session.flush()
 
 
 def _apply_to_teams(
@@ -322,7 +348,15 @@ def _apply_to_teams(
     visits = [v.spec() for v in kernel.merge_visits(snapshot, plan_selections(session, plan))]
     state = staffing_after(snapshot, visits, plan_changes(session, plan))
     teams = current_teams(session, plan)
-    _, new_teams, outcome = team_events.apply_change(state, teams, team_seed_of(plan), change)
+    seed = team_seed_of(plan, snapshot.protocol)
+    cap = snapshot.max_per_day()
+    if cap is None:
+        _, new_teams, outcome = team_events.apply_change(state, teams, seed, change)
+    else:
+        _, new_teams, days, outcome = rescheduling.apply_change_days(
+            state, teams, current_days(session, plan), seed, change, cap
+        )
+        store_days(session, plan, days)
     _store_changes(session, plan, teams, new_teams, reason)
     return outcome.as_dict()
 
