@@ -640,7 +640,7 @@ def _swap_for_a_day(
     team = work.members[row]
     free = table.duty[team] & (book.count[team] < book.cap)
     kept_per_day = free.sum(axis=0)
-    cols = np.flatnonzero(kept_per_day > 0)
+    cols = np.arange(kept_per_day.size)
     for col in cols[np.lexsort((cols, key_row[cols], -kept_per_day[cols]))].tolist():
         kept = [m for m in team if free[team.index(m), col]]
         dropped = [m for m in team if m not in kept]
