@@ -466,3 +466,28 @@ def _changes_for(
                 change = team_events.Change("certificate", ins.inspector_id, expires=expires)
                 out.append((change, None))
     return out
+
+
+def record_holiday_changes(
+    session: Session, calendar: Calendar, *, actor: str, source: str
+) -> int:
+    """Each working day of an open ie-teams-v2 plan's window that `calendar` no longer
+    counts as one becomes a `holiday` event of that plan (its visits move). Days made
+    working by a notice change nothing: no visit must move. The number recorded."""
+    recorded = 0
+    for plan in open_plans(session):
+        lock_chain(session, plan)
+        if plan.status not in OPEN_PLAN_STATES:
+            continue
+        snapshot = load_snapshot(session, plan)
+        if snapshot.max_per_day() is None:
+            continue  # ie-teams-v1: its visits have no day
+        state = staffing_after(snapshot, (), plan_changes(session, plan))
+        for day in state.month.window_days:
+            if day in state.closed or calendar.is_workday(day):
+                continue
+            change = team_events.Change("holiday", "", starts_on=day, ends_on=day)
+            record_change(session, plan, change, actor=actor, source=source,
+                          reason=f"{day.isoformat()} is a holiday in the imported notice")  # fmt: skip
+            recorded += 1
+    return recorded

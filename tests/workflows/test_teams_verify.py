@@ -19,6 +19,7 @@ from inspect_engine.assignment.events import Change
 from inspect_engine.sampling.frames import ExclusionPolicy
 from inspect_engine.workflows import staffing
 from inspect_engine.workflows.assignment import assign_month
+from inspect_engine.workflows.imports import import_file
 from inspect_engine.workflows.month_export import export_month
 from inspect_engine.workflows.planning import draw_month, freeze_month, get_plan, plan_month
 from tests.workflows import tinycity
@@ -279,3 +280,28 @@ def test_leave_on_the_day_moves_the_visit_and_the_old_day_is_refused(
     assert run(copy, plan.staffing_hash) == 1
     line = capsys.readouterr().out.strip().splitlines()[-1]
     assert line.startswith("FAIL days:") and member in line
+
+
+def test_a_holiday_imported_after_the_freeze_moves_that_days_visits(
+    session: Session, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    exported(session, tmp_path)
+    plan = get_plan(session, MONTH)
+    teams, days = staffing.current_teams(session, plan), staffing.current_days(session, plan)
+    busiest = max(sorted(set(days.values())), key=lambda d: sum(v == d for v in days.values()))
+    notice = tmp_path / "holidays.csv"
+    notice.write_text(f"date,kind,name\n{busiest.isoformat()},holiday,临时调整\n", "utf-8")
+    report = import_file(session, "holidays", notice, actor="admin")
+    assert report.team_events == 1
+    event = staffing.plan_changes(session, plan)[-1]
+    assert event.kind == "holiday" and event.event["starts_on"] == busiest.isoformat()
+    after = staffing.current_days(session, plan)
+    assert busiest not in after.values()
+    on_day = {v for v, d in days.items() if d == busiest}
+    assert {v for v in days if after.get(v) != days[v]} == on_day  # only those moved
+    after_teams = staffing.current_teams(session, plan)
+    assert {v for v in teams if after_teams.get(v) != teams[v]} <= on_day
+    out = tmp_path / "out3"
+    export_month(session, MONTH, out)
+    assert plan.staffing_hash
+    assert run(out, plan.staffing_hash) == 0, capsys.readouterr().out
