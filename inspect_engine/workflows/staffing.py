@@ -468,9 +468,7 @@ def _changes_for(
     return out
 
 
-def record_holiday_changes(
-    session: Session, calendar: Calendar, *, actor: str, source: str
-) -> int:
+def record_holiday_changes(session: Session, calendar: Calendar, *, actor: str, source: str) -> int:
     """Each working day of an open ie-teams-v2 plan's window that `calendar` no longer
     counts as one becomes a `holiday` event of that plan (its visits move). Days made
     working by a notice change nothing: no visit must move. The number recorded."""
@@ -487,7 +485,7 @@ def record_holiday_changes(
             if day in state.closed or calendar.is_workday(day):
                 continue
             change = team_events.Change("holiday", "", starts_on=day, ends_on=day)
-            record_change(session, plan, change, actor=actor, source=source,
-                          reason=f"{day.isoformat()} is a holiday in the imported notice")  # fmt: skip
+            why = f"{day.isoformat()} is a holiday in the imported notice"
+            record_change(session, plan, change, actor=actor, source=source, reason=why)
             recorded += 1
     return recorded

@@ -67,7 +67,8 @@ def test_team_seed_follows_the_formula() -> None:
     # non-ASCII text is hashed as UTF-8
     assert keys.team_seed("种子", "快照", keys.V1) == sha256("种子|快照|ie-teams-v1").hex()
     # the seed is bound to the staffing: another snapshot, another team seed
-    assert keys.team_seed(PLAN_SEED, "0" * 64, keys.V1) != keys.team_seed(PLAN_SEED, STAFFING_HASH, keys.V1)
+    other = keys.team_seed(PLAN_SEED, "0" * 64, keys.V1)
+    assert other != keys.team_seed(PLAN_SEED, STAFFING_HASH, keys.V1)
 
 
 def test_pair_key_follows_the_formula() -> None:

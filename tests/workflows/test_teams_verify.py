@@ -252,8 +252,9 @@ def test_leave_on_the_day_moves_the_visit_and_the_old_day_is_refused(
     member, day = teams[visit_id][0], days[visit_id]
     change = Change("leave", member, starts_on=day, ends_on=day)
     event = staffing.record_change(session, plan, change, actor="test", source="test")
-    after_teams, after_days = staffing.current_teams(session, plan), staffing.current_days(
-        session, plan
+    after_teams, after_days = (
+        staffing.current_teams(session, plan),
+        staffing.current_days(session, plan),
     )
     # the visit moves within its team when it can; only the visits on his leave day move
     if visit_id in event.outcome.get("moved", {}):
