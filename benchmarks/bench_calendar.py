@@ -19,6 +19,7 @@ import argparse
 import hashlib
 import time
 from collections import Counter
+from collections.abc import Mapping, Sequence
 from datetime import date
 
 import numpy as np
@@ -33,20 +34,24 @@ from inspect_engine.assignment.types import AssignmentResult, Inspector, Visit
 
 
 def bare_days(
-    result: AssignmentResult, visits: list[Visit], inspectors: list[Inspector], month: Month
+    seed: str,
+    teams: Mapping[str, Sequence[str]],
+    visits: list[Visit],
+    inspectors: list[Inspector],
+    month: Month,
 ) -> tuple[float, float]:
     """(seconds hashing the day keys, seconds of the bare pick) on the drawn teams."""
     table = InspectorTable.build(inspectors, month)
-    staffed = sorted(result.teams)
+    staffed = sorted(teams)
     codes = {v.visit_id: v.credit_code for v in visits}
     hashing = time.perf_counter()
-    day_keys = schedule.day_keys(result.seed, [codes[v] for v in staffed], month.window_days)
+    day_keys = schedule.day_keys(seed, [codes[v] for v in staffed], month.window_days)
     hashed = time.perf_counter() - hashing
     started = time.perf_counter()
-    width = max(len(t) for t in result.teams.values())
+    width = max((len(t) for t in teams.values()), default=0)
     members = np.full((len(staffed), width), -1, dtype=np.int64)
     for row, visit_id in enumerate(staffed):
-        team = [table.index[m] for m in result.teams[visit_id]]
+        team = [table.index[m] for m in teams[visit_id]]
         members[row, : len(team)] = team
     duty = np.vstack([table.duty, np.ones((1, table.duty.shape[1]), dtype=np.bool_)])
     common = duty[members].all(axis=1)  # (visits, days); -1 reads the all-true row
@@ -106,7 +111,7 @@ def main() -> None:
           f"(of which no day with room: {no_day}), members replaced for a day "
           f"{result.day_swaps}")  # fmt: skip
 
-    hashed, bare = bare_days(result, visits, inspectors, month)
+    hashed, bare = bare_days(result.seed, result.teams, visits, inspectors, month)
     print(f"\nbare limit: day keys {hashed:.2f} s + bare pick {bare:.2f} s = {hashed + bare:.2f} s")
     print(f"ratio calendar / bare: {result.day_seconds / (hashed + bare):.2f}")
 
@@ -119,7 +124,7 @@ def main() -> None:
     member, day = result.teams[first][0], result.days[first]
     leave = Change("leave", member, starts_on=day, ends_on=day)
     moving = time.perf_counter()
-    _, teams, days, outcome = apply_change_days(
+    *_, outcome = apply_change_days(
         staffing, result.teams, result.days, seed, leave, args.max_per_day
     )
     print(f"  leave event for {member} on {day}: {time.perf_counter() - moving:.2f} s, "

@@ -192,11 +192,19 @@ def _store_run(
         label=label,
         partial=bool(unstaffed),
         unstaffed=unstaffed,
-        fairness={**asdict(result.fairness), "staffed": len(teams), "visits": len(rows)},
-    )
+        fairness={**asdict(result.fairness), "staffed": len(teams), "visits": len(rows),
+                  **_calendar_figures(result)},
+    )  # fmt: skip
     session.add(run)
     session.flush()
     return run
+
+
+def _calendar_figures(result: AssignmentResult) -> dict[str, Any]:
+    """ie-teams-v2: the day solve's time and the members it replaced (none under v1)."""
+    if not result.days:
+        return {}
+    return {"calendar_seconds": round(result.day_seconds, 3), "day_swaps": result.day_swaps}
 
 
 def _outcome(plan: Plan, run: AssignmentRun, visits: int, first: bool = True) -> AssignOutcome:
