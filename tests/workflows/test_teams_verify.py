@@ -17,7 +17,7 @@ import models
 from inspect_engine import teams_verify
 from inspect_engine.assignment.events import Change
 from inspect_engine.sampling.frames import ExclusionPolicy
-from inspect_engine.workflows import staffing
+from inspect_engine.workflows import field, staffing
 from inspect_engine.workflows.assignment import assign_month
 from inspect_engine.workflows.imports import import_file
 from inspect_engine.workflows.month_export import export_month
@@ -263,6 +263,14 @@ def test_leave_on_the_day_moves_the_visit_and_the_old_day_is_refused(
         assert member not in after_teams.get(visit_id, ())
     hit = {v for v, m in teams.items() if member in m and days[v] == day}
     assert {v for v in after_days if after_days[v] != days.get(v)} <= hit
+    # the supervisors' board shows the day moved (field._staffing_events)
+    shown = field._staffing_events(session, plan, None)[-1]
+    moved_days = {t.visit_code: t.moved for t in shown.teams if t.moved}
+    assert moved_days == {
+        v: (days[v].isoformat(), after_days[v].isoformat())
+        for v in hit
+        if v in after_days and after_days[v] != days[v]
+    }
     assert {v for v in teams if after_teams.get(v) != teams[v]} <= hit
 
     out = tmp_path / "out2"
