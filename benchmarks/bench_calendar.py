@@ -10,7 +10,7 @@ no order (the least any day solve must do on this model). Then checks the days w
 scalar rules and reports the grouping (distinct districts per inspector-day) and one
 post-freeze leave event under v2. Target: the calendar under 30 s.
 
-    .venv/bin/python benchmarks/bench_calendar.py [--visits 30000] [--inspectors 3000]
+    .venv/bin/python benchmarks/bench_calendar.py [--visits 20000] [--inspectors 3000]
 """
 
 from __future__ import annotations
@@ -86,7 +86,7 @@ def check(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--visits", type=int, default=30_000)
+    parser.add_argument("--visits", type=int, default=20_000)
     parser.add_argument("--inspectors", type=int, default=3_000)
     parser.add_argument("--max-per-day", type=int, default=3)
     parser.add_argument("--seed", default=hashlib.sha256(b"bench_calendar").hexdigest())
