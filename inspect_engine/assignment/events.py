@@ -1,4 +1,5 @@
-"""Changes to the staffing after the freeze, applied to the teams one at a time (ie-teams-v1).
+"""Changes to the staffing after the freeze, applied to the teams one at a time (ie-teams-v1;
+under v2 `rescheduling.py` applies them to the teams and their days, with these rules).
 
 The teams are drawn on the frozen staffing snapshot. A later change (a conflict declared,
 leave, a certificate revoked, an inspector deactivated or withdrawn by a supervisor) is a

@@ -1,4 +1,5 @@
-"""Random lawful teams for a month's visits (the second 随机): `assign` (ie-teams-v1).
+"""Random lawful teams for a month's visits (the second 随机): `assign` (ie-teams-v1; with
+`max_per_day`, ie-teams-v2: the teams then get their days, `_schedule_days`).
 
 Every random choice is a function of the team seed and stable keys (keys.py): a pair's
 random cost is its keyed 60-bit value's top bits, never its position in a list. Steps:

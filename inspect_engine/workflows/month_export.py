@@ -1,5 +1,5 @@
 """`month export`: the auditors' draw records (with frames), the month's visits and, once
-the teams are drawn, the staffing snapshot and the teams record (ie-teams-v1)."""
+the teams are drawn, the staffing snapshot and the teams record (ie-teams-v2, or v1 for months frozen under it)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The staffing snapshot and the team events of a plan (ie-teams-v1, docs/team-protocol.md).
+"""The staffing snapshot and the team events of a plan (ie-teams-v2, docs/team-protocol.md).
 
 At the freeze, `freeze_staffing` writes everything the team draw reads as one canonical text
 and records its hash on the plan (published with the commitment). The draw's merge and the
