@@ -1,5 +1,6 @@
 """`month export`: the auditors' draw records (with frames), the month's visits and, once
-the teams are drawn, the staffing snapshot and the teams record (ie-teams-v2, or v1 for months frozen under it)."""
+the teams are drawn, the staffing snapshot and the teams record (ie-teams-v2; v1 for a
+month frozen under it)."""
 
 from __future__ import annotations
 
