@@ -33,7 +33,12 @@ import numpy as np
 import numpy.typing as npt
 
 from inspect_engine.assignment import flow, keys, schedule
-from inspect_engine.assignment.diagnostics import PoolState, explain, explain_missing_lead
+from inspect_engine.assignment.diagnostics import (
+    PoolState,
+    explain,
+    explain_missing_lead,
+    explain_no_day,
+)
 from inspect_engine.assignment.eligibility import BoolArray, InspectorTable, IntArray, candidates
 from inspect_engine.assignment.flow import StaffingProblem
 from inspect_engine.assignment.keys import U64
@@ -669,10 +674,6 @@ def _swap_for_a_day(
 
 
 def _no_day_reason(team: Sequence[int], table: InspectorTable, book: schedule.DayBook) -> str:
-    ids = ", ".join(sorted(table.inspectors[m].inspector_id for m in team))
+    ids = sorted(table.inspectors[m].inspector_id for m in team)
     shared = int(table.duty[list(team)].all(axis=0).sum())
-    return (
-        f"no day with room: the team drawn ({ids}) shares {shared} duty days in the window, "
-        f"each full (max_visits_per_day {book.cap}) for a member, and no lawful replacement "
-        "with capacity left is on duty with room on any working day of the window"
-    )
+    return explain_no_day(ids, shared, book.cap)
