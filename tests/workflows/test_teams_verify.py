@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from openpyxl import load_workbook
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -185,6 +186,11 @@ def test_the_days_are_exported_stored_and_checked(
     rows = (out / "visits.csv").read_text(encoding="utf-8").splitlines()[1:]
     csv_days = {row.split(",")[0]: row.split(",")[-1] for row in rows}
     assert csv_days == {c: (d.isoformat() if d else "") for c, d in stored.items()}
+    sheet = load_workbook(out / "visits.xlsx").worksheets[0]
+    rows_xlsx = list(sheet.iter_rows(values_only=True))
+    assert rows_xlsx[0][-1] == "检查日期"
+    xlsx_days = {row[0]: row[-1] or "" for row in rows_xlsx[1:]}
+    assert xlsx_days == csv_days
     window = [d for d in staffing_data["working_days"] if d >= staffing_data["window_first"]]
     assert all(d is None or d.isoformat() in window for d in stored.values())
 
