@@ -430,6 +430,7 @@ def step_month_two(states: States) -> list[Row]:
     bare_pareto = _pareto_seconds(url, MONTH)
     bare_flow, arcs = _min_cost_flow_seconds(url, MONTH)
     bare_export = _export_select_seconds(url, MONTH)
+    bare_calendar = _calendar_bare_seconds(url, MONTH)
     steps = clock.steps
     peak = max(s["peak_mib"] for s in steps.values())
     summary = two.draw.summary
@@ -454,6 +455,13 @@ def step_month_two(states: States) -> list[Row]:
             steps["assign"],
             "min-cost flow",
             bare_flow,
+        ),
+        _sub(
+            f"    of which the calendar ({assigned.fairness.get('day_swaps', 0):,} members "
+            "replaced for a day)",
+            {**steps["assign"], "seconds": float(assigned.fairness.get("calendar_seconds", 0))},
+            "day keys + bare pick",
+            bare_calendar,
         ),
         _sub(
             f"  export ({len(two.export.records)} records, {two.export.visits:,} visits)",
@@ -485,6 +493,26 @@ def _pareto_seconds(url: str, month: str) -> float:
     return _bare("pareto_select", select_all)
 
 
+def _calendar_bare_seconds(url: str, month: str) -> float:
+    """The calendar's bare limit on the month's stored teams (bench_calendar.bare_days):
+    the day keys, and each team's first common duty day by key, no cap, no grouping."""
+    from benchmarks.bench_calendar import bare_days
+    from inspect_engine.assignment.staffing import merge_visits
+    from inspect_engine.workflows import staffing
+    from inspect_engine.workflows.planning import get_plan
+
+    with transaction(url) as session:
+        plan = get_plan(session, month)
+        snapshot = staffing.load_snapshot(session, plan)
+        selections = staffing.plan_selections(session, plan)
+        seed = staffing.team_seed_of(plan, snapshot.protocol)
+        teams = staffing.current_teams(session, plan)
+    visits = [v.spec() for v in merge_visits(snapshot, selections)]
+    hashed, pick = bare_days(seed, teams, visits, snapshot.inspectors(), snapshot.month())
+    _say(f"  bare calendar: day keys {hashed:.2f} s + pick {pick:.2f} s")
+    return hashed + pick
+
+
 def _min_cost_flow_seconds(url: str, month: str) -> tuple[float, int]:
     """A plain source → inspector → visit min-cost flow on the same eligible pairs as the
     month's assignment (bench_assign's bare limit, on the visits and inspectors stored)."""
@@ -499,7 +527,7 @@ def _min_cost_flow_seconds(url: str, month: str) -> tuple[float, int]:
         plan = get_plan(session, month)
         snapshot = staffing.load_snapshot(session, plan)
         selections = staffing.plan_selections(session, plan)
-        seed = staffing.team_seed_of(plan)
+        seed = staffing.team_seed_of(plan, snapshot.protocol)
     visits = [v.spec() for v in merge_visits(snapshot, selections)]
     inspectors, recusals, the_month = snapshot.inspectors(), snapshot.recusals(), snapshot.month()
     table = InspectorTable.build(inspectors, the_month)

@@ -363,6 +363,7 @@ def month_freeze(month: MonthOption, source: SourceOption = None) -> None:
             result = freeze_month(
                 session, month, _policy(), source=source, nonce_key=_nonce_key(),
                 recusal_window_days=_settings().recusal_window_days,
+                max_visits_per_day=_settings().max_visits_per_day,
             )  # fmt: skip
         print_commitment(result)
 

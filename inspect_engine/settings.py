@@ -67,6 +67,9 @@ class Settings(BaseSettings):
     grace_days: int = Field(default=180, ge=0)
     # 回避: an inspector does not return to an enterprise he inspected within this window.
     recusal_window_days: int = Field(default=365, ge=0)
+    # The visit calendar (ie-teams-v2): no inspector has more visits a day than this;
+    # frozen in each month's staffing snapshot at the freeze.
+    max_visits_per_day: int = Field(default=3, ge=1)
 
     # Field documents and scan-to-verify codes.
     public_base_url: str | None = None  # printed in QR codes; default: the request's URL

@@ -1,4 +1,4 @@
-"""Verify the inspector teams of a month (ie-teams-v1, docs/team-protocol.md).
+"""Verify the inspector teams of a month (ie-teams-v1 or v2, docs/team-protocol.md).
 
 Usage:   python -m inspect_engine.verify --teams OUT/teams.json --staffing OUT/staffing.json \\
              --draws OUT/draws --expect-staffing-hash HEX
@@ -10,13 +10,16 @@ naming the first that fails:
                  the freeze (--expect-staffing-hash), the one in teams.json and the one every
                  draw record carries
   seed           every draw record has teams.json's seed, and
-                 team_seed = SHA-256(seed | staffing_hash | ie-teams-v1)
+                 team_seed = SHA-256(seed | staffing_hash | protocol)
   visits         the visits are exactly the draws' selections merged on the snapshot
   events         the post-freeze changes form an unbroken hash chain from GENESIS
   lawful         after every change, each team is lawful (eligible members, departments
                  covered, a common duty day) and nobody is over capacity
-  optimum        drawing the teams again on the snapshot with the team seed and replaying the
-                 changes gives exactly these teams
+  days           (ie-teams-v2) every team has a visit_on: a working day of the window, not
+                 declared a holiday, on which every member is on duty, and nobody has more
+                 than max_visits_per_day visits a day
+  optimum        drawing the teams (and days) again on the snapshot with the team seed and
+                 replaying the changes gives exactly these teams (and days)
 
 Exit status: 0 all checks passed; 1 a check failed; 2 bad usage, or a file that cannot be
 read or is malformed.
@@ -29,15 +32,16 @@ import hashlib
 import json
 import sys
 from collections.abc import Mapping, Sequence
+from datetime import date
 from pathlib import Path
 from typing import Any
 
-from inspect_engine.assignment import events, keys, optimiser, rules
+from inspect_engine.assignment import events, keys, optimiser, rescheduling, rules
 from inspect_engine.assignment import staffing as kernel
 from inspect_engine.assignment.types import Inspector, Visit
 
 EXIT_OK, EXIT_FAILED, EXIT_MALFORMED = 0, 1, 2
-CHECKS = ("staffing_hash", "seed", "visits", "events", "lawful", "optimum")
+CHECKS = ("staffing_hash", "seed", "visits", "events", "lawful", "days", "optimum")
 
 
 class Failed(Exception):
@@ -53,7 +57,7 @@ class Malformed(Exception):
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(
         prog="verify.py --teams",
-        description="Verify the inspector teams of a month (ie-teams-v1).",
+        description="Verify the inspector teams of a month (ie-teams-v1 or ie-teams-v2).",
         epilog="Exit status: 0 verified, 1 a check failed, 2 bad usage or unreadable file.",
     )
     parser.add_argument("--teams", required=True, metavar="FILE", help="OUT/teams.json")
@@ -144,13 +148,16 @@ def verify(
             )
     if not isinstance(seed, str):
         raise Failed("seed", "teams.json has no seed")
-    team_seed = keys.team_seed(seed, digest)
+    protocol = staffing_data.get("protocol")
+    if protocol not in kernel.PROTOCOLS:
+        raise Malformed(f"staffing.json is not a snapshot of {' or '.join(kernel.PROTOCOLS)}")
+    if teams.get("protocol") != protocol:
+        raise Failed("seed", f"teams.json is {teams.get('protocol')}, the snapshot {protocol}")
+    team_seed = keys.team_seed(seed, digest, protocol)
     if teams.get("team_seed") != team_seed:
         raise Failed("seed", f"team_seed is {teams.get('team_seed')}, SHA-256 gives {team_seed}")
-    out.append(f"seed team_seed {team_seed}")
+    out.append(f"seed team_seed {team_seed} ({protocol})")
 
-    if staffing_data.get("protocol") != kernel.PROTOCOL:
-        raise Malformed(f"staffing.json is not an {kernel.PROTOCOL} snapshot")
     snapshot = kernel.Snapshot(staffing_data)
     selections = {str(r["task_code"]): list(r["selected"]) for r in records}
     try:
@@ -176,10 +183,22 @@ def verify(
     _lawful(snapshot, specs, changes, drawn)
     out.append("lawful every team is lawful and nobody is over capacity")
 
+    cap = snapshot.max_per_day()
+    days = _listed_days(listed) if cap is not None else {}
+    if cap is not None:
+        _days(snapshot, specs, changes, drawn, days, cap)
+        out.append(f"days {len(days)} visits on a working day, on duty, {cap} a day at most")
+
     inspectors, month, recusals = snapshot.inspectors(), snapshot.month(), snapshot.recusals()
-    result = optimiser.assign(specs, inspectors, month, team_seed, recusals)
+    result = optimiser.assign(specs, inspectors, month, team_seed, recusals, max_per_day=cap)
     state = events.Staffing(tuple(specs), tuple(inspectors), month, recusals)
-    _, again, _ = events.replay(state, result.teams, team_seed, changes)
+    if cap is None:
+        _, again, _ = events.replay(state, result.teams, team_seed, changes)
+        days_again: dict[str, date] = {}
+    else:
+        _, again, days_again, _ = rescheduling.replay_days(
+            state, result.teams, result.days, team_seed, changes, cap
+        )
     staffed = {v: m for v, m in drawn.items() if m}
     if again != staffed:
         differ = sorted(v for v in set(again) | set(staffed) if again.get(v) != staffed.get(v))
@@ -188,8 +207,79 @@ def verify(
             f"{len(differ)} teams differ from the protocol's, first {differ[0]}: "
             f"{list(staffed.get(differ[0], ()))} instead of {list(again.get(differ[0], ()))}",
         )
-    out.append(f"optimum {len(staffed)} teams are exactly the protocol's")
+    if days != days_again:
+        differ = sorted(v for v in set(days) | set(days_again) if days.get(v) != days_again.get(v))
+        raise Failed(
+            "optimum",
+            f"{len(differ)} visit days differ from the protocol's, first {differ[0]}: "
+            f"{_iso(days.get(differ[0]))} instead of {_iso(days_again.get(differ[0]))}",
+        )
+    out.append(f"optimum {len(staffed)} teams{' and days' if cap else ''} are the protocol's")
     return out
+
+
+def _iso(day: date | None) -> str:
+    return day.isoformat() if day else "none"
+
+
+def _listed_days(listed: Sequence[Mapping[str, Any]]) -> dict[str, date]:
+    out = {}
+    for visit in listed:
+        text = visit.get("visit_on")
+        if text is None:
+            continue
+        try:
+            out[str(visit["visit_id"])] = date.fromisoformat(str(text))
+        except ValueError as exc:
+            reason = f"visit {visit['visit_id']}: visit_on {text!r} is no date"
+            raise Failed("days", reason) from exc
+    return out
+
+
+def _days(
+    snapshot: kernel.Snapshot,
+    specs: Sequence[Visit],
+    changes: Sequence[events.Change],
+    teams: Mapping[str, tuple[str, ...]],
+    days: Mapping[str, date],
+    cap: int,
+) -> None:
+    """Each team's day against the staffing after every change (a visit carried out when a
+    change came, against the staffing before it), and the cap per inspector and day."""
+    state = events.Staffing(
+        tuple(specs), tuple(snapshot.inspectors()), snapshot.month(), snapshot.recusals()
+    )
+    frozen: dict[str, events.Staffing] = {}
+    for change in changes:
+        for visit_id in change.carried_out:
+            frozen.setdefault(visit_id, state)
+        state = state.changed(change)
+    per_day: dict[tuple[str, date], int] = {}
+    for visit_id, ids in sorted(teams.items()):
+        day = days.get(visit_id)
+        if not ids:
+            if day is not None:
+                raise Failed("days", f"visit {visit_id} has a day but no team")
+            continue
+        if day is None:
+            raise Failed("days", f"visit {visit_id} has a team but no visit_on")
+        when = frozen.get(visit_id, state)
+        if day not in when.month.window_days or day in when.closed:
+            raise Failed(
+                "days",
+                f"visit {visit_id}: {day} is not a working day of the window "
+                f"{when.month.window_start} to {when.month.last_day}",
+            )
+        by_id = {ins.inspector_id: ins for ins in when.inspectors}
+        off = [i for i in ids if not rules.on_duty(by_id[i], day)]
+        if off:
+            raise Failed("days", f"visit {visit_id}: {off[0]} is not on duty on {day}")
+        for member in ids:
+            per_day[member, day] = per_day.get((member, day), 0) + 1
+    over = sorted((who, day, n) for (who, day), n in per_day.items() if n > cap)
+    if over:
+        who, day, n = over[0]
+        raise Failed("days", f"{who} has {n} visits on {day}, more than {cap}")
 
 
 def _first_difference(expected: Sequence[tuple[Any, ...]], got: Sequence[tuple[Any, ...]]) -> str:

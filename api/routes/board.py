@@ -98,6 +98,11 @@ class TeamChangeOut(BaseModel):
     unstaffed: str | None = Field(
         examples=[None], description="why the visit lost its team (no lawful replacement)"
     )
+    moved: tuple[str, str] | None = Field(
+        default=None,
+        examples=[["2026-12-14", "2026-12-16"]],
+        description="ie-teams-v2: the visit's day moved (from, to); supervisors only",
+    )
 
 
 class StaffingEventOut(BaseModel):
@@ -107,7 +112,8 @@ class StaffingEventOut(BaseModel):
 
     seq: int = Field(examples=[1], description="its place in the plan's chain")
     kind: str = Field(
-        examples=["withdraw"], description="conflict|leave|certificate|deactivate|withdraw"
+        examples=["withdraw"],
+        description="conflict|leave|certificate|deactivate|withdraw|holiday",
     )
     manual: bool = Field(description="a supervisor's withdraw; the other kinds are imported")
     at: datetime

@@ -355,6 +355,7 @@ def freeze(
         planning.freeze_month(
             session, month, exclusion_policy(settings), actor=actor(who), source=source.strip(),
             recusal_window_days=settings.recusal_window_days, nonce_key=settings.sealing_key(),
+            max_visits_per_day=settings.max_visits_per_day,
         )  # fmt: skip
 
     return _act(request, session, settings, user, month, csrf, "freeze", act)

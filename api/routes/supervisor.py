@@ -165,6 +165,7 @@ def freeze_plan(
     frozen = planning.freeze_month(
         session, month, exclusion_policy(settings), actor=actor(user), source=source,
         recusal_window_days=settings.recusal_window_days, nonce_key=settings.sealing_key(),
+        max_visits_per_day=settings.max_visits_per_day,
     )  # fmt: skip
     return schemas.FreezeOut(
         month=frozen.month,

@@ -166,3 +166,14 @@ def explain_missing_lead(
     if not (capacity_left[leads] > 0).any():
         return f"all {_plural(leads.size, 'eligible team lead')} (组长) are fully booked"
     return "no eligible team lead (组长) could take a place without leaving a department out"
+
+
+def explain_no_day(team: Sequence[str], shared_days: int, cap: int) -> str:
+    """Why a staffed visit got no day (ie-teams-v2): its team's common duty days are all
+    full, and nobody lawful could take a full member's place on any day of the window."""
+    return (
+        f"no day with room: the team drawn ({', '.join(team)}) shares "
+        f"{_plural(shared_days, 'duty day')} in the window, each full for a member "
+        f"(max_visits_per_day {cap}), and no lawful replacement with capacity left is on "
+        "duty with room on any working day of the window"
+    )

@@ -1,4 +1,5 @@
-"""Changes to the staffing after the freeze, applied to the teams one at a time (ie-teams-v1).
+"""Changes to the staffing after the freeze, applied to the teams one at a time (ie-teams-v1;
+under v2 `rescheduling.py` applies them to the teams and their days, with these rules).
 
 The teams are drawn on the frozen staffing snapshot. A later change (a conflict declared,
 leave, a certificate revoked, an inspector deactivated or withdrawn by a supervisor) is a
@@ -35,7 +36,9 @@ from inspect_engine.assignment.optimiser import fill_places
 from inspect_engine.assignment.rules import eligible
 from inspect_engine.assignment.types import DateRange, Inspector, Month, Recusals, Visit
 
-KINDS = ("conflict", "leave", "certificate", "deactivate", "withdraw")
+KINDS = ("conflict", "leave", "certificate", "deactivate", "withdraw", "holiday")
+"""`holiday` (ie-teams-v2 only): days of the window declared non-working after the freeze
+(a holiday import); `inspector_id` is empty and `starts_on`..`ends_on` are the days."""
 GENESIS = "0" * 64
 """The `prev_hash` of a plan's first event."""
 
@@ -63,7 +66,8 @@ class Change:
         if self.kind not in KINDS:
             raise ValueError(f"unknown kind of change {self.kind!r}; one of {', '.join(KINDS)}")
         needs = {"conflict": ("credit_code",), "leave": ("starts_on", "ends_on"),
-                 "certificate": ("expires",)}.get(self.kind, ())  # fmt: skip
+                 "certificate": ("expires",), "holiday": ("starts_on", "ends_on")
+                 }.get(self.kind, ())  # fmt: skip
         missing = [name for name in needs if getattr(self, name) is None]
         if missing:
             raise ValueError(f"a {self.kind} change needs {', '.join(missing)}")
@@ -115,9 +119,14 @@ class Staffing:
     inspectors: tuple[Inspector, ...]
     month: Month
     recusals: Recusals
+    closed: frozenset[date] = frozenset()  # working days declared holidays after the freeze
 
     def changed(self, change: Change) -> Staffing:
         """The staffing after `change`."""
+        if change.kind == "holiday":
+            assert change.starts_on and change.ends_on
+            days = {d for d in self.month.working_days if change.starts_on <= d <= change.ends_on}
+            return replace(self, closed=self.closed | days)
         if change.kind == "conflict":
             pair = (change.inspector_id, change.credit_code or "")
             return replace(self, recusals=replace(
@@ -149,13 +158,17 @@ class ChangeOutcome:
 
     replaced: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = field(default_factory=dict)
     unstaffed: dict[str, str] = field(default_factory=dict)
+    moved: dict[str, tuple[str, str]] = field(default_factory=dict)  # v2: (from, to) days
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "replaced": {v: {"removed": list(r), "added": list(a)}
                          for v, (r, a) in sorted(self.replaced.items())},
             "unstaffed": dict(sorted(self.unstaffed.items())),
         }  # fmt: skip
+        if self.moved:
+            out["moved"] = {v: {"from": a, "to": b} for v, (a, b) in sorted(self.moved.items())}
+        return out
 
 
 def apply_change(

@@ -1,7 +1,7 @@
-"""The keys of the team draw (ie-teams-v1): every random choice is a function of the team
+"""The keys of the team draw (ie-teams-v1 and v2): every random choice is a function of the team
 seed and of stable keys only, never of list positions, counts, the clock or free text.
 
-    team_seed    = SHA256(UTF8(seed + "|" + staffing_hash + "|ie-teams-v1"))       (hex)
+    team_seed    = SHA256(UTF8(seed + "|" + staffing_hash + "|" + protocol))       (hex)
     key(c, i)    = first 8 bytes of SHA256(UTF8(team_seed + "|" + c + "|" + i)),
                    big-endian, shifted right by 4: a 60-bit integer
 
@@ -24,7 +24,11 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-PROTOCOL = "ie-teams-v1"
+V1 = "ie-teams-v1"
+V2 = "ie-teams-v2"
+PROTOCOL = V2
+"""The protocol of new snapshots; a month frozen under v1 keeps v1 (teams without days)."""
+PROTOCOLS = (V1, V2)
 KEY_BITS = 60
 COST_BITS = 32
 """Solver costs keep the key's top 32 bits (OR-Tools scales costs by the node count, so the
@@ -33,9 +37,12 @@ full 60 bits would overflow); equal costs happen with probability 2^-32 per pair
 U64 = npt.NDArray[np.uint64]
 
 
-def team_seed(seed: str, staffing_hash: str) -> str:
-    """The seed of the team draw: the plan's revealed seed bound to the frozen staffing."""
-    return hashlib.sha256(f"{seed}|{staffing_hash}|{PROTOCOL}".encode()).hexdigest()
+def team_seed(seed: str, staffing_hash: str, protocol: str = PROTOCOL) -> str:
+    """The seed of the team draw: the plan's revealed seed bound to the frozen staffing and
+    to the protocol version the snapshot names."""
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"unknown team protocol {protocol!r}")
+    return hashlib.sha256(f"{seed}|{staffing_hash}|{protocol}".encode()).hexdigest()
 
 
 def pair_key(seed: str, credit_code: str, inspector_id: str) -> int:

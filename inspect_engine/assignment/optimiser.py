@@ -1,4 +1,5 @@
-"""Random lawful teams for a month's visits (the second 随机): `assign` (ie-teams-v1).
+"""Random lawful teams for a month's visits (the second 随机): `assign` (ie-teams-v1; with
+`max_per_day`, ie-teams-v2: the teams then get their days, `_schedule_days`).
 
 Every random choice is a function of the team seed and stable keys (keys.py): a pair's
 random cost is its keyed 60-bit value's top bits, never its position in a list. Steps:
@@ -24,14 +25,20 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import date
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from inspect_engine.assignment import flow, keys
-from inspect_engine.assignment.diagnostics import PoolState, explain, explain_missing_lead
+from inspect_engine.assignment import flow, keys, schedule
+from inspect_engine.assignment.diagnostics import (
+    PoolState,
+    explain,
+    explain_missing_lead,
+    explain_no_day,
+)
 from inspect_engine.assignment.eligibility import BoolArray, InspectorTable, IntArray, candidates
 from inspect_engine.assignment.flow import StaffingProblem
 from inspect_engine.assignment.keys import U64
@@ -63,6 +70,11 @@ class _Work:
     swaps: int = 0
     day_repairs: int = 0
     solve_seconds: float = 0.0
+    days: dict[int, int] = field(default_factory=dict)  # row -> window-day column (v2)
+    day_reasons: dict[int, str] = field(default_factory=dict)  # rows dropped by the days
+    day_swaps: int = 0
+    day_seconds: float = 0.0
+    keys: _Keys | None = None  # the keys of the last problem staffed (reused by the days)
 
 
 @dataclass(frozen=True, eq=False)
@@ -299,7 +311,7 @@ def _staff(
     problem: StaffingProblem, seed: str, table: InspectorTable, capacity: IntArray, work: _Work
 ) -> list[int]:
     """Fill every place it lawfully can; returns the rows that still lack a wanted lead."""
-    k = _keys(problem, table, seed)
+    k = work.keys = _keys(problem, table, seed)
     feasible = problem.feasible(table)
     rows = np.flatnonzero(feasible)
     if not rows.size:
@@ -462,6 +474,9 @@ def _reasons(
         skip = np.zeros(ctx.table.size, dtype=np.bool_)
         skip[list(excluded.get(row, ()))] = True
         left = capacity - (start_load if hopeless[row] else work.load)
+        if row in work.day_reasons:
+            out.append(Unstaffed(visit.visit_id, prefix + work.day_reasons[row]))
+            continue
         pool = PoolState(recused, left, skip, ctx.recusals.window_days)
         required = [departments[int(d)] for d in np.flatnonzero(problem.required[row])]
         reason = explain(visit, int(problem.places[row]), required, ctx.table, ctx.month, pool)
@@ -526,6 +541,7 @@ def assign(
     month: Month,
     seed: str,
     recusals: Recusals | None = None,
+    max_per_day: int | None = None,
 ) -> AssignmentResult:
     """Draw a lawful random team for every visit of the month that can have one.
 
@@ -533,6 +549,9 @@ def assign(
     and seed give the same teams, whatever the order of the input sequences. Visits that
     cannot be fully staffed are left out of `teams` and listed in `unstaffed` with the rule
     that emptied their pool.
+
+    With `max_per_day` (ie-teams-v2) every team also gets a day (`result.days`): see
+    `_schedule_days`; without it the teams are those of ie-teams-v1 and have no day.
     """
     started = time.perf_counter()
     ctx = _context(visits, inspectors, month, recusals or Recusals(), seed)
@@ -550,6 +569,9 @@ def assign(
     eligibility_done = time.perf_counter()
     work = _Work(load=np.zeros(table.size, dtype=np.int64))
     missing_lead = _staff(problem, seed, table, capacity, work)
+    if max_per_day is not None:
+        _schedule_days(problem, seed, table, capacity, work, max_per_day, month.window_days)
+        missing_lead = [r for r in missing_lead if r in work.members]
     extracting = time.perf_counter()
     ids = [ins.inspector_id for ins in table.inspectors]
     teams = {
@@ -557,7 +579,101 @@ def assign(
         for row, team in work.members.items()
     }
     unstaffed = _reasons(ctx, problem, work, {}, np.zeros(table.size, dtype=np.int64))
-    return _result(
+    result = _result(
         ctx, "assign", teams, problem, work, unstaffed, missing_lead,
         (eligibility_done - started, extracting),
     )  # fmt: skip
+    if max_per_day is None:
+        return result
+    window = month.window_days
+    days = {problem.visits[row].visit_id: window[col] for row, col in work.days.items()}
+    return replace(result, days=dict(sorted(days.items())), day_swaps=work.day_swaps,
+                   day_seconds=work.day_seconds)  # fmt: skip
+
+
+def _schedule_days(
+    problem: StaffingProblem,
+    seed: str,
+    table: InspectorTable,
+    capacity: IntArray,
+    work: _Work,
+    cap: int,
+    window: Sequence[date],
+) -> None:
+    """Give every team a day (ie-teams-v2, schedule.py), in the order of the visits' keys.
+
+    A team with no common duty day with room keeps the members who have room on a day and
+    its other places are filled by keyed rank (`fill_places`) among the candidates on duty
+    with room that day and capacity left; the days are tried by fewest members replaced,
+    then day key. A team no day can take is dropped and its visit explained."""
+    started = time.perf_counter()
+    k = work.keys or _keys(problem, table, seed)
+    book = schedule.DayBook.empty(table.size, window, cap)
+    rows = sorted(work.members, key=lambda r: (k.visit_rank[r], r))
+    codes = [problem.visits[r].credit_code for r in rows]
+    day_keys = schedule.day_keys(seed, codes, window)
+    districts = schedule.codes([v.district for v in problem.visits])
+    offices = schedule.codes([v.unit for v in problem.visits])
+    for pos, row in enumerate(rows):
+        visit, team = problem.visits[row], work.members[row]
+        place = (districts[visit.district], offices[visit.unit])
+        duty = np.asarray(table.duty[team].all(axis=0), dtype=np.bool_)
+        col = book.choose(team, duty, *place, day_keys[pos])
+        if col is None:
+            col = _swap_for_a_day(problem, row, k, table, capacity, work, book, day_keys[pos])
+        if col is None:
+            work.load[team] -= 1
+            del work.members[row]
+            work.day_reasons[row] = _no_day_reason(team, table, book)
+            continue
+        book.book(work.members[row], col, *place)
+        work.days[row] = col
+    work.day_seconds = time.perf_counter() - started
+
+
+def _swap_for_a_day(
+    problem: StaffingProblem,
+    row: int,
+    k: _Keys,
+    table: InspectorTable,
+    capacity: IntArray,
+    work: _Work,
+    book: schedule.DayBook,
+    key_row: npt.NDArray[np.uint64],
+) -> int | None:
+    """Replace the members without room by keyed rank on the day that keeps the most;
+    returns the day's column (the team is changed in `work`), or None."""
+    team = work.members[row]
+    free = table.duty[team] & (book.count[team] < book.cap)
+    kept_per_day = free.sum(axis=0)
+    cols = np.arange(kept_per_day.size)
+    for col in cols[np.lexsort((cols, key_row[cols], -kept_per_day[cols]))].tolist():
+        kept = [m for m in team if free[team.index(m), col]]
+        dropped = [m for m in team if m not in kept]
+        work.load[dropped] -= 1
+        cands, cand_keys = problem.cands.of(row), k.of(problem, row)
+        ok = (
+            (capacity[cands] > work.load[cands])
+            & table.duty[cands, col]
+            & (book.count[cands, col] < book.cap)
+            & ~np.isin(cands, team)
+        )
+        one_day = replace(table, duty=table.duty[:, [col]])
+        added = fill_places(
+            kept, cands[ok], cand_keys[ok], len(dropped), _required(problem, row, kept, table),
+            one_day, bool(problem.want_lead[row]),
+        )  # fmt: skip
+        if added is None:
+            work.load[dropped] += 1
+            continue
+        work.load[added] += 1
+        work.members[row] = [*kept, *added]
+        work.day_swaps += 1
+        return int(col)
+    return None
+
+
+def _no_day_reason(team: Sequence[int], table: InspectorTable, book: schedule.DayBook) -> str:
+    ids = sorted(table.inspectors[m].inspector_id for m in team)
+    shared = int(table.duty[list(team)].all(axis=0).sum())
+    return explain_no_day(ids, shared, book.cap)

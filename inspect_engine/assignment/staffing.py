@@ -1,9 +1,11 @@
-"""The staffing snapshot (ie-teams-v1): every input of the team draw, frozen with the frames.
+"""The staffing snapshot (ie-teams-v2; v1 snapshots are still read): every input of the
+team draw, frozen with the frames.
 
 At the freeze the engine writes, as one canonical JSON text (keys sorted, no spaces, UTF-8,
 every list sorted), what the team draw will read:
 
-    protocol, month, window_first, working_days, calendar_source, settings
+    protocol, month, window_first, working_days, calendar_source,
+    settings     {recusal_window_days, max_visits_per_day (v2)}
     items        {item_code: {department, qualification, min_inspectors,
                               entity_types, industries, licences}}
     tasks        {task_code: {items, mode, team_size}}
@@ -31,6 +33,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from inspect_engine.assignment import keys
 from inspect_engine.assignment.merge import department_needs, merge_office_mode, merge_team_size
 from inspect_engine.assignment.types import (
     DateRange,
@@ -42,7 +45,8 @@ from inspect_engine.assignment.types import (
     Visit,
 )
 
-PROTOCOL = "ie-teams-v1"
+PROTOCOL = keys.PROTOCOL
+PROTOCOLS = keys.PROTOCOLS
 
 
 def canonical_text(snapshot: Mapping[str, Any]) -> str:
@@ -137,9 +141,22 @@ class Snapshot:
     @classmethod
     def from_text(cls, text: str) -> Snapshot:
         data = json.loads(text)
-        if data.get("protocol") != PROTOCOL:
-            raise ValueError(f"not an {PROTOCOL} staffing snapshot")
+        if data.get("protocol") not in PROTOCOLS:
+            raise ValueError(f"not a staffing snapshot of {' or '.join(PROTOCOLS)}")
         return cls(data)
+
+    @property
+    def protocol(self) -> str:
+        return str(self.data["protocol"])
+
+    def max_per_day(self) -> int | None:
+        """The cap of visits per inspector and day (ie-teams-v2); None under v1 (no days)."""
+        if self.protocol == keys.V1:
+            return None
+        value = self.data["settings"]["max_visits_per_day"]
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ValueError(f"settings.max_visits_per_day must be a whole number >= 1: {value!r}")
+        return value
 
     @property
     def hash(self) -> str:

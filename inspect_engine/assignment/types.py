@@ -266,6 +266,9 @@ class AssignmentResult:
     fairness: FairnessReport
     stats: SolverStats
     loads: Mapping[str, int] = field(default_factory=dict)
+    days: Mapping[str, date] = field(default_factory=dict)  # ie-teams-v2: visit -> visit_on
+    day_swaps: int = 0  # members replaced so that a team has a day with room
+    day_seconds: float = 0.0
 
     @property
     def partial(self) -> bool:

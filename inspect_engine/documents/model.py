@@ -89,6 +89,9 @@ class VisitDocument:
     verification: Verification
     issued_on: date
     contact: str | None = None  # whom the enterprise may call (recusal, questions)
+    # The scheduled working day (ie-teams-v2): printed on the team's task document only,
+    # never on the enterprise's notice (the day is not public).
+    visit_on: date | None = None
 
     @property
     def joint(self) -> bool:

@@ -225,6 +225,8 @@ def _task_flowables(doc: VisitDocument, s: Styles) -> list[Flowable]:
         ("地址", _p(e.address or "—", s.cell)),
         ("检查期限", _p(f"{_day(v.valid_from)}至{_day(v.valid_until)}", s.cell)),
     ]
+    if doc.visit_on is not None:
+        facts.append(("计划检查日期", _p(_day(doc.visit_on), s.cell)))
     team_rows: list[list[Any]] = [
         [_p(h, s.cell) for h in ("序号", "姓名", "执法证号", "所属部门", "职责")]
     ]

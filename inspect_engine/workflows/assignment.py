@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from inspect_engine import faults
-from inspect_engine.assignment import events, optimiser
+from inspect_engine.assignment import events, optimiser, rescheduling
 from inspect_engine.assignment.events import Change
 from inspect_engine.assignment.staffing import merge_visits
 from inspect_engine.assignment.types import (
@@ -74,13 +74,19 @@ def assign_month(
     snapshot = staffing.load_snapshot(session, plan)
     visits = [v.spec() for v in merge_visits(snapshot, staffing.plan_selections(session, plan))]
     inspectors, the_month, recusals = snapshot.inspectors(), snapshot.month(), snapshot.recusals()
+    seed, cap = staffing.team_seed_of(plan, snapshot.protocol), snapshot.max_per_day()
     del snapshot  # every frame unit's row (millions in a city): not needed by the solve
     rows = _visit_rows(session, plan)
-    seed = staffing.team_seed_of(plan)
-    result = optimiser.assign(visits, inspectors, the_month, seed, recusals)
+    result = optimiser.assign(visits, inspectors, the_month, seed, recusals, max_per_day=cap)
     changes = [Change.from_dict(row.event) for row in staffing.plan_changes(session, plan)]
     state = events.Staffing(tuple(visits), tuple(inspectors), the_month, recusals)
-    _, teams, outcomes = events.replay(state, result.teams, seed, changes)
+    if cap is None:  # a month frozen under ie-teams-v1: teams without days
+        _, teams, outcomes = events.replay(state, result.teams, seed, changes)
+    else:
+        _, teams, days, outcomes = rescheduling.replay_days(
+            state, result.teams, result.days, seed, changes, cap
+        )
+        staffing.store_days(session, plan, days)
     lost = {v: r for outcome in outcomes for v, r in outcome.unstaffed.items()}
     _store_teams(session, rows, teams)
     run = _store_run(session, plan, "assign", result, rows, teams, lost)
@@ -186,11 +192,19 @@ def _store_run(
         label=label,
         partial=bool(unstaffed),
         unstaffed=unstaffed,
-        fairness={**asdict(result.fairness), "staffed": len(teams), "visits": len(rows)},
-    )
+        fairness={**asdict(result.fairness), "staffed": len(teams), "visits": len(rows),
+                  **_calendar_figures(result)},
+    )  # fmt: skip
     session.add(run)
     session.flush()
     return run
+
+
+def _calendar_figures(result: AssignmentResult) -> dict[str, Any]:
+    """ie-teams-v2: the day solve's time and the members it replaced (none under v1)."""
+    if not result.days:
+        return {}
+    return {"calendar_seconds": round(result.day_seconds, 3), "day_swaps": result.day_swaps}
 
 
 def _outcome(plan: Plan, run: AssignmentRun, visits: int, first: bool = True) -> AssignOutcome:

@@ -355,6 +355,7 @@ def visit_document(
         ),
         issued_on=today or results.today_in_shanghai(),
         contact=options.contact,
+        visit_on=visit.visit_on,
     )
 
 
@@ -639,6 +640,7 @@ class TeamChange:
     removed: tuple[str, ...]
     added: tuple[str, ...]  # empty when the visit lost its team
     unstaffed: str | None = None  # why no lawful replacement was found
+    moved: tuple[str, str] | None = None  # ie-teams-v2: (from, to) visit days
 
 
 @dataclass(frozen=True)
@@ -1057,9 +1059,13 @@ def _staffing_event(row: TeamEvent) -> StaffingEvent:
     change, outcome = row.event, row.outcome or {}
     replaced = outcome.get("replaced", {})
     unstaffed = outcome.get("unstaffed", {})
+    moved = {code: (m["from"], m["to"]) for code, m in outcome.get("moved", {}).items()}
     teams = [
-        TeamChange(code, tuple(r["removed"]), tuple(r["added"])) for code, r in replaced.items()
+        TeamChange(code, tuple(r["removed"]), tuple(r["added"]), moved=moved.get(code))
+        for code, r in replaced.items()
     ]
+    # ie-teams-v2: a visit moved to another day with its team kept
+    teams += [TeamChange(c, (), (), moved=m) for c, m in moved.items() if c not in replaced]
     # a visit that lost its team: the reason names whom nobody could replace
     teams += [TeamChange(code, (), (), why) for code, why in unstaffed.items()]
     return StaffingEvent(
@@ -1085,4 +1091,6 @@ def _event_detail(change: dict[str, Any]) -> str:
         return f"{change['starts_on']} – {change['ends_on']}"
     if change["kind"] == "certificate":
         return f"≤ {change['expires']}"
+    if change["kind"] == "holiday":
+        return f"{change['starts_on']} – {change['ends_on']}"
     return ""

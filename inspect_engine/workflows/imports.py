@@ -219,6 +219,11 @@ def import_file(
     if kind == "holidays":
         years = sorted(owners.years)
         report.due_dates_changed = holidays.recompute_due_dates(session, years)
+        # a working day of a frozen month's window that the notice makes a holiday moves
+        # that day's visits (ie-teams-v2): an event of each open plan
+        report.team_events += staffing.record_holiday_changes(
+            session, holidays.calendar(session), actor=actor, source=f"import holidays {path.name}"
+        )
         details |= {"years": years, "due_dates_changed": report.due_dates_changed}
     audit.record(
         session,

@@ -1,11 +1,13 @@
 """`month export`: the auditors' draw records (with frames), the month's visits and, once
-the teams are drawn, the staffing snapshot and the teams record (ie-teams-v1)."""
+the teams are drawn, the staffing snapshot and the teams record (ie-teams-v2; v1 for a
+month frozen under it)."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +30,7 @@ VISIT_COLUMNS = (
     "item_codes",
     "departments",
     "inspector_ids",
-    "visit_on",  # the scheduled working day: empty until the engine schedules visits
+    "visit_on",  # the scheduled working day (ie-teams-v2); empty without a team or under v1
 )
 # visits.xlsx, the sampling list (抽查名单) for people: the same rows and the enterprise's
 # name, under Chinese headers.
@@ -123,7 +125,7 @@ def write_visit_sheet(session: Session, month: str, path: Path) -> int:
             ";".join(visit.item_codes),
             ";".join(visit.departments),
             ";".join(teams.get(visit.id, [])),
-            "",  # 检查日期: as visit_on in visits.csv
+            _iso(visit.visit_on),  # 检查日期: as visit_on in visits.csv
         )
         for visit, name in session.execute(visits)
     )
@@ -187,7 +189,7 @@ def _write_visits(session: Session, plan_id: int, path: Path) -> int:
                     ";".join(visit.item_codes),
                     ";".join(visit.departments),
                     ";".join(teams.get(visit.id, [])),
-                    "",
+                    _iso(visit.visit_on),
                 ]
             )
             count += 1
@@ -200,3 +202,7 @@ def _write_atomically(path: Path, text: str) -> None:
     tmp = path.with_suffix(path.suffix + ".tmp")
     tmp.write_text(text, encoding="utf-8")
     tmp.replace(path)
+
+
+def _iso(day: date | None) -> str:
+    return day.isoformat() if day else ""

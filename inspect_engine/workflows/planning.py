@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from inspect_engine import faults
 from inspect_engine.assignment import staffing as staffing_kernel
+from inspect_engine.assignment.schedule import DEFAULT_MAX_VISITS_PER_DAY
 from inspect_engine.assignment.types import DEFAULT_RECUSAL_WINDOW_DAYS
 from inspect_engine.errors import Conflict, InvalidInput, NotFound
 from inspect_engine.formats.fields import split_list
@@ -376,6 +377,7 @@ def freeze_month(
     source: str | None = None,
     recusal_window_days: int = DEFAULT_RECUSAL_WINDOW_DAYS,
     nonce_key: NonceKey | None = None,
+    max_visits_per_day: int = DEFAULT_MAX_VISITS_PER_DAY,
 ) -> FreezeResult:
     """Build and freeze every task's frame, then commit to a fresh secret nonce. The claim
     on the plan comes first: a concurrent freeze waits, then finds the plan frozen and
@@ -435,6 +437,7 @@ def freeze_month(
         columns,
         built,
         recusal_window_days,
+        max_visits_per_day,
     )
     plan.contribution_source = source
     commitment = protocol.commit_plan(pairs, now, nonce)

@@ -1,4 +1,4 @@
-"""The staffing snapshot and the team events of a plan (ie-teams-v1, docs/team-protocol.md).
+"""The staffing snapshot and the team events of a plan (ie-teams-v2, docs/team-protocol.md).
 
 At the freeze, `freeze_staffing` writes everything the team draw reads as one canonical text
 and records its hash on the plan (published with the commitment). The draw's merge and the
@@ -19,10 +19,12 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from inspect_engine.assignment import events as team_events
+from inspect_engine.assignment import rescheduling
 from inspect_engine.assignment import staffing as kernel
+from inspect_engine.assignment.schedule import DEFAULT_MAX_VISITS_PER_DAY
 from inspect_engine.assignment.types import Month
 from inspect_engine.formats.fields import split_list
 from inspect_engine.sampling.frames import EnterpriseColumns
@@ -74,6 +76,7 @@ def freeze_staffing(
     columns: EnterpriseColumns,
     frames: Sequence[KernelFrame],
     recusal_window_days: int,
+    max_visits_per_day: int = DEFAULT_MAX_VISITS_PER_DAY,
 ) -> str:
     """Snapshot the staffing for `plan` and return its hash (also set on the plan)."""
     rows = np.unique(np.concatenate([f.rows for f in frames])) if frames else np.zeros(0, int)
@@ -83,7 +86,10 @@ def freeze_staffing(
     since = month.first_day - timedelta(days=recusal_window_days)
     snapshot = kernel.build(
         month=month,
-        settings={"recusal_window_days": recusal_window_days},
+        settings={
+            "recusal_window_days": recusal_window_days,
+            "max_visits_per_day": max_visits_per_day,
+        },
         items=_items(session, item_codes),
         tasks={
             t.task_code: {"items": list(t.items), "mode": t.mode, "team_size": t.team_size}
@@ -303,11 +309,36 @@ def current_teams(session: Session, plan: Plan) -> dict[str, tuple[str, ...]]:
     return {code: tuple(sorted(members)) for code, members in teams.items()}
 
 
-def team_seed_of(plan: Plan) -> str:
+def team_seed_of(plan: Plan, protocol: str | None = None) -> str:
+    """The plan's team seed under its snapshot's protocol (`protocol`, or read from the
+    stored snapshot)."""
     from inspect_engine.assignment.keys import team_seed
 
     assert plan.seed and plan.staffing_hash
-    return team_seed(plan.seed, plan.staffing_hash)
+    if protocol is None:
+        session = object_session(plan)
+        assert session is not None
+        protocol = load_snapshot(session, plan).protocol
+    return team_seed(plan.seed, plan.staffing_hash, protocol)
+
+
+def current_days(session: Session, plan: Plan) -> dict[str, date]:
+    """The scheduled day of each of the plan's visits that has one (ie-teams-v2)."""
+    query = select(Visit.visit_code, Visit.visit_on).where(
+        Visit.plan_id == plan.id, Visit.visit_on.is_not(None)
+    )
+    return {code: day for code, day in session.execute(query)}
+
+
+def store_days(session: Session, plan: Plan, days: Mapping[str, date]) -> None:
+    """Set visits.visit_on to `days` (a visit without a team has none); only rows whose
+    day changes are written."""
+    query = select(Visit).where(Visit.plan_id == plan.id)
+    for visit in session.scalars(query):
+        day = days.get(visit.visit_code)
+        if visit.visit_on != day:
+            visit.visit_on = day
+    session.flush()
 
 
 def _apply_to_teams(
@@ -317,7 +348,15 @@ def _apply_to_teams(
     visits = [v.spec() for v in kernel.merge_visits(snapshot, plan_selections(session, plan))]
     state = staffing_after(snapshot, visits, plan_changes(session, plan))
     teams = current_teams(session, plan)
-    _, new_teams, outcome = team_events.apply_change(state, teams, team_seed_of(plan), change)
+    seed = team_seed_of(plan, snapshot.protocol)
+    cap = snapshot.max_per_day()
+    if cap is None:
+        _, new_teams, outcome = team_events.apply_change(state, teams, seed, change)
+    else:
+        _, new_teams, days, outcome = rescheduling.apply_change_days(
+            state, teams, current_days(session, plan), seed, change, cap
+        )
+        store_days(session, plan, days)
     _store_changes(session, plan, teams, new_teams, reason)
     return outcome.as_dict()
 
@@ -427,3 +466,26 @@ def _changes_for(
                 change = team_events.Change("certificate", ins.inspector_id, expires=expires)
                 out.append((change, None))
     return out
+
+
+def record_holiday_changes(session: Session, calendar: Calendar, *, actor: str, source: str) -> int:
+    """Each working day of an open ie-teams-v2 plan's window that `calendar` no longer
+    counts as one becomes a `holiday` event of that plan (its visits move). Days made
+    working by a notice change nothing: no visit must move. The number recorded."""
+    recorded = 0
+    for plan in open_plans(session):
+        lock_chain(session, plan)
+        if plan.status not in OPEN_PLAN_STATES:
+            continue
+        snapshot = load_snapshot(session, plan)
+        if snapshot.max_per_day() is None:
+            continue  # ie-teams-v1: its visits have no day
+        state = staffing_after(snapshot, (), plan_changes(session, plan))
+        for day in state.month.window_days:
+            if day in state.closed or calendar.is_workday(day):
+                continue
+            change = team_events.Change("holiday", "", starts_on=day, ends_on=day)
+            why = f"{day.isoformat()} is a holiday in the imported notice"
+            record_change(session, plan, change, actor=actor, source=source, reason=why)
+            recorded += 1
+    return recorded

@@ -1,4 +1,4 @@
-"""`teams.json`: the record of the second random (ie-teams-v1), for auditors.
+"""`teams.json`: the record of the second random (ie-teams-v2; v1 months stay v1), for auditors.
 
 Built from the plan's frozen staffing snapshot, the selections, the hash-chained team
 events and the stored teams; `python -m inspect_engine.verify --teams` checks it
@@ -6,11 +6,11 @@ events and the stored teams; `python -m inspect_engine.verify --teams` checks it
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from inspect_engine.assignment import keys
 from inspect_engine.assignment import staffing as kernel
 from inspect_engine.workflows import staffing
 from models import Plan
@@ -25,14 +25,15 @@ def teams_record(session: Session, plan: Plan) -> dict[str, Any]:
     snapshot = staffing.load_snapshot(session, plan)
     merged = kernel.merge_visits(snapshot, staffing.plan_selections(session, plan))
     teams = staffing.current_teams(session, plan)
+    days = staffing.current_days(session, plan)
     changes = staffing.plan_changes(session, plan)
     manual = sum(row.kind in staffing.MANUAL_KINDS for row in changes)
     return {
-        "protocol": keys.PROTOCOL,
+        "protocol": snapshot.protocol,
         "month": plan.month,
         "staffing_hash": plan.staffing_hash,
         "seed": plan.seed,
-        "team_seed": staffing.team_seed_of(plan),
+        "team_seed": staffing.team_seed_of(plan, snapshot.protocol),
         "events": [
             {
                 "seq": row.seq,
@@ -57,8 +58,13 @@ def teams_record(session: Session, plan: Plan) -> dict[str, Any]:
                 "credit_code": visit.credit_code,
                 "task_codes": list(visit.task_codes),
                 "inspectors": sorted(teams.get(visit.visit_id, ())),
-                "visit_on": None,
+                # ie-teams-v2: the visit's working day (null under v1 or without a team)
+                "visit_on": _iso(days.get(visit.visit_id)),
             }
             for visit in sorted(merged, key=lambda v: v.visit_id)
         ],
     }
+
+
+def _iso(day: date | None) -> str | None:
+    return day.isoformat() if day else None

@@ -3,6 +3,7 @@ rendered page kept in artifacts/ (a CI artefact)."""
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import os
 import re
@@ -199,3 +200,12 @@ def test_the_html_qr_code_is_an_svg_of_the_link() -> None:
     size = int(re.search(r'width="(\d+)"', svg).group(1))  # type: ignore[union-attr]
     modules = size // 3 - 8
     assert size % 3 == 0 and modules >= 21 and (modules - 21) % 4 == 0
+
+
+def test_the_visit_day_is_on_the_task_document_and_never_on_the_notice() -> None:
+    scheduled = dataclasses.replace(JOINT, visit_on=date(2026, 12, 16))
+    task = text_of(render_task_document(scheduled))
+    assert "计划检查日期2026年12月16日" in task
+    assert "计划检查日期" not in text_of(render_task_document(JOINT))  # unscheduled: no line
+    notice = text_of(render_notice(scheduled))
+    assert "12月16日" not in notice and "计划检查日期" not in notice

@@ -1,5 +1,5 @@
-"""The teams verifier (ie-teams-v1) on an exported month: passes untouched, names the check
-that each tampering breaks."""
+"""The teams verifier (ie-teams-v2) on an exported month: passes untouched, names the check
+that each tampering breaks (teams and days)."""
 
 import json
 import shutil
@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from openpyxl import load_workbook
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -17,8 +18,9 @@ import models
 from inspect_engine import teams_verify
 from inspect_engine.assignment.events import Change
 from inspect_engine.sampling.frames import ExclusionPolicy
-from inspect_engine.workflows import staffing
+from inspect_engine.workflows import field, staffing
 from inspect_engine.workflows.assignment import assign_month
+from inspect_engine.workflows.imports import import_file
 from inspect_engine.workflows.month_export import export_month
 from inspect_engine.workflows.planning import draw_month, freeze_month, get_plan, plan_month
 from tests.workflows import tinycity
@@ -80,7 +82,7 @@ def test_teams_verify_accepts_the_export_and_names_each_tampering(
 ) -> None:
     out, digest = exported(session, tmp_path)
     teams = json.loads((out / "teams.json").read_text(encoding="utf-8"))
-    assert teams["protocol"] == "ie-teams-v1" and teams["month"] == MONTH
+    assert teams["protocol"] == "ie-teams-v2" and teams["month"] == MONTH
     assert [e["seq"] for e in teams["events"]] == [1, 2]
     assert (teams["manual_changes"], teams["directory_changes"]) == (0, 2)
     assert run(out, digest) == 0
@@ -164,3 +166,157 @@ def test_a_missing_file_is_named_not_a_traceback(
     status = run(tmp_path / "OUT", "0" * 64)
     err = capsys.readouterr().err
     assert status == 2 and str(missing) in err and "Traceback" not in err
+
+
+def test_the_days_are_exported_stored_and_checked(
+    session: Session, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out, digest = exported(session, tmp_path)
+    plan = get_plan(session, MONTH)
+    stored = {v.visit_code: v.visit_on for v in plan_visits(session, plan.id)}
+    teams = json.loads((out / "teams.json").read_text(encoding="utf-8"))
+    staffing_data = json.loads((out / "staffing.json").read_text(encoding="utf-8"))
+    cap = staffing_data["settings"]["max_visits_per_day"]
+    assert cap == 3
+    # teams.json, visits.csv and the database agree; a day for every team, none without
+    listed = {v["visit_id"]: v for v in teams["visits"]}
+    for code, day in stored.items():
+        assert (day is not None) == bool(listed[code]["inspectors"])
+        assert listed[code]["visit_on"] == (day.isoformat() if day else None)
+    rows = (out / "visits.csv").read_text(encoding="utf-8").splitlines()[1:]
+    csv_days = {row.split(",")[0]: row.split(",")[-1] for row in rows}
+    assert csv_days == {c: (d.isoformat() if d else "") for c, d in stored.items()}
+    sheet = load_workbook(out / "visits.xlsx").worksheets[0]
+    rows_xlsx = list(sheet.iter_rows(values_only=True))
+    assert rows_xlsx[0][-1] == "检查日期"
+    xlsx_days = {row[0]: row[-1] or "" for row in rows_xlsx[1:]}
+    assert xlsx_days == csv_days
+    window = [d for d in staffing_data["working_days"] if d >= staffing_data["window_first"]]
+    assert all(d is None or d.isoformat() in window for d in stored.values())
+
+    def failing(copy: Path) -> str:
+        capsys.readouterr()
+        assert run(copy, digest) == 1
+        line = capsys.readouterr().out.strip().splitlines()[-1]
+        return line.split()[1].rstrip(":")
+
+    staffed = [v for v in teams["visits"] if v["inspectors"]]
+    per_day: dict[tuple[str, str], int] = {}
+    for v in staffed:
+        for m in v["inspectors"]:
+            per_day[m, v["visit_on"]] = per_day.get((m, v["visit_on"]), 0) + 1
+
+    def lawful_elsewhere(visit: dict[str, Any]) -> str:
+        """Another window day on which the team has room (nobody is on leave here)."""
+        return next(
+            d for d in window
+            if d != visit["visit_on"]
+            and all(per_day.get((m, d), 0) < cap for m in visit["inspectors"])
+        )  # fmt: skip
+
+    # a day moved to another lawful day: not the protocol's
+    def moved(data: dict[str, Any]) -> None:
+        visit = next(v for v in data["visits"] if v["inspectors"])
+        visit["visit_on"] = lawful_elsewhere(visit)
+
+    copy = tampered(out, tmp_path, "moved", lambda c: edit_json(c / "teams.json", moved))
+    assert failing(copy) == "optimum"
+
+    # one inspector given more than the cap on one day
+    busiest = max({m for v in staffed for m in v["inspectors"]},
+                  key=lambda m: (sum(m in v["inspectors"] for v in staffed), m))  # fmt: skip
+    assert sum(busiest in v["inspectors"] for v in staffed) > cap
+
+    def crowded(data: dict[str, Any]) -> None:
+        for v in data["visits"]:
+            if busiest in v["inspectors"]:
+                v["visit_on"] = window[0]
+
+    copy = tampered(out, tmp_path, "crowded", lambda c: edit_json(c / "teams.json", crowded))
+    assert failing(copy) == "days"
+
+    # a day outside the window, a team without a day
+    def outside(data: dict[str, Any]) -> None:
+        next(v for v in data["visits"] if v["inspectors"])["visit_on"] = "2026-11-30"
+
+    def dayless(data: dict[str, Any]) -> None:
+        next(v for v in data["visits"] if v["inspectors"])["visit_on"] = None
+
+    for name, edit in (("outside", outside), ("dayless", dayless)):
+        copy = tampered(out, tmp_path, name, lambda c, e=edit: edit_json(c / "teams.json", e))
+        assert failing(copy) == "days"
+
+
+def test_leave_on_the_day_moves_the_visit_and_the_old_day_is_refused(
+    session: Session, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    exported(session, tmp_path)
+    plan = get_plan(session, MONTH)
+    teams = staffing.current_teams(session, plan)
+    days = staffing.current_days(session, plan)
+    visit_id = sorted(teams)[-1]
+    member, day = teams[visit_id][0], days[visit_id]
+    change = Change("leave", member, starts_on=day, ends_on=day)
+    event = staffing.record_change(session, plan, change, actor="test", source="test")
+    after_teams, after_days = (
+        staffing.current_teams(session, plan),
+        staffing.current_days(session, plan),
+    )
+    # the visit moves within its team when it can; only the visits on his leave day move
+    if visit_id in event.outcome.get("moved", {}):
+        assert after_teams[visit_id] == teams[visit_id] and after_days[visit_id] != day
+    else:
+        assert member not in after_teams.get(visit_id, ())
+    hit = {v for v, m in teams.items() if member in m and days[v] == day}
+    assert {v for v in after_days if after_days[v] != days.get(v)} <= hit
+    # the supervisors' board shows the day moved (field._staffing_events)
+    shown = field._staffing_events(session, plan, None)[-1]
+    moved_days = {t.visit_code: t.moved for t in shown.teams if t.moved}
+    assert moved_days == {
+        v: (days[v].isoformat(), after_days[v].isoformat())
+        for v in hit
+        if v in after_days and after_days[v] != days[v]
+    }
+    assert {v for v in teams if after_teams.get(v) != teams[v]} <= hit
+
+    out = tmp_path / "out2"
+    export_month(session, MONTH, out)
+    assert plan.staffing_hash
+    assert run(out, plan.staffing_hash) == 0, capsys.readouterr().out
+
+    # the visit put back on the member's leave day: refused by the days check
+    def back(data: dict[str, Any]) -> None:
+        visit = next(v for v in data["visits"] if v["visit_id"] == visit_id)
+        visit["inspectors"] = list(teams[visit_id])
+        visit["visit_on"] = day.isoformat()
+
+    copy = tampered(out, tmp_path, "leave-day", lambda c: edit_json(c / "teams.json", back))
+    capsys.readouterr()
+    assert run(copy, plan.staffing_hash) == 1
+    line = capsys.readouterr().out.strip().splitlines()[-1]
+    assert line.startswith("FAIL days:") and member in line
+
+
+def test_a_holiday_imported_after_the_freeze_moves_that_days_visits(
+    session: Session, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    exported(session, tmp_path)
+    plan = get_plan(session, MONTH)
+    teams, days = staffing.current_teams(session, plan), staffing.current_days(session, plan)
+    busiest = max(sorted(set(days.values())), key=lambda d: sum(v == d for v in days.values()))
+    notice = tmp_path / "holidays.csv"
+    notice.write_text(f"date,kind,name\n{busiest.isoformat()},holiday,临时调整\n", "utf-8")
+    report = import_file(session, "holidays", notice, actor="admin")
+    assert report.team_events == 1
+    event = staffing.plan_changes(session, plan)[-1]
+    assert event.kind == "holiday" and event.event["starts_on"] == busiest.isoformat()
+    after = staffing.current_days(session, plan)
+    assert busiest not in after.values()
+    on_day = {v for v, d in days.items() if d == busiest}
+    assert {v for v in days if after.get(v) != days[v]} == on_day  # only those moved
+    after_teams = staffing.current_teams(session, plan)
+    assert {v for v in teams if after_teams.get(v) != teams[v]} <= on_day
+    out = tmp_path / "out3"
+    export_month(session, MONTH, out)
+    assert plan.staffing_hash
+    assert run(out, plan.staffing_hash) == 0, capsys.readouterr().out
