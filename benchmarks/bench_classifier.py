@@ -31,7 +31,9 @@ from simulations.families import FAMILIES
 ALL = (*FAMILIES, "outside")
 
 
-def project_city(family: str, scale: str, seed: int, root: Path, config: TrainingConfig) -> Judgement:
+def project_city(
+    family: str, scale: str, seed: int, root: Path, config: TrainingConfig
+) -> Judgement:
     out = root / f"{family}-{scale}-{seed}"
     generate_city(scale, seed, out, family=family)
     city = load_city(out)

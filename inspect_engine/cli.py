@@ -283,9 +283,7 @@ def simulate_city(
     out: Annotated[Path, typer.Option("--out", file_okay=False)] = Path("var/city"),
     family: Annotated[
         str,
-        typer.Option(
-            "--family", help="truth family: additive | interactions | drift | sparse"
-        ),
+        typer.Option("--family", help="truth family: additive | interactions | drift | sparse"),
     ] = "additive",
 ) -> None:
     """Write a synthetic city in the import formats (plus its hidden truth, for evaluation)."""

@@ -112,7 +112,7 @@ def judge(
     }
     return Judgement(
         city=city,
-        enterprises=int(len(rows)),
+        enterprises=len(rows),
         visits=int(result.artifact.metadata["n_visits"]),
         chosen=str(result.artifact.metadata["kind"]),
         candidates=candidates,

@@ -88,7 +88,9 @@ class FamilyTerm:
         key = self.pop.district.astype(np.int64) * n_s + sections[self.pop.industry]
         self.walk = walk.reshape(months + 1, n_d * n_s)[:, key]
 
-    def logit(self, month: int, age_years: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
+    def logit(
+        self, month: int, age_years: np.ndarray, rows: np.ndarray | None = None
+    ) -> np.ndarray:
         """The term for month `month` (0 = first month of the history) of the entities
         `rows` (default all), whose ages are given."""
         if self.family == "drift":

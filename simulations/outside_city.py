@@ -155,9 +155,13 @@ def make_outside_city(n: int, seed: int) -> OutsideCity:
         vpi = np.concatenate([pi[drawn], np.full(len(checked), np.nan)])
         inspector = rng.integers(0, len(leniency), len(ent))
         found = rng.random(len(ent)) < np.minimum(p[ent] * leniency[inspector], 1.0)
-        result = np.where(found, np.where(rng.random(len(ent)) < 0.6, CORRECTED, PENDING), NO_PROBLEM)
+        result = np.where(
+            found, np.where(rng.random(len(ent)) < 0.6, CORRECTED, PENDING), NO_PROBLEM
+        )
         day = first + rng.integers(0, 28, len(ent))
-        for k, v in zip("e d r i pi".split(), (ent, day, result, inspector, vpi), strict=True):
+        for k, v in zip(
+            ["e", "d", "r", "i", "pi"], (ent, day, result, inspector, vpi), strict=True
+        ):
             ins[k].append(v)
         last_problem[ent[found]] = day[found]
         fined = (result == PENDING) & (rng.random(len(ent)) < 0.35)
@@ -187,7 +191,10 @@ def make_outside_city(n: int, seed: int) -> OutsideCity:
         [DISTRICTS[d] for d in f.district.tolist()],
         f.registered.astype("datetime64[D]"),
         [None if np.isnan(c) else float(c) for c in f.capital.tolist()],
-        [";".join(LICENCES[b] for b in range(len(LICENCES)) if m >> b & 1) for m in f.licences.tolist()],
+        [
+            ";".join(LICENCES[b] for b in range(len(LICENCES)) if m >> b & 1)
+            for m in f.licences.tolist()
+        ],
         None,
         [f"addr-{a}" for a in f.address.tolist()],
     )
@@ -195,14 +202,14 @@ def make_outside_city(n: int, seed: int) -> OutsideCity:
     return OutsideCity(table, history, AS_OF, active, true_risk, true_score, quality)
 
 
-def _averaged_tree(rng: np.random.Generator, f: _Firms, age: NDArray[np.float64]) -> NDArray[np.float64]:
+def _averaged_tree(
+    rng: np.random.Generator, f: _Firms, age: NDArray[np.float64]
+) -> NDArray[np.float64]:
     """The tree's probability with the hidden traits averaged over their priors."""
     n, draws = len(age), 256
     total = np.zeros(n)
     for _ in range(draws):
-        total += _tree(
-            f, age, rng.random(n), rng.random(n) < 0.2, np.exp(rng.normal(0.0, 0.35, n))
-        )
+        total += _tree(f, age, rng.random(n), rng.random(n) < 0.2, np.exp(rng.normal(0.0, 0.35, n)))
     return total / draws
 
 

@@ -41,9 +41,7 @@ def cities(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return out
 
 
-def test_each_family_is_reproducible_from_its_seed(
-    cities: dict[str, Path], tmp_path: Path
-) -> None:
+def test_each_family_is_reproducible_from_its_seed(cities: dict[str, Path], tmp_path: Path) -> None:
     for family, first in cities.items():
         again = tmp_path / family
         generate_city(N, 5, again, family=family)
