@@ -154,3 +154,17 @@ def test_the_outside_city_is_reproducible_and_its_own_model() -> None:
     assert np.unique(np.round(a.true_score, 2)).size < np.unique(np.round(a.true_risk, 2)).size
     # … and the hidden trait matters: equal directory rows, different risks
     assert np.corrcoef(a.hidden_quality, a.true_risk)[0, 1] < -0.2
+
+
+def test_simulate_city_takes_the_family_option(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from inspect_engine.cli import app
+
+    args = ["simulate", "city", "--scale", "600", "--seed", "1", "--out", str(tmp_path / "c")]
+    done = CliRunner().invoke(app, [*args, "--family", "sparse"])
+    assert done.exit_code == 0, done.output
+    assert load_city(tmp_path / "c").truth.params.family == "sparse"
+    refused = CliRunner().invoke(app, [*args, "--family", "tree"])
+    assert refused.exit_code == 2
+    assert "unknown truth family 'tree'" in refused.output
