@@ -4,7 +4,8 @@
         [--families additive,interactions,drift,sparse,outside] [--threads 1]
 
 For each family, `simulations.city.generate_city(..., family=F)` writes a city (the
-"outside" city is `simulations.outside_city`, another latent model altogether); the model
+"outside" cities are `simulations.outside_city`, another latent model altogether, in its
+"hidden" and "visible" variants); the model
 is trained on the directory and the history only, scores the active enterprises, and is
 then judged against the hidden truth (`simulations.classifier_check`): AUC against realised
 outcomes beside the true model's AUC, and the lift of a draw at the default ratios beside
@@ -28,7 +29,8 @@ from simulations.classifier_check import AUC_MARGIN, LIFT_SHARE, Judgement, judg
 from simulations.experiment_city import load_city
 from simulations.families import FAMILIES
 
-ALL = (*FAMILIES, "outside")
+OUTSIDE = {"outside": "hidden", "outside-visible": "visible"}
+ALL = (*FAMILIES, *OUTSIDE)
 
 
 def project_city(
@@ -48,12 +50,12 @@ def project_city(
     )  # fmt: skip
 
 
-def outside(scale: str, seed: int, config: TrainingConfig) -> Judgement:
+def outside(name: str, scale: str, seed: int, config: TrainingConfig) -> Judgement:
     from simulations.outside_city import make_outside_city
 
-    city = make_outside_city(entity_count(scale), seed)
+    city = make_outside_city(entity_count(scale), seed, OUTSIDE[name])
     return judge(
-        "outside", city.table, city.history, city.as_of, city.active, city.true_risk,
+        name, city.table, city.history, city.as_of, city.active, city.true_risk,
         city.true_score, seed=seed, config=config,
     )  # fmt: skip
 
@@ -73,23 +75,25 @@ def main(argv: list[str] | None = None) -> list[Judgement]:
     config = TrainingConfig(threads=args.threads)
     results: list[Judgement] = []
     print(
-        f"{'city':<13}{'seed':>5}{'visits':>8} {'chosen':<10}{'AUC':>7}{'truth':>7}{'oracle':>7}"
-        f"{'lift':>7}{'truth':>7}{'oracle':>7}{'share':>7}  met(AUC, lift)  seconds"
+        f"{'city':<16}{'seed':>5}{'visits':>8} {'chosen':<10}{'AUC':>7}{'truth':>7}{'oracle':>7}"
+        f"{'lift':>7}{'truth':>7}{'oracle':>7}{'share':>7}  met(AUC, lift)  no-ovr   ovr"
+        "  seconds"
     )
     with tempfile.TemporaryDirectory(prefix="bench-classifier-") as tmp:
         for seed in (int(s) for s in args.seeds.split(",")):
             for family in families:
                 j = (
-                    outside(args.scale, seed, config)
-                    if family == "outside"
+                    outside(family, args.scale, seed, config)
+                    if family in OUTSIDE
                     else project_city(family, args.scale, seed, Path(tmp), config)
                 )
                 results.append(j)
                 print(
-                    f"{j.city:<13}{seed:>5}{j.visits:>8} {j.chosen:<10}{j.auc_model:>7.3f}"
+                    f"{j.city:<16}{seed:>5}{j.visits:>8} {j.chosen:<10}{j.auc_model:>7.3f}"
                     f"{j.auc_truth:>7.3f}{j.auc_oracle:>7.3f}{j.lift_model:>7.2f}"
                     f"{j.lift_truth:>7.2f}{j.lift_oracle:>7.2f}"
-                    f"{j.lift_share:>7.0%}  {_met(j)}  {j.seconds:.0f}",
+                    f"{j.lift_share:>7.0%}  {_met(j)}{j.lift_model_classes:>6.2f}"
+                    f" {j.overridden:>5.0%}  {j.seconds:.0f}",
                     flush=True,
                 )
     print(f"targets: AUC ≥ truth − {AUC_MARGIN}; lift ≥ {LIFT_SHARE:.0%} of the truth's;"
@@ -102,7 +106,7 @@ def main(argv: list[str] | None = None) -> list[Judgement]:
 
 def _met(j: Judgement) -> str:
     marks = [j.auc_met, j.lift_met]
-    if j.city == "outside":
+    if j.city in OUTSIDE:
         marks = [j.auc_met and j.auc_model >= 0.70, j.lift_met and j.lift_model >= 2.0]
     return f"{'yes' if marks[0] else 'NO ':<5}{'yes' if marks[1] else 'NO ':<10}"
 

@@ -47,6 +47,8 @@ class Judgement:
     lift_model: float
     lift_truth: float
     lift_oracle: float
+    lift_model_classes: float  # the model's own classes, before the override rules
+    overridden: float  # share of the enterprises an override rule raised
     seconds: float
 
     @property
@@ -122,5 +124,7 @@ def judge(
         lift_model=draw_lift(scores.risk_class, p),
         lift_truth=draw_lift(truth_classes(known), p),
         lift_oracle=draw_lift(truth_classes(p), p),
+        lift_model_classes=draw_lift(scores.classes.model_class, p),
+        overridden=float((scores.classes.override >= 0).mean()),
         seconds=time.perf_counter() - started,
     )

@@ -26,6 +26,7 @@ enterprise from their priors): the best a model of the directory alone could ran
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -96,6 +97,12 @@ def _firms(rng: np.random.Generator, n: int, today: int) -> _Firms:
     )
 
 
+Tree = Callable[
+    [_Firms, NDArray[np.float64], NDArray[np.float64], NDArray[np.bool_], NDArray[np.float64]],
+    NDArray[np.float64],
+]
+
+
 def _tree(
     f: _Firms,
     age: NDArray[np.float64],
@@ -119,8 +126,43 @@ def _tree(
     return np.asarray(np.minimum(leaf * temper, 0.95))
 
 
-def make_outside_city(n: int, seed: int) -> OutsideCity:
-    """The city of `n` enterprises for `seed` (same seed, same city)."""
+def _tree_visible(
+    f: _Firms,
+    age: NDArray[np.float64],
+    quality: NDArray[np.float64],
+    stress: NDArray[np.bool_],
+    temper: NDArray[np.float64],
+) -> NDArray[np.float64]:
+    """The "visible" variant: what the directory shows picks the leaf; the hidden traits
+    only scale it (poor management × 1.3, cash stress in the first 3 years + 0.08, the
+    temper's square root: a lognormal of sd 0.175)."""
+    food = np.isin(np.array(INDUSTRIES)[f.industry], list(FOOD))
+    big = (f.etype == 0) & (np.nan_to_num(f.capital) > 5e6)
+    licensed = (f.licences & 0b1100) != 0  # cosmetics or special equipment
+    leaf = np.select(
+        [
+            (f.crowd >= 5) & (age < 2),
+            food & (f.etype == 1) & (age < 3),
+            food & (f.etype == 1),
+            licensed,
+            big | (age > 12),
+        ],
+        [0.60, 0.40, 0.22, 0.25, 0.02],
+        0.08,
+    )
+    leaf = leaf * np.where(quality < 0.3, 1.3, 1.0) + 0.08 * (stress & (age < 3))
+    return np.asarray(np.minimum(leaf * np.sqrt(temper), 0.95))
+
+
+VARIANTS = {"hidden": _tree, "visible": _tree_visible}
+
+
+def make_outside_city(n: int, seed: int, variant: str = "hidden") -> OutsideCity:
+    """The city of `n` enterprises for `seed` (same seed, same city); `variant` picks the
+    tree: "hidden" (hidden traits pick most leaves) or "visible" (they only scale them)."""
+    if variant not in VARIANTS:
+        raise ValueError(f"unknown outside-city variant {variant!r}: one of {', '.join(VARIANTS)}")
+    tree = VARIANTS[variant]
     rng = np.random.default_rng(np.random.SeedSequence([seed, 4242]))
     today = int(np.datetime64(AS_OF, "D").astype(np.int64))
     f = _firms(rng, n, today)
@@ -138,7 +180,7 @@ def make_outside_city(n: int, seed: int) -> OutsideCity:
     for m in range(MONTHS):
         first = today - (MONTHS - m) * 30
         alive = (f.registered <= first) & (exit_day > first + 30)
-        p = _tree(f, (first - f.registered) / 365.25, quality, stress, temper)
+        p = tree(f, (first - f.registered) / 365.25, quality, stress, temper)
         # random inspections, the city's old practice
         pi = np.where(first - last_problem < 730, 0.03, 0.01)
         drawn = alive & (rng.random(n) < pi)
@@ -182,8 +224,8 @@ def make_outside_city(n: int, seed: int) -> OutsideCity:
     )
     history = _with_abnormal_list(history, today)
     age_next = (today + 15 - f.registered) / 365.25
-    true_risk = _tree(f, age_next, quality, stress, temper)
-    true_score = _averaged_tree(rng, f, age_next)
+    true_risk = tree(f, age_next, quality, stress, temper)
+    true_score = _averaged_tree(rng, f, age_next, tree)
     table = EnterpriseTable.from_strings(
         [f"OC{seed % 1000:03d}{i:013d}" for i in range(n)],
         [TYPES[t] for t in f.etype.tolist()],
@@ -203,13 +245,13 @@ def make_outside_city(n: int, seed: int) -> OutsideCity:
 
 
 def _averaged_tree(
-    rng: np.random.Generator, f: _Firms, age: NDArray[np.float64]
+    rng: np.random.Generator, f: _Firms, age: NDArray[np.float64], tree: Tree
 ) -> NDArray[np.float64]:
     """The tree's probability with the hidden traits averaged over their priors."""
     n, draws = len(age), 256
     total = np.zeros(n)
     for _ in range(draws):
-        total += _tree(f, age, rng.random(n), rng.random(n) < 0.2, np.exp(rng.normal(0.0, 0.35, n)))
+        total += tree(f, age, rng.random(n), rng.random(n) < 0.2, np.exp(rng.normal(0.0, 0.35, n)))
     return total / draws
 
 

@@ -154,6 +154,13 @@ def test_the_outside_city_is_reproducible_and_its_own_model() -> None:
     assert np.unique(np.round(a.true_score, 2)).size < np.unique(np.round(a.true_risk, 2)).size
     # … and the hidden trait matters: equal directory rows, different risks
     assert np.corrcoef(a.hidden_quality, a.true_risk)[0, 1] < -0.2
+    # the "visible" variant: the directory tells most of the risk, the hidden traits less
+    v = make_outside_city(2000, 9, "visible")
+    assert (
+        np.corrcoef(v.true_score, v.true_risk)[0, 1] > np.corrcoef(a.true_score, a.true_risk)[0, 1]
+    )
+    with pytest.raises(ValueError, match="unknown outside-city variant"):
+        make_outside_city(2000, 9, "opaque")
 
 
 def test_simulate_city_takes_the_family_option(tmp_path: Path) -> None:
