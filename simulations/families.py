@@ -74,7 +74,7 @@ class FamilyTerm:
         if family == "drift":
             self._draw_walk(rng, months)
         if family == "interactions":
-            # centred on the city at registration + 3 years, so the base rate stays close
+            # centred on the city as if every entity were 3 years old: the base rate stays close
             self.offset = float(np.mean(self._interactions(np.full(pop.n, 3.0))))
 
     def _draw_walk(self, rng: np.random.Generator, months: int) -> None:
