@@ -281,6 +281,10 @@ def simulate_city(
     ] = "small",
     seed: Annotated[int, typer.Option("--seed")] = 2026,
     out: Annotated[Path, typer.Option("--out", file_okay=False)] = Path("var/city"),
+    family: Annotated[
+        str,
+        typer.Option("--family", help="truth family: additive | interactions | drift | sparse"),
+    ] = "additive",
 ) -> None:
     """Write a synthetic city in the import formats (plus its hidden truth, for evaluation)."""
     from simulations.city import SCALES, generate_city
@@ -293,7 +297,7 @@ def simulate_city(
         raise typer.Exit(2)
     try:
         with phase_progress() as progress:
-            summary = generate_city(scale, seed, out, progress=progress)
+            summary = generate_city(scale, seed, out, progress=progress, family=family)
     except ValueError as exc:
         console.print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(2) from None

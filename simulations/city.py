@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from simulations import catalogue as cat
+from simulations.families import check_family
 from simulations.history import (
     ABNORMAL,
     SEVERITIES,
@@ -76,6 +77,7 @@ STAGES = (
     "months",
     "leave",
     "conflicts",
+    "family",  # last: the other stages' generators do not depend on the family
 )
 GENERATOR_VERSION = "synthetic-city-1"
 
@@ -114,14 +116,16 @@ def generate_city(
     *,
     as_of: date = date(2026, 11, 30),
     progress: Progress | None = None,
+    family: str = "additive",
 ) -> CitySummary:
-    """Generates the city into out_dir (created if needed); same seed, same bytes."""
+    """Generates the city into out_dir (created if needed); same seed, same bytes.
+    `family` chooses the truth family (`simulations.families.FAMILIES`)."""
     started = time.perf_counter()
     n = entity_count(scale)
     out_dir.mkdir(parents=True, exist_ok=True)
     children = np.random.SeedSequence(seed).spawn(len(STAGES))
     rngs = {name: np.random.default_rng(s) for name, s in zip(STAGES, children, strict=True)}
-    params = TruthParams()
+    params = TruthParams(family=check_family(family))
     today = day_number(as_of)
     month = _next_month(as_of)
 
@@ -497,6 +501,7 @@ def _write_truth_json(
         "as_of": as_of.isoformat(),
         "month": month,
         "documentation": "docs/synthetic-city.md",
+        "family": params.family,
         "model": (
             "logit p = intercept + entity_type + industry + licence_each*licences"
             " + cluster_log*ln(cluster) + small_capital + new_business*exp(-age/new_decay_years)"

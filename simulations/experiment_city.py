@@ -391,6 +391,11 @@ class World:
     """One strategy's copy of the city after as_of: its own history and truth state."""
 
     def __init__(self, city: City) -> None:
+        if city.truth.params.family != "additive":
+            raise ValueError(
+                f"the closed-loop experiment follows the additive truth only; this city's"
+                f" truth family is {city.truth.params.family!r}"
+            )
         self.city = city
         n = len(city)
         self.last_problem_day = _padded(city.last_problem_day, n)

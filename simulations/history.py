@@ -17,6 +17,7 @@ from datetime import date, timedelta
 import numpy as np
 
 from simulations import catalogue as cat
+from simulations.families import FamilyTerm, history_level
 from simulations.population import DAYS_PER_YEAR, NEVER, Population, day_number, industry_exposure
 from simulations.scope import matches, task_scope
 from simulations.staff import Staff
@@ -405,6 +406,15 @@ def simulate_history(
     """The 36 months before as_of, then the state of the month after (the truth)."""
     run = _HistoryRun(rngs, pop, staff, params, as_of)
     months = month_bounds(as_of, HISTORY_MONTHS)
+    run.family = FamilyTerm(
+        params.family,
+        pop,
+        len(months),
+        rngs["family"],
+        params.new_business,
+        params.new_decay_years,
+        params.licence_each,
+    )
     for mi, (first, last) in enumerate(months):
         run.month(first, last)
         if progress:
@@ -442,6 +452,9 @@ class _HistoryRun:
         self.today = day_number(as_of)
         self.scale = pop.n / cat.GZ_ENTITIES
         self.rng = rngs["months"]
+        self.level = history_level(params.family)  # share of the usual volumes
+        self.month_index = 0
+        self.family: FamilyTerm | None = None
         self.inspections, self.complaints = Events(), Events()
         self.penalties, self.lists = Events(), Events()
         self.years, self.filed = annual_reports(rngs["reports"], pop, params, as_of)
@@ -458,8 +471,8 @@ class _HistoryRun:
         self.complaint_item = np.array(
             [cat.ITEM_INDEX[cat.COMPLAINT_ITEM[c]] for c in cat.COMPLAINT_CATEGORIES]
         )
-        self.complaint_target = cat.GZ_COMPLAINTS_5Y / 60 * self.scale
-        self.penalty_target = cat.GZ_CASES_5Y / 60 * self.scale
+        self.complaint_target = cat.GZ_COMPLAINTS_5Y / 60 * self.scale * self.level
+        self.penalty_target = cat.GZ_CASES_5Y / 60 * self.scale * self.level
         # Random draws and campaigns.
         self.tasks = [
             (t, *task_scope(pop, t), _team_spec(t.items, t.team_size)) for t in cat.TASK_TEMPLATES
@@ -484,6 +497,7 @@ class _HistoryRun:
         self._campaigns(picker, visits, st, weekdays)
         self._results(visits, st)
         self._background_penalties(st, c_ent[c_sub])
+        self.month_index += 1
 
     def _state(self, first: int, last: int) -> _MonthState:
         pop, n = self.pop, self.pop.n
@@ -493,8 +507,15 @@ class _HistoryRun:
         recent = (first - self.last_problem) <= 365
         age = (mid - pop.reg_day) / DAYS_PER_YEAR
         logit = problem_logit(pop, self.params, age, on_ab, on_sv, recent)
+        logit = logit + self._family_logit(age)
         alive = (pop.reg_day <= mid) & (pop.exit_day > mid)
         return _MonthState(first, last, alive, on_ab, on_sv, recent, age, logit, sigmoid(logit))
+
+    def _family_logit(self, age: np.ndarray) -> np.ndarray:
+        """The truth family's term of this month's log-odds (0 for the additive truth)."""
+        if self.family is None:
+            return np.zeros(len(age))
+        return self.family.logit(self.month_index, age)
 
     def _complaints(self, st: _MonthState) -> tuple[np.ndarray, ...]:
         """The month's volume is pinned to the city's figure (a Poisson total spread
@@ -555,7 +576,7 @@ class _HistoryRun:
             if not len(members_of):
                 continue
             rel = LEGACY_RATIO[legacy[members_of]]
-            target = task.share * cat.GZ_VISITS_PER_MONTH * self.scale * HISTORY_LEVEL
+            target = task.share * cat.GZ_VISITS_PER_MONTH * self.scale * HISTORY_LEVEL * self.level
             pi = np.minimum(1.0, np.round(rel * target / rel.sum(), 9))  # recorded exactly
             drawn = rng.random(len(members_of)) < pi
             ent, pi = members_of[drawn], pi[drawn]
@@ -700,6 +721,7 @@ class _HistoryRun:
         recent = (today - self.last_problem) <= 365
         age = (today + 15 - pop.reg_day) / DAYS_PER_YEAR
         observable = observable_logit(pop, params, age, on_ab, on_sv, recent)
+        observable = observable + self._family_logit(age)  # month_index: the planned month
         logit = observable + params.latent_sd * pop.latent
         rate = np.where(
             pop.exit_day > today, self.exposure * np.exp(params.complaint_latent * logit), 0.0

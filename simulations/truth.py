@@ -49,6 +49,10 @@ IS_OBSERVATION = np.array([1, 1, 1, 1, 1, 1, 1, 0, 0, 0], dtype=bool)
 class TruthParams:
     """Coefficients of the truth model (log-odds unless said otherwise)."""
 
+    # The truth family (`simulations.families`): "additive" is the model documented here;
+    # the others add a term to logit p or thin the history.
+    family: str = "additive"
+
     intercept: float = -3.5
     # company, individual, cooperative, branch, foreign_rep
     entity_type: tuple[float, ...] = (0.0, 0.15, 0.1, -0.3, -0.8)

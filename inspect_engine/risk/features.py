@@ -26,7 +26,7 @@ from numpy.typing import NDArray
 
 from inspect_engine.publication import result_codes
 from inspect_engine.risk import vocabulary as zh
-from inspect_engine.risk.labels import group_visits
+from inspect_engine.risk.labels import Visits, group_visits
 from inspect_engine.risk.tables import (
     ABNORMAL,
     SERIOUS_VIOLATION,
@@ -57,6 +57,12 @@ class FeatureConfig:
     all_complaint_edges: tuple[float, ...] = (1, 3, 5, 10)
     missed_report_edges: tuple[float, ...] = (1, 2, 3)
     penalty_window_days: int = 1095
+    # Peers: the enterprises of the same district and GB/T 4754 section. Their recent
+    # problem rate follows risk that moves with place and trade over time (a campaign, a
+    # local market's trouble), which three years of one's own history cannot show.
+    peer_window_days: int = 365
+    peer_prior_visits: float = 20.0  # the city's rate counts as this many peer visits
+    peer_rate_edges: tuple[float, ...] = (0.1, 0.2, 0.3, 0.5)
     complaint_window_days: int = 365
     report_deadline: tuple[int, int] = (6, 30)  # 年报: 1 January - 30 June of the next year
     report_years: int = 3
@@ -261,6 +267,14 @@ def _range_texts(edges: Sequence[float], unit: str, template: str) -> list[str]:
     return out
 
 
+def _percent_texts(edges: Sequence[float], template: str) -> list[str]:
+    """'低于10%', '10%至20%', …, '50%及以上' for a rate."""
+    pct = [f"{round(100 * e)}%" for e in edges]
+    out = [template.format(f"低于{pct[0]}")]
+    out += [template.format(f"{lo}至{hi}") for lo, hi in itertools.pairwise(pct)]
+    return [*out, template.format(f"{pct[-1]}及以上")]
+
+
 def _recency_texts(edges_days: Sequence[float]) -> list[str]:
     """'距上次检查1至2年' …, for every bin after the first."""
     return _range_texts([d / 365 for d in edges_days], "年", "距上次检查{}")[1:]
@@ -395,6 +409,20 @@ def _catalogue(spec: FeatureSpec) -> tuple[Column, ...]:
                 c.recency_edges_days,
                 ["近1年内接受过检查", *_recency_texts(c.recency_edges_days)],
                 "从未接受检查",
+            ),
+        ),
+        Column(
+            "peer_problem_rate",
+            "numeric",
+            "peers",
+            c.peer_rate_edges,
+            texts=_bin_texts(
+                c.peer_rate_edges,
+                _percent_texts(
+                    c.peer_rate_edges,
+                    f"同区域同行业近{round(c.peer_window_days / 30.4)}个月检查问题发现率{{}}",
+                ),
+                "同区域同行业近期检查情况不详",
             ),
         ),
     ]
@@ -546,7 +574,9 @@ def build_features(
     put = _ColumnWriter(columns, values)
 
     _static_features(put, spec, enterprises, ent, as_of_days, t)
-    has_history = _inspection_features(put, history, ent, t)
+    visits = group_visits(history.inspections, with_teams=False)
+    has_history = _inspection_features(put, visits, ent, t)
+    _peer_features(put, spec.config, enterprises, visits, ent, t)
     _penalty_and_complaint_features(put, spec.config, history, ent, t)
     _annual_report_features(put, spec.config, enterprises, history, ent, as_of_days)
     _list_features(put, history, ent, t)
@@ -598,9 +628,8 @@ def _static_features(
 
 
 def _inspection_features(
-    put: _ColumnWriter, history: HistoryEvents, ent: NDArray[np.int64], t: NDArray[np.int64]
+    put: _ColumnWriter, visits: Visits, ent: NDArray[np.int64], t: NDArray[np.int64]
 ) -> NDArray[np.bool_]:
-    visits = group_visits(history.inspections, with_teams=False)
     every = _EventIndex(visits.enterprise, visits.day)
     n_visits = every.count_before(ent, t)
     observed = np.flatnonzero(visits.observed)
@@ -620,6 +649,43 @@ def _inspection_features(
     put("last_result", np.where(has_history, visits.result[last], np.nan))
     put("days_since_inspection", np.where(has_history, t - last_day, np.nan))
     return has_history
+
+
+def _peer_cell(table: EnterpriseTable) -> NDArray[np.int64]:
+    """Each enterprise's (district, industry section) cell; -1 when either is unknown."""
+    letters = sorted({code[:1] for code in table.industries})
+    section = np.array([letters.index(code[:1]) for code in table.industries] + [-1])
+    sec = section[np.where(table.industry >= 0, table.industry, len(table.industries))]
+    known = (sec >= 0) & (table.district >= 0)
+    return np.where(known, table.district.astype(np.int64) * (len(letters) + 1) + sec, -1)
+
+
+def _peer_features(
+    put: _ColumnWriter,
+    config: FeatureConfig,
+    table: EnterpriseTable,
+    visits: Visits,
+    ent: NDArray[np.int64],
+    t: NDArray[np.int64],
+) -> None:
+    """Problem share of the observation visits to the enterprise's cell in the window
+    before t, shrunk towards the city's share in the same window (`peer_prior_visits`)."""
+    cell = _peer_cell(table)
+    obs = np.flatnonzero(visits.observed)
+    found = obs[visits.problem[obs]]
+    start = t - config.peer_window_days
+    city_visits = _EventIndex(np.zeros(len(obs), np.int64), visits.day[obs])
+    city_found = _EventIndex(np.zeros(len(found), np.int64), visits.day[found])
+    zero = np.zeros(len(ent), np.int64)
+    n_city = city_visits.count_between(zero, start, t)
+    rate_city = (city_found.count_between(zero, start, t) + 0.5) / (n_city + 1.0)
+    by_cell = _EventIndex(cell[visits.enterprise[obs]], visits.day[obs])
+    found_by_cell = _EventIndex(cell[visits.enterprise[found]], visits.day[found])
+    own = np.maximum(cell[ent], 0)
+    n_peer = by_cell.count_between(own, start, t)
+    k = config.peer_prior_visits
+    rate = (found_by_cell.count_between(own, start, t) + k * rate_city) / (n_peer + k)
+    put("peer_problem_rate", np.where(cell[ent] >= 0, rate, np.nan))
 
 
 def _penalty_and_complaint_features(

@@ -250,6 +250,8 @@ def _reference_row(
     else:
         out["last_result"] = out["days_since_inspection"] = math.nan
 
+    out["peer_problem_rate"] = _reference_peer_rate(spec, table, history, e, t)
+
     pen = history.penalties
     for code, severity in enumerate(("minor", "general", "serious")):
         out[f"penalties_{severity}"] = sum(
@@ -299,6 +301,39 @@ def _reference_row(
         out[f"{name}_listed"] = float(active)
         out[f"{name}_past"] = float(bool(entries) and not active)
     return out
+
+
+def _reference_peer_rate(
+    spec: FeatureSpec, table: EnterpriseTable, history: HistoryEvents, e: int, t: date
+) -> float:
+    """Problem share of the observation visits (enterprise, day) to e's district and
+    industry section in the window before t, shrunk towards the city's share."""
+    if table.district[e] < 0 or table.industry[e] < 0:
+        return math.nan
+
+    def cell(j: int) -> tuple[int, str] | None:
+        if table.district[j] < 0 or table.industry[j] < 0:
+            return None
+        return int(table.district[j]), table.industries[table.industry[j]][0]
+
+    ins = history.inspections
+    visits: dict[tuple[int, date], list[int]] = {}
+    for i in range(len(ins)):
+        key = (int(ins.enterprise[i]), _as_date(ins.inspected_on[i]))
+        visits.setdefault(key, []).append(int(ins.result[i]))
+    start = t - timedelta(days=spec.config.peer_window_days)
+    city = [0, 0]
+    peers = [0, 0]
+    for (j, day), results in visits.items():
+        if not start <= day < t or not any(RESULT_CODES[r].is_observation for r in results):
+            continue
+        found = int(any(RESULT_CODES[r].counts_as_problem for r in results))
+        city[0], city[1] = city[0] + 1, city[1] + found
+        if cell(j) == cell(e):
+            peers[0], peers[1] = peers[0] + 1, peers[1] + found
+    city_rate = (city[1] + 0.5) / (city[0] + 1.0)
+    k = spec.config.peer_prior_visits
+    return (peers[1] + k * city_rate) / (peers[0] + k)
 
 
 @settings(max_examples=15, deadline=None)
