@@ -106,7 +106,11 @@ def main() -> None:
     result = assign(visits, inspectors, month, seed, recusals, max_per_day=args.max_per_day)
     total = time.perf_counter() - started
     no_day = sum(u.reason.startswith("no day with room") for u in result.unstaffed)
-    print(f"\nassign with days end to end: {total:.2f} s; the calendar {result.day_seconds:.2f} s")
+    print(f"\nassign with days end to end: {total:.2f} s; the calendar {result.day_seconds:.2f} s "
+          f"(of which the CP-SAT stage {result.day_search_seconds:.2f} s, "
+          f"{result.day_moves} visits moved)")  # fmt: skip
+    greedy_pairs, final_pairs = result.day_district_pairs
+    print(f"  (inspector, day, district) pairs: greedy {greedy_pairs}, after CP-SAT {final_pairs}")
     print(f"  staffed and scheduled {len(result.days)}, unstaffed {len(result.unstaffed)} "
           f"(of which no day with room: {no_day}), members replaced for a day "
           f"{result.day_swaps}")  # fmt: skip
@@ -117,7 +121,7 @@ def main() -> None:
 
     off, over, mean = check(result, visits, inspectors, month, args.max_per_day)
     print(f"\nscalar check: {off} members off duty on their day, {over} inspector-days over "
-          f"the cap; {mean:.3f} distinct districts per inspector-day")  # fmt: skip
+          f"the cap; {mean:.3f} distinct districts per inspector-day (after CP-SAT)")  # fmt: skip
 
     staffing = Staffing(tuple(visits), tuple(inspectors), month, recusals)
     first = sorted(result.days)[0]
