@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -75,12 +75,12 @@ class Calendar:
             self.booked.setdefault((m, col), []).append(row)
         self.days[row] = col
 
-    def joins(self, row: int, col: int, inside: Collection[int]) -> bool:
-        """Whether a member of the visit holds its district on that day by a visit outside
-        the neighbourhood (the only days a move can save a district pair on)."""
+    def joins(self, row: int, col: int) -> bool:
+        """Whether a member of the visit holds its district on that day by another visit
+        (the only days a move can save a district pair on)."""
         district = self.district[row]
         return any(
-            self.district[r] == district and r not in inside
+            self.district[r] == district and r != row
             for m in self.members[row]
             for r in self.booked.get((m, col), [])
         )
@@ -128,25 +128,21 @@ def improve(
     seed = solver_seed(team_seed)
     before = cal.district_pairs()
     for inspector in order:
-        for col in sorted({cal.days[r] for r in on.get(inspector, [])}):
-            rows = cal.mixed(inspector, [col])
-            if not rows:
-                stats.skipped += 1
-                continue
-            choices = day_choices(cal, rows, duty)
-            if all(len(cols) == 1 for cols in choices.values()):
-                stats.skipped += 1
-                continue
-            stats.solved += 1
-            found = solve_neighbourhood(cal, choices, duty, day_keys, cap, seed)
-            if found is None:
-                stats.not_optimal += 1
-                continue
-            changed = {r: c for r, c in found.items() if cal.days[r] != c}
-            stats.improved += bool(changed)
-            stats.moved += len(changed)
-            for row, new_col in sorted(changed.items()):
-                cal.move(row, new_col)
+        rows = cal.mixed(inspector, sorted({cal.days[r] for r in on.get(inspector, [])}))
+        choices = day_choices(cal, rows, duty)
+        if all(len(cols) == 1 for cols in choices.values()):
+            stats.skipped += 1
+            continue
+        stats.solved += 1
+        found = solve_neighbourhood(cal, choices, duty, day_keys, cap, seed)
+        if found is None:
+            stats.not_optimal += 1
+            continue
+        changed = {r: c for r, c in found.items() if cal.days[r] != c}
+        stats.improved += bool(changed)
+        stats.moved += len(changed)
+        for row, new_col in sorted(changed.items()):
+            cal.move(row, new_col)
     stats.district_pairs = (before, cal.district_pairs())
     stats.seconds = time.perf_counter() - started
     return stats
@@ -154,12 +150,11 @@ def improve(
 
 def day_choices(cal: Calendar, rows: Sequence[int], duty: BoolArray) -> dict[int, list[int]]:
     """Each visit's days in the model: its own, and the lawful days on which a member holds
-    its district by a visit outside the neighbourhood."""
-    inside = set(rows)
+    its district by another visit."""
     out = {}
     for row in rows:
         lawful = np.flatnonzero(duty[list(cal.members[row])].all(axis=0)).tolist()
-        out[row] = [c for c in lawful if c == cal.days[row] or cal.joins(row, c, inside)]
+        out[row] = [c for c in lawful if c == cal.days[row] or cal.joins(row, c)]
     return out
 
 
