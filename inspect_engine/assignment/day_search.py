@@ -158,12 +158,6 @@ def day_choices(cal: Calendar, rows: Sequence[int], duty: BoolArray) -> dict[int
     return out
 
 
-def _day_ranks(lawful: BoolArray, key_row: npt.NDArray[np.uint64]) -> dict[int, int]:
-    """The rank of each lawful day column by day key (then column): the tie-break cost."""
-    cols = np.flatnonzero(lawful).tolist()
-    return {c: k for k, c in enumerate(sorted(cols, key=lambda c: (int(key_row[c]), c)))}
-
-
 def solve_neighbourhood(
     cal: Calendar,
     choices: Mapping[int, Sequence[int]],
@@ -184,13 +178,12 @@ def solve_neighbourhood(
     hinted: dict[int, bool] = {}
     for row, cols in choices.items():
         team = list(cal.members[row])
-        rank = _day_ranks(duty[team].all(axis=0), day_keys[row])
         own = []
         for col in cols:
             var = model.new_bool_var(f"x{row}_{col}")
             x[row, col] = var
             own.append(var)
-            tie_terms.append((var, rank[col]))
+            tie_terms.append((var, int(day_keys[row][col]) >> KEY_SHIFT))
             hinted[var.index] = col == cal.days[row]
             for m in team:
                 use.setdefault((m, col), []).append(var)
@@ -206,7 +199,7 @@ def solve_neighbourhood(
         room = cap - len(fixed[mc])
         if room < len(vars_):
             model.add(sum(vars_) <= room)
-    tie_bound = len(choices) * max(duty.shape[1], 1)
+    tie_bound = len(choices) << (60 - KEY_SHIFT)
     office_terms, office_now = _new_pairs(model, office_pairs, fixed, cal.office, hinted)
     district_terms, district_now = _new_pairs(model, district_pairs, fixed, cal.district, hinted)
     w2 = tie_bound
