@@ -205,9 +205,7 @@ def solve_neighbourhood(
     w2 = tie_bound
     w1 = w2 * (len(office_terms) + 1)
     tie_now = sum(c for v, c in tie_terms if hinted[v.index])
-    objective = (
-        w1 * sum(district_terms) + w2 * sum(office_terms) + sum(c * v for v, c in tie_terms)
-    )
+    objective = w1 * sum(district_terms) + w2 * sum(office_terms) + sum(c * v for v, c in tie_terms)
     model.add(objective <= w1 * district_now + w2 * office_now + tie_now)  # never worse
     model.minimize(objective)
     solver = cp_model.CpSolver()

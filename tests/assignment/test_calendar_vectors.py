@@ -30,7 +30,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from inspect_engine.assignment import Month, assign, keys, schedule
+from inspect_engine.assignment import assign, keys, schedule
 from inspect_engine.assignment.events import Change, Staffing
 from inspect_engine.assignment.rescheduling import replay_days
 from inspect_engine.assignment.rules import on_duty

@@ -15,8 +15,15 @@ from pathlib import Path
 
 import numpy as np
 
-from inspect_engine.assignment import DepartmentNeed, Inspector, Month, Visit, assign, keys
-from inspect_engine.assignment import day_search
+from inspect_engine.assignment import (
+    DepartmentNeed,
+    Inspector,
+    Month,
+    Visit,
+    assign,
+    day_search,
+    keys,
+)
 
 D7, D8 = date(2026, 12, 7), date(2026, 12, 8)
 TWO_DAYS = Month(date(2026, 12, 1), date(2026, 12, 31), (D7, D8), "weekdays", None)
@@ -53,10 +60,10 @@ def pairs_of(result: object, by_visit: dict[str, str]) -> int:
 
 
 def test_the_stage_removes_a_district_the_greedy_added_needlessly() -> None:
-    # Two inspectors, always together, two days, two visits a day: the greedy, taking the visits in key
-    # order, may put X and Y on both days (4 pairs); the optimum is 2 (X one day, Y the
-    # other). Over seeds, the greedy falls in the trap sometimes; the stage always ends at
-    # the brute-force optimum (each inspector's, counted twice).
+    # Two inspectors, always together, two days, two visits a day: the greedy, taking the
+    # visits in key order, may put X and Y on both days (4 pairs each); the optimum is 2
+    # (X one day, Y the other). Over seeds, the greedy falls in the trap sometimes; the
+    # stage always ends at the brute-force optimum (each inspector's, counted twice).
     by_visit = {v.visit_id: v.district for v in visits()}
     optimum = 2 * brute_force_pairs(list(by_visit.values()), 2, 2)
     assert optimum == 4
@@ -83,7 +90,7 @@ def test_a_neighbourhood_reaches_its_brute_force_optimum() -> None:
     # well as the best of every choice within the allowed days (lawful, within the cap),
     # by (district pairs, office pairs, sum of day keys >> 40).
     rng = np.random.default_rng(7)
-    for trial in range(15):
+    for _ in range(15):
         teams = {r: sorted(rng.choice(3, size=int(rng.integers(1, 3)), replace=False).tolist())
                  for r in range(6)}  # fmt: skip
         district = {r: int(rng.integers(0, 2)) for r in teams}
