@@ -1,23 +1,28 @@
 """The CP-SAT stage of the ie-teams-v2 calendar: the greedy's days improved per inspector.
 
 The keyed greedy (`schedule.DayBook.choose`) gives every staffed visit a day. This stage
-then takes the inspectors one by one in the order of `key(c="calendar", i)` (then index)
-and, for those with an inspector-day of two or more districts or offices, re-solves the
-days of all the visits he is on as one small CP-SAT model, every other booking fixed:
+then takes the inspectors one by one in the order of `key(c="calendar", i)` (then index).
+An inspector's neighbourhood is his visits on his "mixed" days (two or more districts or
+offices); each of them may keep its day or take a lawful day on which one of its members
+already holds its district by another visit (elsewhere a move cannot save a district
+pair). Every other booking stays fixed. The model:
 
-    x[v, d] in {0, 1}   for d among the days all of v's members are on duty
+    x[v, d] in {0, 1}   for v in the neighbourhood and d among its allowed days
     sum_d x[v, d] = 1                                   (one day per visit)
     sum_{v on m} x[v, d] <= cap - fixed(m, d)           (every member's daily cap)
     minimise  W1 * #new (inspector, day, district) + W2 * #new (inspector, day, office)
               + sum x[v, d] * (day_key(v, d) >> 40)
+    subject to the objective of the current days not being exceeded
 
 "new" counts a (member, day, district) triple once if some visit of the model puts it
-there and no fixed booking already has it. The weights make the objective lexicographic
-(W2 exceeds any sum of 20-bit day keys, W1 any office count), so the day keys break the
-ties: the optimum is unique unless two sums of keys tie. The solver runs with one worker,
-a seed taken from the team seed and a deterministic-time limit (never the wall clock), the
-greedy's days as its hint; the days change only when it proves a better optimum, so the
-verifier, running the same code, finds the same days.
+there and no fixed booking already has it. W2 exceeds any sum of the 20-bit day keys and
+W1 any office count, so the objective is lexicographic and the day keys break the ties:
+the optimum is unique unless two sums of keys tie (about 2^-20 per pair of rival
+choices). The solver runs with one worker, a seed taken from the team seed and a
+deterministic-time limit (never the wall clock), the current days as its hint; days move
+only when the neighbourhood is solved to proven optimality, so the verifier, running the
+same code, finds the same days. A neighbourhood whose visits have no other allowed day
+is skipped without a solve.
 """
 
 from __future__ import annotations

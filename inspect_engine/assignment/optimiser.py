@@ -592,7 +592,8 @@ def assign(
     return replace(result, days=dict(sorted(days.items())), day_swaps=work.day_swaps,
                    day_seconds=work.day_seconds, day_search_seconds=searched.seconds,
                    day_moves=searched.moved,
-                   day_district_pairs=searched.district_pairs)  # fmt: skip
+                   day_district_pairs=searched.district_pairs,
+                   day_unproved=searched.not_optimal)  # fmt: skip
 
 
 def _schedule_days(

@@ -272,6 +272,7 @@ class AssignmentResult:
     day_search_seconds: float = 0.0  # of which the CP-SAT stage (day_search.py)
     day_moves: int = 0  # visits the CP-SAT stage moved off their greedy day
     day_district_pairs: tuple[int, int] = (0, 0)  # (inspector, day, district): greedy, final
+    day_unproved: int = 0  # CP-SAT neighbourhoods stopped at the deterministic limit (kept)
 
     @property
     def partial(self) -> bool:
