@@ -217,6 +217,8 @@ def solve_neighbourhood(
     solver.parameters.num_workers = 1
     solver.parameters.random_seed = seed
     solver.parameters.max_deterministic_time = DETERMINISTIC_LIMIT
+    solver.parameters.symmetry_level = 0
+    solver.parameters.cp_model_probing_level = 0
     if solver.solve(model) != cp_model.OPTIMAL:
         return None
     return {r: c for (r, c), var in x.items() if solver.boolean_value(var)}
