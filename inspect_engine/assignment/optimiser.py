@@ -610,7 +610,8 @@ def _schedule_days(
     A team with no common duty day with room keeps the members who have room on a day and
     its other places are filled by keyed rank (`fill_places`) among the candidates on duty
     with room that day and capacity left; the days are tried by fewest members replaced,
-    then day key. A team no day can take is dropped and its visit explained."""
+    then day key. A team no day can take is dropped and its visit explained. The days
+    are then improved by the CP-SAT stage (`day_search.py`), which moves days only."""
     started = time.perf_counter()
     k = work.keys or _keys(problem, table, seed)
     book = schedule.DayBook.empty(table.size, window, cap)
