@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from inspect_engine.assignment import flow, keys, schedule
+from inspect_engine.assignment import day_search, flow, keys, schedule
 from inspect_engine.assignment.diagnostics import (
     PoolState,
     explain,
@@ -74,6 +74,7 @@ class _Work:
     day_reasons: dict[int, str] = field(default_factory=dict)  # rows dropped by the days
     day_swaps: int = 0
     day_seconds: float = 0.0
+    day_search: day_search.SearchStats | None = None
     keys: _Keys | None = None  # the keys of the last problem staffed (reused by the days)
 
 
@@ -587,8 +588,12 @@ def assign(
         return result
     window = month.window_days
     days = {problem.visits[row].visit_id: window[col] for row, col in work.days.items()}
+    searched = work.day_search or day_search.SearchStats()
     return replace(result, days=dict(sorted(days.items())), day_swaps=work.day_swaps,
-                   day_seconds=work.day_seconds)  # fmt: skip
+                   day_seconds=work.day_seconds, day_search_seconds=searched.seconds,
+                   day_moves=searched.moved,
+                   day_district_pairs=searched.district_pairs,
+                   day_unproved=searched.not_optimal)  # fmt: skip
 
 
 def _schedule_days(
@@ -605,7 +610,8 @@ def _schedule_days(
     A team with no common duty day with room keeps the members who have room on a day and
     its other places are filled by keyed rank (`fill_places`) among the candidates on duty
     with room that day and capacity left; the days are tried by fewest members replaced,
-    then day key. A team no day can take is dropped and its visit explained."""
+    then day key. A team no day can take is dropped and its visit explained. The days
+    are then improved by the CP-SAT stage (`day_search.py`), which moves days only."""
     started = time.perf_counter()
     k = work.keys or _keys(problem, table, seed)
     book = schedule.DayBook.empty(table.size, window, cap)
@@ -628,7 +634,31 @@ def _schedule_days(
             continue
         book.book(work.members[row], col, *place)
         work.days[row] = col
+    key_of = {row: day_keys[pos] for pos, row in enumerate(rows)}
+    _search_days(problem, seed, table, work, cap, key_of, districts, offices)
     work.day_seconds = time.perf_counter() - started
+
+
+def _search_days(
+    problem: StaffingProblem,
+    seed: str,
+    table: InspectorTable,
+    work: _Work,
+    cap: int,
+    key_of: dict[int, npt.NDArray[np.uint64]],
+    districts: dict[str, int],
+    offices: dict[str, int],
+) -> None:
+    """Improve the greedy's days by CP-SAT, one inspector's visits at a time (§3a step 4)."""
+    staffed = sorted(work.days)
+    cal = day_search.Calendar(
+        members=work.members,
+        days=work.days,
+        district={r: districts[problem.visits[r].district] for r in staffed},
+        office={r: offices[problem.visits[r].unit] for r in staffed},
+    )
+    order = day_search.inspector_order(seed, [i.inspector_id for i in table.inspectors])
+    work.day_search = day_search.improve(cal, table.duty, key_of, cap, order, seed)
 
 
 def _swap_for_a_day(

@@ -13,6 +13,10 @@ the fewest (district, inspector-day) pairs, then the fewest (office, inspector-d
 then has the smallest day key (then the earlier date). A visit's choice depends only on
 the visits ranked before it, so the verifier recomputes it exactly.
 
+The greedy's days are then improved by CP-SAT, one inspector's mixed days at a time
+(`day_search.py`); events after the freeze reschedule the visits they hit by the greedy
+rule alone (`rescheduling.py`).
+
 `DayBook` holds, per inspector and window day, the visits booked and their districts and
 offices; the team fallback (a member replaced by keyed rank when his days are full) is in
 `optimiser.py`, the rescheduling after a change in `events.py`.

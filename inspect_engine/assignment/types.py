@@ -268,7 +268,11 @@ class AssignmentResult:
     loads: Mapping[str, int] = field(default_factory=dict)
     days: Mapping[str, date] = field(default_factory=dict)  # ie-teams-v2: visit -> visit_on
     day_swaps: int = 0  # members replaced so that a team has a day with room
-    day_seconds: float = 0.0
+    day_seconds: float = 0.0  # the whole calendar: greedy, member fallback and CP-SAT stage
+    day_search_seconds: float = 0.0  # of which the CP-SAT stage (day_search.py)
+    day_moves: int = 0  # visits the CP-SAT stage moved off their greedy day
+    day_district_pairs: tuple[int, int] = (0, 0)  # (inspector, day, district): greedy, final
+    day_unproved: int = 0  # CP-SAT neighbourhoods stopped at the deterministic limit (kept)
 
     @property
     def partial(self) -> bool:

@@ -12,12 +12,17 @@
 3. The pinned days re-derived by a separate scalar implementation of the day rule below
    (hashlib keys, rules.on_duty per member and day, plain dictionaries), so that the
    vector is checked against the protocol's text and not only against the code that wrote
-   it; and checked lawful (on duty, window, cap).
+   it; and checked lawful (on duty, window, cap). The CP-SAT stage (§3a step 4) is
+   re-derived by brute force over each neighbourhood's allowed days, not by a solver.
+4. A second pinned case, `stage_case` (two inspectors always together, four visits in two
+   districts, two days, two visits a day, a seed whose greedy mixes both days): the stage
+   moves days there, and the brute force finds the same.
 """
 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import sys
 from collections import Counter
@@ -31,6 +36,9 @@ from inspect_engine.assignment.rescheduling import replay_days
 from inspect_engine.assignment.rules import on_duty
 from inspect_engine.assignment.types import Inspector, Month, Visit
 from tests.assignment.test_assignment_vectors import PLAN_SEED, STAFFING_HASH, scenario
+from tests.assignment.test_day_search import TWO_DAYS
+from tests.assignment.test_day_search import people as stage_people
+from tests.assignment.test_day_search import visits as stage_visits
 
 VECTOR = Path(__file__).with_name("ie_teams_v2_vector.json")
 CAP = 2
@@ -83,12 +91,30 @@ def vector() -> dict[str, Any]:
         "day_swaps": result.day_swaps,
         "unstaffed": {u.visit_id: u.reason for u in result.unstaffed},
         "changes": [c.as_dict() for c in events],
+        "district_pairs": list(result.day_district_pairs),
+        "stage_case": stage_case(),
         "after": {
             "teams": {v: list(t) for v, t in teams.items()},
             "days": {v: d.isoformat() for v, d in days.items()},
             "outcomes": [o.as_dict() for o in outcomes],
         },
     }
+
+
+STAGE_SEEDS = [keys.team_seed(f"s{k}", "h") for k in range(30)]
+
+
+def stage_case() -> dict[str, Any]:
+    """The first seed whose greedy mixes districts on a day the stage can mend."""
+    for seed in STAGE_SEEDS:
+        result = assign(stage_visits(), stage_people(), TWO_DAYS, seed, max_per_day=2)
+        if result.day_district_pairs[0] > result.day_district_pairs[1]:
+            return {
+                "team_seed": seed,
+                "district_pairs": list(result.day_district_pairs),
+                "days": {v: d.isoformat() for v, d in result.days.items()},
+            }
+    raise AssertionError("no seed mixes districts")
 
 
 def test_the_pinned_scenario_gives_the_pinned_teams_and_days() -> None:
@@ -129,7 +155,78 @@ def reference_days(
         out[visit.visit_id] = best[3]
         for m in team:
             booked.setdefault((m, best[3]), []).append((visit.district, visit.unit))
-    return out
+    return stage(visits, inspectors, month, seed, teams, cap, out)
+
+
+def stage(
+    visits: list[Visit], inspectors: list[Inspector], month: Month, seed: str,
+    teams: dict[str, list[str]], cap: int, days: dict[str, date],
+) -> dict[str, date]:  # fmt: skip
+    """The CP-SAT stage, re-derived by brute force: inspectors by key(c="calendar", i);
+    for each, his visits on days of two or more districts or offices; each may take its
+    own day or a lawful day where a member holds its district by another visit; the
+    choice with the fewest (inspector, day, district) then (inspector, day, office)
+    triples, then the smallest sum of day keys >> 40, within the cap, is taken (and must
+    be unique)."""
+    by_id = {i.inspector_id: i for i in inspectors}
+    place = {v.visit_id: (v.district, v.unit) for v in visits}
+    code = {v.visit_id: v.credit_code for v in visits}
+    days = dict(days)
+
+    def key(c: str, i: str) -> int:
+        digest = hashlib.sha256(f"{seed}|{c}|{i}".encode()).digest()
+        return int.from_bytes(digest[:8], "big") >> 4
+
+    def lawful(v: str) -> list[date]:
+        return [d for d in month.window_days if all(on_duty(by_id[m], d) for m in teams[v])]
+
+    def tie(v: str, d: date) -> int:
+        return key(code[v], "day:" + d.isoformat()) >> 40
+
+    def score(trial: dict[str, date]) -> tuple[int, int, int] | None:
+        load = Counter((m, d) for v, d in trial.items() for m in teams[v])
+        if max(load.values()) > cap:
+            return None
+        districts = {(m, d, place[v][0]) for v, d in trial.items() for m in teams[v]}
+        offices = {(m, d, place[v][1]) for v, d in trial.items() for m in teams[v]}
+        return len(districts), len(offices), sum(tie(v, d) for v, d in trial.items())
+
+    for inspector in sorted(by_id, key=lambda i: key("calendar", i)):
+        mine = [v for v in sorted(days) if inspector in teams[v]]
+        mixed = {
+            d for d in {days[v] for v in mine}
+            if len({place[v][0] for v in mine if days[v] == d}) > 1
+            or len({place[v][1] for v in mine if days[v] == d}) > 1
+        }  # fmt: skip
+        rows = [v for v in mine if days[v] in mixed]
+        choices = {
+            v: [d for d in lawful(v) if d == days[v] or any(
+                w != v and days[w] == d and place[w][0] == place[v][0]
+                and set(teams[w]) & set(teams[v]) for w in days)]
+            for v in rows
+        }  # fmt: skip
+        if all(len(c) == 1 for c in choices.values()):
+            continue
+        scored = []
+        for combo in itertools.product(*choices.values()):
+            trial = {**days, **dict(zip(choices, combo, strict=True))}
+            s = score(trial)
+            if s is not None:
+                scored.append((s, combo))
+        scored.sort()
+        assert len(scored) == 1 or scored[0][0] < scored[1][0], "a tie: the optimum is not unique"
+        days.update(zip(choices, scored[0][1], strict=True))
+    return days
+
+
+def test_the_stage_case_follows_the_brute_force() -> None:
+    pinned = json.loads(VECTOR.read_text(encoding="utf-8"))["stage_case"]
+    greedy_pairs, final_pairs = pinned["district_pairs"]
+    assert greedy_pairs > final_pairs
+    visits, inspectors = stage_visits(), stage_people()
+    teams = {v.visit_id: ["A", "B"] for v in visits}
+    again = reference_days(visits, inspectors, TWO_DAYS, pinned["team_seed"], teams, 2)
+    assert {v: d.isoformat() for v, d in again.items()} == pinned["days"]
 
 
 def test_the_pinned_days_follow_the_rule_and_are_lawful() -> None:
