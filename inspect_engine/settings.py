@@ -67,6 +67,9 @@ class Settings(BaseSettings):
     grace_days: int = Field(default=180, ge=0)
     # 回避: an inspector does not return to an enterprise he inspected within this window.
     recusal_window_days: int = Field(default=365, ge=0)
+    # Sizing the draw to the staff: the share of the window's capacity the expected load
+    # may use, so that the draw's random size rarely overflows (`month plan --fit-capacity`).
+    utilisation: float = Field(default=0.9, gt=0, le=1)
 
     # Field documents and scan-to-verify codes.
     public_base_url: str | None = None  # printed in QR codes; default: the request's URL

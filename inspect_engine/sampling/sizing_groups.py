@@ -1,0 +1,184 @@
+"""The sizing model's inputs from the city's columns, the tasks and the staff (pure).
+
+A Guangzhou month has millions of frame units but few kinds of visit: units that sit in
+the same frames, share a risk class, an office and a district, and to which the same
+items apply are one `UnitGroup` (one count, one sum of problem probabilities). Inspectors
+alike for the team rules (department, office, district, qualifications) are one
+`StaffPool` holding their summed capacity for the plan's window, after leave.
+
+A group's visit carries every item of its frames that applies to it, as if all its frames
+drew it: its team size and qualifications are the largest its visit can need (an
+overestimate of the load only where frames of different needs overlap).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import date
+
+import numpy as np
+from numpy.typing import NDArray
+
+from inspect_engine.assignment.merge import department_needs, merge_office_mode, merge_team_size
+from inspect_engine.assignment.rules import capacity_in_month, certificate_valid, is_active
+from inspect_engine.assignment.types import Inspector, Month
+from inspect_engine.sampling.frames import (
+    RISK_CLASSES,
+    UNCLASSED_AS,
+    EnterpriseColumns,
+    ExclusionPolicy,
+    ItemScope,
+    TaskSpec,
+    frame_members,
+)
+from inspect_engine.sampling.sizing import Need, SizingTask, StaffPool, UnitGroup
+
+WORD = 64
+
+
+def sizing_inputs(
+    columns: EnterpriseColumns,
+    specs: Sequence[TaskSpec],
+    policy: ExclusionPolicy,
+    as_of: date,
+    probability: NDArray[np.float64] | None = None,
+) -> tuple[list[SizingTask], list[UnitGroup]]:
+    """Per task its frame counted by class; the frames' units grouped by kind of visit.
+
+    `probability`: each enterprise's probability that an inspection finds a problem (the
+    risk model's score); None counts every unit alike."""
+    size = len(columns)
+    prob = np.ones(size) if probability is None else np.asarray(probability, dtype=np.float64)
+    klass = _classes(columns.risk_class)
+    items = _items(specs)
+    item_at = {item.item_code: i for i, item in enumerate(items)}
+    frames = [frame_members(columns, spec, policy, as_of) for spec in specs]
+    union = np.unique(np.concatenate([rows for rows, _, _ in frames] or [np.zeros(0, np.intp)]))
+    task_bits = np.zeros((union.size, _words(len(specs))), np.uint64)
+    item_bits = np.zeros((union.size, _words(len(items))), np.uint64)
+    tasks = []
+    for k, (spec, (rows, _, applies)) in enumerate(zip(specs, frames, strict=True)):
+        at = np.searchsorted(union, rows)
+        _set(task_bits, at, k)
+        for item in spec.items:
+            hit = applies[item.item_code][rows]
+            _set(item_bits, at[hit], item_at[item.item_code])
+        units = np.bincount(klass[rows], minlength=4)
+        problems = np.bincount(klass[rows], weights=prob[rows], minlength=4)
+        tasks.append(
+            SizingTask(
+                spec.task_code,
+                tuple(int(u) for u in units),  # type: ignore[arg-type]
+                tuple(float(p) for p in problems),  # type: ignore[arg-type]
+                tuple(float(spec.ratios[c]) for c in RISK_CLASSES),  # type: ignore[arg-type]
+                float(spec.floor),
+                spec.min_ratio,
+                spec.has_key_item,
+            )
+        )
+    key = np.column_stack(
+        [
+            klass[union].astype(np.uint64),
+            columns.unit.codes[union].astype(np.uint64),
+            columns.district.codes[union].astype(np.uint64),
+            task_bits,
+            item_bits,
+        ]
+    )
+    distinct, counts = np.unique(key, axis=0, return_counts=True)
+    groups = [
+        _group(row, int(count), specs, items, columns, task_bits.shape[1])
+        for row, count in zip(distinct, counts.tolist(), strict=True)
+    ]
+    return tasks, groups
+
+
+def _classes(risk_class: NDArray[np.str_]) -> NDArray[np.intp]:
+    index = np.full(risk_class.shape[0], RISK_CLASSES.index(UNCLASSED_AS), dtype=np.intp)
+    for position, name in enumerate(RISK_CLASSES):
+        index[risk_class == name] = position
+    return index
+
+
+def _items(specs: Sequence[TaskSpec]) -> list[ItemScope]:
+    seen: dict[str, ItemScope] = {}
+    for spec in specs:
+        for item in spec.items:
+            seen.setdefault(item.item_code, item)
+    return list(seen.values())
+
+
+def _words(count: int) -> int:
+    return max(1, -(-count // WORD))
+
+
+def _set(bits: NDArray[np.uint64], rows: NDArray[np.intp], position: int) -> None:
+    bits[rows, position // WORD] |= np.uint64(1) << np.uint64(position % WORD)
+
+
+def _positions(words: Iterable[int]) -> list[int]:
+    out = []
+    for w, word in enumerate(words):
+        value = int(word)
+        while value:
+            low = value & -value
+            out.append(w * WORD + low.bit_length() - 1)
+            value ^= low
+    return out
+
+
+def _group(
+    row: NDArray[np.uint64],
+    count: int,
+    specs: Sequence[TaskSpec],
+    items: Sequence[ItemScope],
+    columns: EnterpriseColumns,
+    task_words: int,
+) -> UnitGroup:
+    member = _positions(row[3 : 3 + task_words].tolist())
+    applying = [items[i] for i in _positions(row[3 + task_words :].tolist())]
+    codes = {item.item_code for item in applying}
+    needs = department_needs((item.department, item.qualification) for item in applying)
+    brought = {
+        need.department: tuple(
+            k
+            for k in member
+            if any(i.item_code in codes and i.department == need.department for i in specs[k].items)
+        )
+        for need in needs
+    }
+    return UnitGroup(
+        units=count,
+        risk_class=int(row[0]),
+        tasks=tuple(member),
+        office=columns.unit.vocabulary[int(row[1])],
+        district=columns.district.vocabulary[int(row[2])],
+        mode=str(merge_office_mode(str(specs[k].mode) for k in member)),
+        team_size=merge_team_size(
+            [specs[k].team_size for k in member],
+            [item.min_inspectors for item in applying],
+            len(needs),
+        ),
+        needs=tuple(
+            Need(need.department, need.qualifications, brought[need.department])
+            for need in needs
+        ),
+    )
+
+
+def staff_pools(inspectors: Iterable[Inspector], month: Month) -> list[StaffPool]:
+    """Inspectors summed by what the team rules look at; capacity as the team draw
+    counts it (prorated by free working days of the window; 0 when inactive or without a
+    valid certificate in the window)."""
+    pools: dict[tuple[str, str, str, frozenset[str]], float] = {}
+    for inspector in inspectors:
+        usable = is_active(inspector) and certificate_valid(inspector, month)
+        visits = capacity_in_month(inspector, month) if usable else 0
+        key = (inspector.department, inspector.unit, inspector.district, inspector.qualifications)
+        pools[key] = pools.get(key, 0.0) + visits
+    return [StaffPool(d, o, s, q, v) for (d, o, s, q), v in sorted(pools.items(), key=_order)]
+
+
+def _order(entry: tuple[tuple[str, str, str, frozenset[str]], float]) -> tuple[str, ...]:
+    (d, o, s, q), _ = entry
+    return (d, o, s, ";".join(sorted(q)))
