@@ -217,7 +217,8 @@ def task_bounds(task: SizingTask) -> tuple[list[float], int, int]:
         upper = whole_targets(units, wanted, task.floor).tolist()
     except FloorError as error:
         raise SizingRefused(f"task {task.task_code}: {error}") from None
-    upper = [min(max(u, lower), task.cap) for u in upper]
+    # an empty class draws nobody: free, so that it never bends the monotone chain
+    upper = [min(max(u, lower), task.cap) if c else task.cap for u, c in zip(upper, units)]
     n_lo = max(1, math.ceil(sum(c * lower for c in units) - 1e-9))
     n_hi = math.floor(sum(c * u for c, u in zip(units, upper, strict=True)) + 1e-9)
     if n_lo > n_hi:  # the mandated minimum needs a larger whole n than the ratios
@@ -438,7 +439,9 @@ def _build(
             0.0,
         )
         drawn = sum((task.units[c] * lam[k][c] for k, task in enumerate(tasks) for c in range(4)), 0.0)
-        solver.Maximize(found + TIE_BREAK * drawn)
+        # coordinated visits as small as their bounds allow (v is in no other objective)
+        visits = sum((g.units * v for g, v in zip(groups, visit, strict=True)), 0.0)
+        solver.Maximize(found + TIE_BREAK * drawn - TIE_BREAK / 10 * visits)
     return _Model(solver, lam, n, visit, place, list(rows), load, slack)
 
 
@@ -474,7 +477,10 @@ def size_draw(
         status = model.solver.Solve()
         if status not in (pywraplp.Solver.OPTIMAL, pywraplp.Solver.FEASIBLE):
             _refuse(tasks, groups, rows, members, sizes)
-        chosen = [[lam.solution_value() for lam in lam_k] for lam_k in model.lam]
+        chosen = [
+            _filled(task, [lam.solution_value() for lam in lam_k])
+            for task, lam_k in zip(tasks, model.lam, strict=True)
+        ]
         new_sizes = [
             sum(t.units[c] * chosen[k][c] for c in range(4)) for k, t in enumerate(tasks)
         ]
@@ -483,6 +489,16 @@ def size_draw(
         sizes = new_sizes
     assert chosen is not None
     return _result(tasks, groups, model, chosen, utilisation, time.perf_counter() - started)
+
+
+def _filled(task: SizingTask, lam: list[float]) -> list[float]:
+    """An empty class takes the λ of the class below it (the floor or min_ratio for A):
+    monotone still, and no arbitrary value of a free variable shown to the public."""
+    out = list(lam)
+    for c in range(4):
+        if not task.units[c]:
+            out[c] = out[c - 1] if c else min(task.lower, *(out[1:] or [1.0]))
+    return out
 
 
 def _refuse(
