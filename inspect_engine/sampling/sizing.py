@@ -218,7 +218,9 @@ def task_bounds(task: SizingTask) -> tuple[list[float], int, int]:
     except FloorError as error:
         raise SizingRefused(f"task {task.task_code}: {error}") from None
     # an empty class draws nobody: free, so that it never bends the monotone chain
-    upper = [min(max(u, lower), task.cap) if c else task.cap for u, c in zip(upper, units)]
+    upper = [
+        min(max(u, lower), task.cap) if c else task.cap for u, c in zip(upper, units, strict=True)
+    ]
     n_lo = max(1, math.ceil(sum(c * lower for c in units) - 1e-9))
     n_hi = math.floor(sum(c * u for c, u in zip(units, upper, strict=True)) + 1e-9)
     if n_lo > n_hi:  # the mandated minimum needs a larger whole n than the ratios
@@ -274,7 +276,9 @@ def capacity_rows(
     fixed: list[float] = []
     pools = _pool_index(staff)
 
-    def row(kind: str, dept: str, quals: frozenset[str], office: str | None, district: str | None):
+    def row(
+        kind: str, dept: str, quals: frozenset[str], office: str | None, district: str | None
+    ) -> int:
         key = (kind, dept, quals, office, district)
         if key not in keys:
             keys[key] = len(rows)
@@ -309,7 +313,9 @@ def capacity_rows(
     return rows, members, fixed
 
 
-def _rows_of(mode: str, dept: str, quals: frozenset[str], office: str, district: str, row: Any):
+def _rows_of(
+    mode: str, dept: str, quals: frozenset[str], office: str, district: str, row: Any
+) -> list[int]:
     out = [row("department", dept, quals, None, None)]
     if mode in ("cross_office", "local_cross"):
         out.append(row("office", dept, quals, office, None))
@@ -438,7 +444,9 @@ def _build(
             (task.problems[c] * lam[k][c] for k, task in enumerate(tasks) for c in range(4)),
             0.0,
         )
-        drawn = sum((task.units[c] * lam[k][c] for k, task in enumerate(tasks) for c in range(4)), 0.0)
+        drawn = sum(
+            (task.units[c] * lam[k][c] for k, task in enumerate(tasks) for c in range(4)), 0.0
+        )
         # coordinated visits as small as their bounds allow (v is in no other objective)
         visits = sum((g.units * v for g, v in zip(groups, visit, strict=True)), 0.0)
         solver.Maximize(found + TIE_BREAK * drawn - TIE_BREAK / 10 * visits)
@@ -446,11 +454,8 @@ def _build(
 
 
 def _initial_sizes(tasks: Sequence[SizingTask]) -> list[float]:
-    out = []
-    for task in tasks:
-        upper, _, n_hi = task_bounds(task)
-        out.append(float(n_hi))
-    return out
+    """The largest n each frame may get: the smallest spread of its random cut-off."""
+    return [float(task_bounds(task)[2]) for task in tasks]
 
 
 def size_draw(
@@ -481,9 +486,7 @@ def size_draw(
             _filled(task, [lam.solution_value() for lam in lam_k])
             for task, lam_k in zip(tasks, model.lam, strict=True)
         ]
-        new_sizes = [
-            sum(t.units[c] * chosen[k][c] for c in range(4)) for k, t in enumerate(tasks)
-        ]
+        new_sizes = [sum(t.units[c] * chosen[k][c] for c in range(4)) for k, t in enumerate(tasks)]
         if all(new >= old - 0.5 for new, old in zip(new_sizes, sizes, strict=True)):
             break  # the margins used were no smaller than the chosen sizes give
         sizes = new_sizes
@@ -509,7 +512,9 @@ def _refuse(
     sizes: Sequence[float],
 ) -> None:
     short = _shortfalls(_build(tasks, groups, rows, members, sizes, elastic=True))
-    lines = "; ".join(f"{s['where']}: short by {s['shortfall']:.1f} inspector-visits" for s in short)
+    lines = "; ".join(
+        f"{s['where']}: short by {s['shortfall']:.1f} inspector-visits" for s in short
+    )
     raise SizingRefused(
         "the mandated minimums (floor, min_ratio, a whole sample of at least one per frame)"
         f" do not fit the staff: {lines or 'no feasible sizing'}",

@@ -160,8 +160,7 @@ def _group(
             len(needs),
         ),
         needs=tuple(
-            Need(need.department, need.qualifications, brought[need.department])
-            for need in needs
+            Need(need.department, need.qualifications, brought[need.department]) for need in needs
         ),
     )
 

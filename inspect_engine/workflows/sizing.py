@@ -26,8 +26,11 @@ from inspect_engine.sampling.frames import EnterpriseColumns, ExclusionPolicy, T
 from inspect_engine.sampling.protocol import format_lambda
 from inspect_engine.sampling.sizing_groups import sizing_inputs, staff_pools
 from inspect_engine.workflows import audit, holidays
-from inspect_engine.workflows.columns import driver_chunks, latest_model_version
-from inspect_engine.workflows.columns import load_enterprise_columns
+from inspect_engine.workflows.columns import (
+    driver_chunks,
+    latest_model_version,
+    load_enterprise_columns,
+)
 from inspect_engine.workflows.staffing import window_month
 from models import Enterprise, Inspector, Leave, Plan, Task, Visit
 
@@ -44,7 +47,9 @@ class SizingRefusedError(InvalidInput):
 
 def _inputs(
     session: Session, plan: Plan, specs: dict[str, TaskSpec], policy: ExclusionPolicy, now: datetime
-) -> tuple[list[kernel.SizingTask], list[kernel.UnitGroup], list[kernel.StaffPool], list[kernel.Reserved]]:
+) -> tuple[
+    list[kernel.SizingTask], list[kernel.UnitGroup], list[kernel.StaffPool], list[kernel.Reserved]
+]:
     first_day = date.fromisoformat(plan.month + "-01")
     departments = {item.department for spec in specs.values() for item in spec.items}
     columns = load_enterprise_columns(
@@ -73,7 +78,9 @@ def problem_probabilities(session: Session, columns: EnterpriseColumns) -> NDArr
     out = np.full(len(columns), np.nan)
     if version is None:
         return np.ones(len(columns))
-    sql = f"SELECT credit_code, probability FROM risk_scores WHERE model_version_id = {int(version)}"
+    sql = (
+        f"SELECT credit_code, probability FROM risk_scores WHERE model_version_id = {int(version)}"
+    )
     for chunk in driver_chunks(session, sql):
         codes, values = zip(*chunk, strict=True)
         rows = np.searchsorted(columns.credit_code, np.asarray(codes, dtype="<U18"))

@@ -114,7 +114,9 @@ def test_a_qualification_task_draws_only_on_holders() -> None:
     sized = size_draw([task], groups, holders + others)
     n = sum(u * v for u, v in zip(task.units, sized.lambdas["T"], strict=True))
     assert 2 * n <= 0.9 * 10 + 1e-6  # only the 10 holders' visits count
-    row = next(r for r in sized.loads if r["qualifications"] == ["boiler"] and r["kind"] == "department")
+    row = next(
+        r for r in sized.loads if r["qualifications"] == ["boiler"] and r["kind"] == "department"
+    )
     assert row["capacity"] == pytest.approx(9.0)
 
 
@@ -182,7 +184,9 @@ def test_the_objective_against_enumeration() -> None:
 def test_the_coordinated_visit_margin_covers_simulated_draws(size: int, lam: float) -> None:
     """Two frames of `size` units at λ sharing one unit, drawn with one PRN per unit: the
     model's visit probability is at least the simulated one, and not far above it."""
-    tasks = [SizingTask(f"T{k}", (size, 0, 0, 0), (1.0, 0, 0, 0), (lam,) * 4, 0.001) for k in (0, 1)]
+    tasks = [
+        SizingTask(f"T{k}", (size, 0, 0, 0), (1.0, 0, 0, 0), (lam,) * 4, 0.001) for k in (0, 1)
+    ]
     shared = UnitGroup(1, 0, (0, 1), "o1", "d1", "any", 2, (Need("S", NONE, (0, 1)),))
     alone = [
         UnitGroup(size - 1, 0, (k,), "o1", "d1", "any", 2, (Need("S", NONE, (k,)),)) for k in (0, 1)

@@ -36,9 +36,7 @@ def test_the_sized_draw_fits_the_staff_and_the_freeze_draws_with_it(
 ) -> None:
     tinycity.build(session)
     tinycity.add_inspectors(session, per_unit=1, capacity=10)
-    summary = plan_month(
-        session, MONTH, tasks(tmp_path, "0.02"), policy=POLICY, fit_capacity=True
-    )
+    summary = plan_month(session, MONTH, tasks(tmp_path, "0.02"), policy=POLICY, fit_capacity=True)
     sizing = summary.sizing
     assert sizing is not None
     for row in sizing["loads"]:  # every capacity row within utilisation × capacity
