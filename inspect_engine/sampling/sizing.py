@@ -59,7 +59,8 @@ DEFAULT_UTILISATION = 0.9
 EXPECTED_MAX_NORMAL = (0.0, 0.0, 0.5642, 0.8463, 1.0294, 1.1630)
 """E[max of K standard normals] for K = 0..5; beyond, the bound √(2 ln K)."""
 TIE_BREAK = 1e-6  # among equal objectives, prefer the larger draw (use the staff)
-SLACK_TOLERANCE = 1e-6
+SLACK_TOLERANCE = 1e-3  # inspector-visits
+SHOWN = 10  # shortfalls named in the refusal's message (all are in `shortfalls`)
 
 
 class SizingRefused(ValueError):
@@ -97,8 +98,14 @@ class Need:
     (positions) whose items bring it."""
 
     department: str
-    qualifications: frozenset[str]
+    qualifications: frozenset[str]  # the union: a visit that all the group's frames draw
     tasks: tuple[int, ...]
+    # each of `tasks`' own qualifications for this department (empty: the union for all)
+    task_qualifications: tuple[frozenset[str], ...] = ()
+
+    def own(self) -> tuple[tuple[int, frozenset[str]], ...]:
+        quals = self.task_qualifications or (self.qualifications,) * len(self.tasks)
+        return tuple(zip(self.tasks, quals, strict=True))
 
 
 @dataclass(frozen=True)
@@ -134,6 +141,17 @@ class Reserved:
     office: str
     district: str
     mode: str
+    places: float
+
+
+@dataclass(frozen=True)
+class Member:
+    """One demand of a capacity row: a group's places for a department, for the merged
+    visit (task -1) or for one frame's selections (task k, `places` per selection)."""
+
+    group: int
+    department: str
+    task: int
     places: float
 
 
@@ -272,7 +290,7 @@ def capacity_rows(
     """The capacity rows, with each row's (group, department) demands and reserved load."""
     keys: dict[tuple[Any, ...], int] = {}
     rows: list[Row] = []
-    members: list[list[tuple[int, str]]] = []
+    members: list[list[Member]] = []
     fixed: list[float] = []
     pools = _pool_index(staff)
 
@@ -293,16 +311,23 @@ def capacity_rows(
     need_sets: dict[str, set[frozenset[str]]] = {}
     for g in groups:
         for need in g.needs:
-            need_sets.setdefault(need.department, {frozenset()}).add(need.qualifications)
-    for r in reserved:
-        need_sets.setdefault(r.department, {frozenset()})
+            found = need_sets.setdefault(need.department, set())
+            found.update(q for _, q in need.own() if q)
     for position, g in enumerate(groups):
         for need in g.needs:
-            for quals in need_sets[need.department]:
-                if not quals <= need.qualifications:
-                    continue
-                for at in _rows_of(g.mode, need.department, quals, g.office, g.district, row):
-                    members[at].append((position, need.department))
+            dept = need.department
+            # every place of the visit, counted once: the department's own staff
+            for at in _rows_of(g.mode, dept, frozenset(), g.office, g.district, row):
+                members[at].append(Member(position, dept, -1, 1.0))
+            # holders of Q serve the visits of the frames whose items need Q: per frame,
+            # its selections (a visit drawn by frames of different needs, which asks for
+            # the union, is the rarer overlap and is not counted twice)
+            places = float(g.team_size) if len(g.needs) == 1 else 1.0
+            for quals in need_sets.get(dept, ()):
+                for k, own in need.own():
+                    if quals <= own:
+                        for at in _rows_of(g.mode, dept, quals, g.office, g.district, row):
+                            members[at].append(Member(position, dept, k, places))
     for r in reserved:
         for at in _rows_of(r.mode, r.department, frozenset(), r.office, r.district, row):
             fixed[at] += r.places
@@ -374,7 +399,7 @@ def _build(
     tasks: Sequence[SizingTask],
     groups: Sequence[UnitGroup],
     rows: Sequence[Row],
-    members: Sequence[Sequence[tuple[int, str]]],
+    members: Sequence[Sequence[Member]],
     sizes: Sequence[float],
     *,
     elastic: bool,
@@ -429,7 +454,7 @@ def _build(
     load: list[Any] = []
     slack: list[Any] = []
     for r, row in enumerate(rows):
-        expr = sum((groups[g].units * place[g][d] for g, d in members[r]), 0.0) + 0.0
+        expr = sum((_demand(m, groups, place, lam) for m in members[r]), 0.0) + 0.0
         load.append(expr)
         if elastic:
             s = solver.NumVar(0.0, inf, f"s_{r}")
@@ -451,6 +476,13 @@ def _build(
         visits = sum((g.units * v for g, v in zip(groups, visit, strict=True)), 0.0)
         solver.Maximize(found + TIE_BREAK * drawn - TIE_BREAK / 10 * visits)
     return _Model(solver, lam, n, visit, place, list(rows), load, slack)
+
+
+def _demand(m: Member, groups: Sequence[UnitGroup], place: list[dict[str, Any]], lam: Any) -> Any:
+    group = groups[m.group]
+    if m.task < 0:
+        return group.units * place[m.group][m.department]
+    return group.units * m.places * lam[m.task][group.risk_class]
 
 
 def _initial_sizes(tasks: Sequence[SizingTask]) -> list[float]:
@@ -508,13 +540,15 @@ def _refuse(
     tasks: Sequence[SizingTask],
     groups: Sequence[UnitGroup],
     rows: Sequence[Row],
-    members: Sequence[Sequence[tuple[int, str]]],
+    members: Sequence[Sequence[Member]],
     sizes: Sequence[float],
 ) -> None:
     short = _shortfalls(_build(tasks, groups, rows, members, sizes, elastic=True))
-    lines = "; ".join(
-        f"{s['where']}: short by {s['shortfall']:.1f} inspector-visits" for s in short
+    shown = "; ".join(
+        f"{s['where']}: short by {s['shortfall']:.1f} inspector-visits" for s in short[:SHOWN]
     )
+    more = f"; and {len(short) - SHOWN} more" if len(short) > SHOWN else ""
+    lines = shown + more
     raise SizingRefused(
         "the mandated minimums (floor, min_ratio, a whole sample of at least one per frame)"
         f" do not fit the staff: {lines or 'no feasible sizing'}",
@@ -592,3 +626,16 @@ def _result(
         seconds=seconds,
         utilisation=utilisation,
     )
+
+
+def build_model(
+    tasks: Sequence[SizingTask],
+    groups: Sequence[UnitGroup],
+    staff: Sequence[StaffPool],
+    reserved: Sequence[Reserved] = (),
+    *,
+    utilisation: float = DEFAULT_UTILISATION,
+) -> pywraplp.Solver:
+    """The first pass's model, built and not solved (the benchmark times `Solve` alone)."""
+    rows, members, _ = capacity_rows(groups, staff, reserved, utilisation)
+    return _build(tasks, groups, rows, members, _initial_sizes(tasks), elastic=False).solver

@@ -139,14 +139,15 @@ def _group(
     applying = [items[i] for i in _positions(row[3 + task_words :].tolist())]
     codes = {item.item_code for item in applying}
     needs = department_needs((item.department, item.qualification) for item in applying)
-    brought = {
-        need.department: tuple(
-            k
-            for k in member
-            if any(i.item_code in codes and i.department == need.department for i in specs[k].items)
-        )
-        for need in needs
-    }
+    # per department: the frames whose applying items bring it, and each one's own
+    # qualifications (a visit drawn by that frame alone needs only those)
+    own: dict[str, dict[int, frozenset[str]]] = {need.department: {} for need in needs}
+    for k in member:
+        for item in specs[k].items:
+            if item.item_code in codes:
+                quals = own[item.department].get(k, frozenset())
+                extra = {item.qualification} if item.qualification else set()
+                own[item.department][k] = quals | extra
     return UnitGroup(
         units=count,
         risk_class=int(row[0]),
@@ -160,7 +161,13 @@ def _group(
             len(needs),
         ),
         needs=tuple(
-            Need(need.department, need.qualifications, brought[need.department]) for need in needs
+            Need(
+                need.department,
+                need.qualifications,
+                tuple(own[need.department]),
+                tuple(own[need.department].values()),
+            )
+            for need in needs
         ),
     )
 
