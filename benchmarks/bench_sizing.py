@@ -119,10 +119,15 @@ def load_tasks(folder: Path, columns: EnterpriseColumns) -> list[TaskSpec]:
     read = {"dtype": str, "keep_default_na": False}
     items = {
         row.item_code: ItemScope(
-            row.item_code, row.department, row.kind, _split(row.entity_types),
-            _split(row.industries), _split(row.licences), row.qualification or None,
+            row.item_code,
+            row.department,
+            row.kind,
+            _split(row.entity_types),
+            _split(row.industries),
+            _split(row.licences),
+            row.qualification or None,
             int(row.min_inspectors or 2),
-        )  # fmt: skip
+        )
         for row in pd.read_csv(folder / "items.csv", **read).itertuples()
     }
     specs = []
@@ -133,10 +138,16 @@ def load_tasks(folder: Path, columns: EnterpriseColumns) -> list[TaskSpec]:
         )  # fmt: skip
         specs.append(
             TaskSpec(
-                row.task_code, row.title, [items[i] for i in _split(row.items)],
-                {c: getattr(row, f"ratio_{c}") for c in "ABCD"}, row.floor,
-                row.targeted == "true", filters, row.mode, int(row.team_size),
-            )  # fmt: skip
+                row.task_code,
+                row.title,
+                [items[i] for i in _split(row.items)],
+                {c: getattr(row, f"ratio_{c}") for c in "ABCD"},
+                row.floor,
+                row.targeted == "true",
+                filters,
+                row.mode,
+                int(row.team_size),
+            )
         )
     departments = {i.department for s in specs for i in s.items}
     never = np.full(len(columns), np.datetime64("NaT"), dtype="datetime64[D]")
@@ -155,11 +166,17 @@ def load_inspectors(folder: Path) -> list[Inspector]:
         )
     return [
         Inspector(
-            row.inspector_id, row.department, row.unit, row.district,
-            frozenset(_split(row.qualifications)), date.fromisoformat(row.certificate_expires),
-            int(row.monthly_capacity), row.lead == "true", row.active != "false",
+            row.inspector_id,
+            row.department,
+            row.unit,
+            row.district,
+            frozenset(_split(row.qualifications)),
+            date.fromisoformat(row.certificate_expires),
+            int(row.monthly_capacity),
+            row.lead == "true",
+            row.active != "false",
             tuple(leave.get(row.inspector_id, ())),
-        )  # fmt: skip
+        )
         for row in pd.read_csv(folder / "inspectors.csv", **read).itertuples()
     ]
 
@@ -201,9 +218,9 @@ def bench_sizing(columns: EnterpriseColumns, prob: np.ndarray, specs: list[TaskS
     model = build_model(tasks, groups, pools)
     _, bare = timed(model.Solve)
     units = sum(g.units for g in groups)
+    size = f"{model.NumVariables():,} variables, {model.NumConstraints():,} constraints"
     print(f"frames' units {units:,} in {len(groups):,} groups; {len(tasks)} tasks;"
-          f" {len(pools)} staff pools; {len(sized.loads)} capacity rows;"
-          f" model {model.NumVariables():,} variables, {model.NumConstraints():,} constraints")  # fmt: skip
+          f" {len(pools)} staff pools; {len(sized.loads)} capacity rows; model {size}")  # fmt: skip
     print(f"grouping the units        {grouping:6.2f} s")
     print(f"size_draw (two passes)    {sizing:6.2f} s")
     print(f"bare: SCIP Solve, 1 pass  {bare:6.3f} s   ratio {sizing / max(bare, 1e-9):.1f}x")
@@ -293,8 +310,9 @@ def main() -> None:
     specs = load_tasks(folder, columns)
     inspectors = load_inspectors(folder)
     month = Month.of(2026, 12)
+    loaded = time.perf_counter() - started
     print(f"city {args.scale}-{args.seed}: {len(columns):,} enterprises, {len(specs)} tasks,"
-          f" {len(inspectors):,} inspectors (loaded in {time.perf_counter() - started:.1f} s)")  # fmt: skip
+          f" {len(inspectors):,} inspectors (loaded in {loaded:.1f} s)")  # fmt: skip
     bench_sizing(columns, prob, specs, inspectors, month)
     if args.scenario:
         scenario(columns, prob, specs, inspectors, month)

@@ -286,7 +286,7 @@ def capacity_rows(
     staff: Sequence[StaffPool],
     reserved: Sequence[Reserved],
     utilisation: float,
-) -> tuple[list[Row], list[list[tuple[int, str]]], list[float]]:
+) -> tuple[list[Row], list[list[Member]], list[float]]:
     """The capacity rows, with each row's (group, department) demands and reserved load."""
     keys: dict[tuple[Any, ...], int] = {}
     rows: list[Row] = []
