@@ -234,7 +234,8 @@ def plan_month(
     specs = task_specs(session, plan, sized=False)
     if fit_capacity:
         chosen = sizing.fit_plan(session, month, specs, policy, actor, utilisation=utilisation)
-        return PlanSummary(month, codes, tuple(warnings), sizing.stored(chosen))
+        named = [sizing.overflow_warning(o) for o in chosen.overflows]
+        return PlanSummary(month, codes, (*warnings, *named), sizing.stored(chosen))
     over = sizing.capacity_warnings(session, month, specs, policy, utilisation=utilisation)
     return PlanSummary(month, codes, (*warnings, *over))
 

@@ -222,6 +222,16 @@ def capacity_warnings(
     ]
 
 
+def overflow_warning(overflow: dict[str, Any]) -> str:
+    """A row the mandated minimums overflow by less than one inspector-visit: the plan
+    goes on, and the supervisor is told where a visit may find no lawful team."""
+    return (
+        f"the mandated minimums overflow {overflow['where']} by"
+        f" {overflow['shortfall']:.2f} inspector-visits (under one: planned, not refused);"
+        " a visit drawn there may find no lawful team"
+    )
+
+
 def _plan(session: Session, month: str) -> Plan:
     plan = session.scalars(select(Plan).where(Plan.month == month)).first()
     if plan is None:
