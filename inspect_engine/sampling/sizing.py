@@ -441,11 +441,12 @@ def _candidates(group: UnitGroup, m: Member, sizes: Sequence[float]) -> list[tup
     if m.task >= 0:  # one frame's selections: places per selection, no overlap
         return [(4 * m.task + c, group.units * m.places)]
     need = next(n for n in group.needs if n.department == m.department)
-    # every place of the visit may fall to this department while it takes part:
-    # T · P(one of the frames that bring it draws the unit)
-    return [
-        (4 * k + c, group.units * group.team_size * _margin(group, k, sizes)) for k in need.tasks
-    ]
+    # While the department takes part (one of the frames that bring it draws the unit),
+    # it holds at most the places the departments every frame brings leave: each of
+    # those takes one place of its own. One department alone: all T places.
+    always = [n for n in group.needs if set(n.tasks) == set(group.tasks)]
+    places = group.team_size - len(always) + (1 if need in always else 0)
+    return [(4 * k + c, group.units * places * _margin(group, k, sizes)) for k in need.tasks]
 
 
 def _padded(
