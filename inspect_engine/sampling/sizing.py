@@ -317,21 +317,35 @@ def capacity_rows(
         for need in g.needs:
             found = need_sets.setdefault(need.department, set())
             found.update(q for _, q in need.own() if q)
+    cached: dict[tuple[str, str, frozenset[str], str, str], list[int]] = {}
+
+    def rows_of(
+        mode: str, dept: str, quals: frozenset[str], office: str, district: str
+    ) -> list[int]:
+        key = (mode, dept, quals, office, district)
+        if key not in cached:
+            cached[key] = _rows_of(mode, dept, quals, office, district, row)
+        return cached[key]
+
     for position, g in enumerate(groups):
         for need in g.needs:
             dept = need.department
             # every place of the visit, counted once: the department's own staff
-            for at in _rows_of(g.mode, dept, frozenset(), g.office, g.district, row):
-                members[at].append(Member(position, dept, -1, 1.0))
+            merged = Member(position, dept, -1, 1.0)
+            for at in rows_of(g.mode, dept, frozenset(), g.office, g.district):
+                members[at].append(merged)
             # holders of Q serve the visits of the frames whose items need Q: per frame,
             # its selections (a visit drawn by frames of different needs, which asks for
             # the union, is the rarer overlap and is not counted twice)
             places = float(g.team_size) if len(g.needs) == 1 else 1.0
-            for quals in need_sets.get(dept, ()):
-                for k, own in need.own():
+            for k, own in need.own():
+                if not own:
+                    continue
+                alone = Member(position, dept, k, places)
+                for quals in need_sets.get(dept, ()):
                     if quals <= own:
-                        for at in _rows_of(g.mode, dept, quals, g.office, g.district, row):
-                            members[at].append(Member(position, dept, k, places))
+                        for at in rows_of(g.mode, dept, quals, g.office, g.district):
+                            members[at].append(alone)
     for r in reserved:
         for at in _rows_of(r.mode, r.department, frozenset(), r.office, r.district, row):
             fixed[at] += r.places
@@ -408,13 +422,13 @@ def _demands(
     members: Sequence[Sequence[Member]],
     sizes: Sequence[float],
 ) -> _Demands:
-    index: dict[tuple[int, str, int], int] = {}
+    index: dict[int, int] = {}  # a member is one object in all its rows
     cands: list[list[tuple[int, float]]] = []
     r_at: list[int] = []
     i_at: list[int] = []
     for r, row_members in enumerate(members):
         for m in row_members:
-            key = (m.group, m.department, m.task)
+            key = id(m)
             if key not in index:
                 index[key] = len(cands)
                 cands.append(_candidates(groups[m.group], m, sizes))

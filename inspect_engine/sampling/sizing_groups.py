@@ -14,6 +14,7 @@ overestimate of the load only where frames of different needs overlap).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import date
 
 import numpy as np
@@ -76,21 +77,45 @@ def sizing_inputs(
                 spec.has_key_item,
             )
         )
-    key = np.column_stack(
-        [
-            klass[union].astype(np.uint64),
-            columns.unit.codes[union].astype(np.uint64),
-            columns.district.codes[union].astype(np.uint64),
-            task_bits,
-            item_bits,
-        ]
-    )
-    distinct, counts = np.unique(key, axis=0, return_counts=True)
-    groups = [
-        _group(row, int(count), specs, items, columns, task_bits.shape[1])
-        for row, count in zip(distinct, counts.tolist(), strict=True)
-    ]
+    # one integer per unit: (class, office, district, what its visit needs); the needs
+    # (frames and applying items) first, each distinct one described once
+    signature = _dense(task_bits, item_bits)
+    needs_of, first = np.unique(signature, return_index=True)
+    kinds = {
+        int(sig): _kind(task_bits[at], item_bits[at], specs, items)
+        for sig, at in zip(needs_of.tolist(), first.tolist(), strict=True)
+    }
+    unit = columns.unit.codes[union].astype(np.int64)
+    district = columns.district.codes[union].astype(np.int64)
+    radix = [4, len(columns.unit.vocabulary), len(columns.district.vocabulary)]
+    key = ((signature * radix[2] + district) * radix[1] + unit) * radix[0] + klass[union]
+    distinct, counts = np.unique(key, return_counts=True)
+    groups = []
+    for value, count in zip(distinct.tolist(), counts.tolist(), strict=True):
+        value, risk_class = divmod(value, radix[0])
+        value, office = divmod(value, radix[1])
+        sig, place = divmod(value, radix[2])
+        groups.append(
+            replace(
+                kinds[sig],
+                units=count,
+                risk_class=risk_class,
+                office=columns.unit.vocabulary[office],
+                district=columns.district.vocabulary[place],
+            )
+        )
     return tasks, groups
+
+
+def _dense(*words: NDArray[np.uint64]) -> NDArray[np.int64]:
+    """One small integer per row for the rows' bit words (equal words, equal integers)."""
+    code = np.zeros(words[0].shape[0], np.int64)
+    for array in words:
+        for column in array.T:
+            values, inverse = np.unique(column, return_inverse=True)
+            code = np.unique(code * len(values) + inverse.reshape(-1), return_inverse=True)[1]
+            code = code.reshape(-1).astype(np.int64)
+    return code
 
 
 def _classes(risk_class: NDArray[np.str_]) -> NDArray[np.intp]:
@@ -127,16 +152,16 @@ def _positions(words: Iterable[int]) -> list[int]:
     return out
 
 
-def _group(
-    row: NDArray[np.uint64],
-    count: int,
+def _kind(
+    task_words: NDArray[np.uint64],
+    item_words: NDArray[np.uint64],
     specs: Sequence[TaskSpec],
     items: Sequence[ItemScope],
-    columns: EnterpriseColumns,
-    task_words: int,
 ) -> UnitGroup:
-    member = _positions(row[3 : 3 + task_words].tolist())
-    applying = [items[i] for i in _positions(row[3 + task_words :].tolist())]
+    """What a visit to units of these frames and applying items needs (count, class and
+    place filled in per group)."""
+    member = _positions(task_words.tolist())
+    applying = [items[i] for i in _positions(item_words.tolist())]
     codes = {item.item_code for item in applying}
     needs = department_needs((item.department, item.qualification) for item in applying)
     # per department: the frames whose applying items bring it, and each one's own
@@ -149,11 +174,11 @@ def _group(
                 extra = {item.qualification} if item.qualification else set()
                 own[item.department][k] = quals | extra
     return UnitGroup(
-        units=count,
-        risk_class=int(row[0]),
+        units=0,
+        risk_class=0,
         tasks=tuple(member),
-        office=columns.unit.vocabulary[int(row[1])],
-        district=columns.district.vocabulary[int(row[2])],
+        office="",
+        district="",
         mode=str(merge_office_mode(str(specs[k].mode) for k in member)),
         team_size=merge_team_size(
             [specs[k].team_size for k in member],
