@@ -275,11 +275,9 @@ def _raised(units: list[int], upper: list[float], n: int, cap: float) -> list[fl
 
 def _spread(tasks_in_group: int, n: float) -> float:
     """Relative excess of P(visited by any of K coordinated frames) over the largest λ."""
-    k = tasks_in_group
-    if k < 2 or n <= 0:
+    if tasks_in_group < 2 or n <= 0:
         return 0.0
-    e = EXPECTED_MAX_NORMAL[k] if k < len(EXPECTED_MAX_NORMAL) else math.sqrt(2 * math.log(k))
-    return e / math.sqrt(max(n, 1.0))
+    return _expected_max(tasks_in_group) / math.sqrt(max(n, 1.0))
 
 
 # --------------------------------------------------------------------------- rows
@@ -416,41 +414,82 @@ class _Demands:
     visit_coef: NDArray[np.float64]
 
 
-def _demands(
-    groups: Sequence[UnitGroup],
-    rows: Sequence[Row],
-    members: Sequence[Sequence[Member]],
-    sizes: Sequence[float],
-) -> _Demands:
+@dataclass(frozen=True)
+class _Structure:
+    """The demand items without the coordinated-visit margin (which depends on n)."""
+
+    var: NDArray[np.int64]
+    base: NDArray[np.float64]
+    frames: NDArray[np.int64]  # per item: how many frames its group sits in
+    rows: sparse.csr_matrix
+    visit_var: NDArray[np.int64]
+    visit_base: NDArray[np.float64]
+    visit_frames: NDArray[np.int64]
+
+
+def _structure(
+    groups: Sequence[UnitGroup], rows: Sequence[Row], members: Sequence[Sequence[Member]]
+) -> _Structure:
     index: dict[int, int] = {}  # a member is one object in all its rows
     cands: list[list[tuple[int, float]]] = []
+    frames: list[int] = []
     r_at: list[int] = []
     i_at: list[int] = []
+    always: dict[int, list[Need]] = {}
     for r, row_members in enumerate(members):
         for m in row_members:
             key = id(m)
             if key not in index:
                 index[key] = len(cands)
-                cands.append(_candidates(groups[m.group], m, sizes))
+                group = groups[m.group]
+                if m.group not in always:
+                    every = set(group.tasks)
+                    always[m.group] = [n for n in group.needs if set(n.tasks) == every]
+                cands.append(_candidates(group, m, always[m.group]))
+                frames.append(len(group.tasks))
             r_at.append(r)
             i_at.append(index[key])
-    var, coef = _padded(cands)
+    var, base = _padded(cands)
     matrix = sparse.csr_matrix(
         (np.ones(len(r_at)), (np.array(r_at, np.int64), np.array(i_at, np.int64))),
         shape=(len(rows), len(cands)),
     )
-    visits = [
-        [(4 * k + g.risk_class, g.units * _margin(g, k, sizes)) for k in g.tasks] for g in groups
-    ]
-    visit_var, visit_coef = _padded(visits)
-    return _Demands(var, coef, matrix, visit_var, visit_coef)
+    visit_var, visit_base = _padded(
+        [[(4 * k + g.risk_class, float(g.units)) for k in g.tasks] for g in groups]
+    )
+    visit_frames = np.array([len(g.tasks) for g in groups], np.int64)
+    return _Structure(
+        var, base, np.array(frames, np.int64), matrix, visit_var, visit_base, visit_frames
+    )
 
 
-def _margin(group: UnitGroup, k: int, sizes: Sequence[float]) -> float:
-    return 1.0 + _spread(len(group.tasks), sizes[k])
+def _demands(structure: _Structure, sizes: Sequence[float]) -> _Demands:
+    """The items with each frame's margin for the spread of coordinated cut-offs."""
+    n = np.maximum(np.asarray(sizes, dtype=np.float64), 1.0)
+
+    def margin(var: NDArray[np.int64], frames: NDArray[np.int64]) -> NDArray[np.float64]:
+        e = np.array([_expected_max(k) for k in range(int(frames.max(initial=1)) + 1)])
+        task = np.maximum(var, 0) // 4
+        spread = e[frames][:, None] / np.sqrt(n[task])
+        return np.where((frames[:, None] >= 2) & (var >= 0), 1.0 + spread, 1.0)
+
+    s = structure
+    return _Demands(
+        s.var,
+        s.base * margin(s.var, s.frames),
+        s.rows,
+        s.visit_var,
+        s.visit_base * margin(s.visit_var, s.visit_frames),
+    )
 
 
-def _candidates(group: UnitGroup, m: Member, sizes: Sequence[float]) -> list[tuple[int, float]]:
+def _expected_max(k: int) -> float:
+    if k < 2:
+        return 0.0
+    return EXPECTED_MAX_NORMAL[k] if k < len(EXPECTED_MAX_NORMAL) else math.sqrt(2 * math.log(k))
+
+
+def _candidates(group: UnitGroup, m: Member, always: Sequence[Need]) -> list[tuple[int, float]]:
     c = group.risk_class
     if m.task >= 0:  # one frame's selections: places per selection, no overlap
         return [(4 * m.task + c, group.units * m.places)]
@@ -458,9 +497,8 @@ def _candidates(group: UnitGroup, m: Member, sizes: Sequence[float]) -> list[tup
     # While the department takes part (one of the frames that bring it draws the unit),
     # it holds at most the places the departments every frame brings leave: each of
     # those takes one place of its own. One department alone: all T places.
-    always = [n for n in group.needs if set(n.tasks) == set(group.tasks)]
     places = group.team_size - len(always) + (1 if need in always else 0)
-    return [(4 * k + c, group.units * places * _margin(group, k, sizes)) for k in need.tasks]
+    return [(4 * k + c, float(group.units * places)) for k in need.tasks]
 
 
 def _padded(
@@ -620,9 +658,9 @@ def size_draw(
     sizes = _initial_sizes(tasks)
     overflows: list[dict[str, Any]] = []
     lam: NDArray[np.float64] | None = None
-    d = _demands(groups, rows, members, sizes)
+    structure = _structure(groups, rows, members)
     for _ in range(2):  # second pass: the spread of coordinated frames at the chosen n
-        d = _demands(groups, rows, members, sizes)
+        d = _demands(structure, sizes)
         _, lam = _kelley(tasks, rows, d, elastic=False, time_limit_s=time_limit_s)
         if lam is None:
             rows, overflows = _tolerated(tasks, rows, d, time_limit_s)
@@ -743,7 +781,7 @@ def check(
     rows, members, _ = capacity_rows(groups, staff, reserved, utilisation)
     sizes = [sum(t.units[c] * lambdas[k][c] for c in range(4)) for k, t in enumerate(tasks)]
     lam = np.array([float(v) for own in lambdas for v in own])
-    loads = _loads(_demands(groups, rows, members, sizes), lam)
+    loads = _loads(_demands(_structure(groups, rows, members), sizes), lam)
     out = []
     for at, (row, load) in enumerate(zip(rows, loads.tolist(), strict=True)):
         over = load + row.reserved - row.capacity
@@ -765,7 +803,7 @@ def build_model(
     """The final model of the first pass (every tangent the outer approximation added),
     built and not solved again: the benchmark times `Solve` alone on it."""
     rows, members, _ = capacity_rows(groups, staff, reserved, utilisation)
-    d = _demands(groups, rows, members, _initial_sizes(tasks))
+    d = _demands(_structure(groups, rows, members), _initial_sizes(tasks))
     model, _ = _kelley(tasks, rows, d, elastic=False, time_limit_s=60.0)
     final = _model(tasks, rows, elastic=False)
     room = [row.capacity - row.reserved for row in rows]

@@ -54,7 +54,10 @@ def sizing_inputs(
     items = _items(specs)
     item_at = {item.item_code: i for i, item in enumerate(items)}
     frames = [frame_members(columns, spec, policy, as_of) for spec in specs]
-    union = np.unique(np.concatenate([rows for rows, _, _ in frames] or [np.zeros(0, np.intp)]))
+    in_any = np.zeros(size, dtype=bool)
+    for rows, _, _ in frames:
+        in_any[rows] = True
+    union = np.flatnonzero(in_any)
     task_bits = np.zeros((union.size, _words(len(specs))), np.uint64)
     item_bits = np.zeros((union.size, _words(len(items))), np.uint64)
     tasks = []
