@@ -288,11 +288,11 @@ def capacity_rows(
     staff: Sequence[StaffPool],
     reserved: Sequence[Reserved],
     utilisation: float,
-) -> tuple[list[Row], list[list[Member]], list[float]]:
-    """The capacity rows, with each row's (group, department) demands and reserved load."""
+) -> tuple[list[Row], list[tuple[Member, list[int]]], list[float]]:
+    """The capacity rows; each demand with the rows it loads; the reserved load."""
     keys: dict[tuple[Any, ...], int] = {}
     rows: list[Row] = []
-    members: list[list[Member]] = []
+    members: list[tuple[Member, list[int]]] = []
     fixed: list[float] = []
     pools = _pool_index(staff)
 
@@ -306,7 +306,6 @@ def capacity_rows(
                 Row(kind, dept, tuple(sorted(quals)), office, district,
                     utilisation * _capacity(pools, kind, dept, quals, office, district))
             )  # fmt: skip
-            members.append([])
             fixed.append(0.0)
         return keys[key]
 
@@ -330,8 +329,7 @@ def capacity_rows(
             dept = need.department
             # every place of the visit, counted once: the department's own staff
             merged = Member(position, dept, -1, 1.0)
-            for at in rows_of(g.mode, dept, frozenset(), g.office, g.district):
-                members[at].append(merged)
+            members.append((merged, rows_of(g.mode, dept, frozenset(), g.office, g.district)))
             # holders of Q serve the visits of the frames whose items need Q: per frame,
             # its selections (a visit drawn by frames of different needs, which asks for
             # the union, is the rarer overlap and is not counted twice)
@@ -339,11 +337,14 @@ def capacity_rows(
             for k, own in need.own():
                 if not own:
                     continue
-                alone = Member(position, dept, k, places)
-                for quals in need_sets.get(dept, ()):
-                    if quals <= own:
-                        for at in rows_of(g.mode, dept, quals, g.office, g.district):
-                            members[at].append(alone)
+                loaded = [
+                    at
+                    for quals in need_sets.get(dept, ())
+                    if quals <= own
+                    for at in rows_of(g.mode, dept, quals, g.office, g.district)
+                ]
+                if loaded:
+                    members.append((Member(position, dept, k, places), loaded))
     for r in reserved:
         for at in _rows_of(r.mode, r.department, frozenset(), r.office, r.district, row):
             fixed[at] += r.places
@@ -428,32 +429,22 @@ class _Structure:
 
 
 def _structure(
-    groups: Sequence[UnitGroup], rows: Sequence[Row], members: Sequence[Sequence[Member]]
+    groups: Sequence[UnitGroup], rows: Sequence[Row], members: Sequence[tuple[Member, list[int]]]
 ) -> _Structure:
-    index: dict[int, int] = {}  # a member is one object in all its rows
     cands: list[list[tuple[int, float]]] = []
     frames: list[int] = []
-    r_at: list[int] = []
-    i_at: list[int] = []
     always: dict[int, list[Need]] = {}
-    for r, row_members in enumerate(members):
-        for m in row_members:
-            key = id(m)
-            if key not in index:
-                index[key] = len(cands)
-                group = groups[m.group]
-                if m.group not in always:
-                    every = set(group.tasks)
-                    always[m.group] = [n for n in group.needs if set(n.tasks) == every]
-                cands.append(_candidates(group, m, always[m.group]))
-                frames.append(len(group.tasks))
-            r_at.append(r)
-            i_at.append(index[key])
+    for m, _ in members:
+        group = groups[m.group]
+        if m.group not in always:
+            every = set(group.tasks)
+            always[m.group] = [n for n in group.needs if set(n.tasks) == every]
+        cands.append(_candidates(group, m, always[m.group]))
+        frames.append(len(group.tasks))
     var, base = _padded(cands)
-    matrix = sparse.csr_matrix(
-        (np.ones(len(r_at)), (np.array(r_at, np.int64), np.array(i_at, np.int64))),
-        shape=(len(rows), len(cands)),
-    )
+    r_at = np.fromiter((r for _, loaded in members for r in loaded), np.int64)
+    i_at = np.repeat(np.arange(len(members)), [len(loaded) for _, loaded in members])
+    matrix = sparse.csr_matrix((np.ones(r_at.size), (r_at, i_at)), shape=(len(rows), len(cands)))
     visit_var, visit_base = _padded(
         [[(4 * k + g.risk_class, float(g.units)) for k in g.tasks] for g in groups]
     )
