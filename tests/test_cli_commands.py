@@ -223,7 +223,7 @@ def test_month_plan_sizes_to_the_staff_or_warns_or_refuses(
     database_url: str, tmp_path: Path
 ) -> None:
     cli("db", "upgrade", expect=0)
-    build_city(database_url, capacity=1)
+    build_city(database_url, capacity=2)
     tasks = str(tinycity.tasks_file(tmp_path))
     warned = cli("month", "plan", "--month", MONTH, "--tasks", tasks, expect=0)
     assert "expected load exceeds capacity" in warned and "department SAMR" in warned
