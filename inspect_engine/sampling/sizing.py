@@ -324,27 +324,15 @@ def capacity_rows(
             cached[key] = _rows_of(mode, dept, quals, office, district, row)
         return cached[key]
 
+    # groups of one kind of visit at one place differ only in class and count: their
+    # demands load the same rows
+    pattern: dict[tuple[int, str, str, str], list[tuple[str, int, float, list[int]]]] = {}
     for position, g in enumerate(groups):
-        for need in g.needs:
-            dept = need.department
-            # every place of the visit, counted once: the department's own staff
-            merged = Member(position, dept, -1, 1.0)
-            members.append((merged, rows_of(g.mode, dept, frozenset(), g.office, g.district)))
-            # holders of Q serve the visits of the frames whose items need Q: per frame,
-            # its selections (a visit drawn by frames of different needs, which asks for
-            # the union, is the rarer overlap and is not counted twice)
-            places = float(g.team_size) if len(g.needs) == 1 else 1.0
-            for k, own in need.own():
-                if not own:
-                    continue
-                loaded = [
-                    at
-                    for quals in need_sets.get(dept, ())
-                    if quals <= own
-                    for at in rows_of(g.mode, dept, quals, g.office, g.district)
-                ]
-                if loaded:
-                    members.append((Member(position, dept, k, places), loaded))
+        key = (id(g.needs), g.mode, g.office, g.district)
+        if key not in pattern:
+            pattern[key] = _pattern(g, need_sets, rows_of)
+        for dept, k, places, loaded in pattern[key]:
+            members.append((Member(position, dept, k, places), loaded))
     for r in reserved:
         for at in _rows_of(r.mode, r.department, frozenset(), r.office, r.district, row):
             fixed[at] += r.places
@@ -353,6 +341,31 @@ def capacity_rows(
         for i, x in enumerate(rows)
     ]
     return rows, members, fixed
+
+
+def _pattern(
+    g: UnitGroup, need_sets: Mapping[str, set[frozenset[str]]], rows_of: Any
+) -> list[tuple[str, int, float, list[int]]]:
+    """A group's demands: (department, frame or -1 for the merged visit, places, rows)."""
+    out = []
+    for need in g.needs:
+        dept = need.department
+        # every place of the visit, counted once: the department's own staff
+        out.append((dept, -1, 1.0, rows_of(g.mode, dept, frozenset(), g.office, g.district)))
+        # holders of Q serve the visits of the frames whose items need Q: per frame, its
+        # selections (a visit drawn by frames of different needs, which asks for the
+        # union, is the rarer overlap and is not counted twice)
+        places = float(g.team_size) if len(g.needs) == 1 else 1.0
+        for k, own in need.own():
+            loaded = [
+                at
+                for quals in need_sets.get(dept, ())
+                if own and quals <= own
+                for at in rows_of(g.mode, dept, quals, g.office, g.district)
+            ]
+            if loaded:
+                out.append((dept, k, places, loaded))
+    return out
 
 
 def _rows_of(
@@ -433,13 +446,14 @@ def _structure(
 ) -> _Structure:
     cands: list[list[tuple[int, float]]] = []
     frames: list[int] = []
-    always: dict[int, list[Need]] = {}
+    shapes: dict[tuple[int, str, int, float], list[tuple[int, float]]] = {}
     for m, _ in members:
         group = groups[m.group]
-        if m.group not in always:
-            every = set(group.tasks)
-            always[m.group] = [n for n in group.needs if set(n.tasks) == every]
-        cands.append(_candidates(group, m, always[m.group]))
+        key = (id(group.needs), m.department, m.task, m.places)
+        if key not in shapes:  # per unit, class left out: the same for the kind's groups
+            shapes[key] = _candidates(group, m)
+        c, units = group.risk_class, group.units
+        cands.append([(var + c, units * a) for var, a in shapes[key]])
         frames.append(len(group.tasks))
     var, base = _padded(cands)
     r_at = np.fromiter((r for _, loaded in members for r in loaded), np.int64)
@@ -480,16 +494,17 @@ def _expected_max(k: int) -> float:
     return EXPECTED_MAX_NORMAL[k] if k < len(EXPECTED_MAX_NORMAL) else math.sqrt(2 * math.log(k))
 
 
-def _candidates(group: UnitGroup, m: Member, always: Sequence[Need]) -> list[tuple[int, float]]:
-    c = group.risk_class
+def _candidates(group: UnitGroup, m: Member) -> list[tuple[int, float]]:
+    """Per unit of class A (add the class to the position): (λ position, places)."""
     if m.task >= 0:  # one frame's selections: places per selection, no overlap
-        return [(4 * m.task + c, group.units * m.places)]
+        return [(4 * m.task, m.places)]
     need = next(n for n in group.needs if n.department == m.department)
+    always = [n for n in group.needs if set(n.tasks) == set(group.tasks)]
     # While the department takes part (one of the frames that bring it draws the unit),
     # it holds at most the places the departments every frame brings leave: each of
     # those takes one place of its own. One department alone: all T places.
     places = group.team_size - len(always) + (1 if need in always else 0)
-    return [(4 * k + c, float(group.units * places)) for k in need.tasks]
+    return [(4 * k, float(places)) for k in need.tasks]
 
 
 def _padded(
