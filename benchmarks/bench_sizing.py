@@ -28,16 +28,18 @@ grace period apply.
 from __future__ import annotations
 
 import argparse
+import csv
 import hashlib
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -88,37 +90,61 @@ def _split(cell: Any) -> list[str]:
     return [] if not isinstance(cell, str) or not cell else cell.split(";")
 
 
+def _read(path: Path, names: Sequence[str]) -> dict[str, list[str]]:
+    """The named columns of a CSV file, as text."""
+    with path.open(encoding="utf-8", newline="") as handle:
+        reader = csv.reader(handle)
+        header = next(reader)
+        at = [header.index(name) for name in names]
+        columns: list[list[str]] = [[] for _ in names]
+        for row in reader:
+            for out, i in zip(columns, at, strict=True):
+                out.append(row[i])
+    return dict(zip(names, columns, strict=True))
+
+
+def _rows(path: Path) -> list[SimpleNamespace]:
+    with path.open(encoding="utf-8", newline="") as handle:
+        return [SimpleNamespace(**row) for row in csv.DictReader(handle)]
+
+
 def load_columns(folder: Path) -> tuple[EnterpriseColumns, np.ndarray]:
-    read = {"dtype": str, "keep_default_na": False}
-    cols = ["credit_code", "entity_type", "industry", "district", "unit", "registered_on"]
-    frame = pd.read_csv(folder / "enterprises.csv", usecols=[*cols, "status", "licences"], **read)
-    truth = pd.read_csv(folder / "truth.csv", usecols=["credit_code", "problem_prob"], **read)
-    frame = frame.merge(truth, on="credit_code", how="left").sort_values("credit_code")
-    prob = pd.to_numeric(frame["problem_prob"], errors="coerce").fillna(0.0).to_numpy()
-    order = np.argsort(prob, kind="stable")
+    names = ["credit_code", "entity_type", "industry", "district", "unit", "registered_on"]
+    raw = _read(folder / "enterprises.csv", [*names, "status", "licences"])
+    truth = _read(folder / "truth.csv", ["credit_code", "problem_prob"])
+    codes = np.array(raw["credit_code"], dtype="<U18")
+    order = np.argsort(codes, kind="stable")
+    codes = codes[order]
+    known = np.array(truth["credit_code"], dtype="<U18")
+    prob = np.zeros(codes.size)
+    at = np.searchsorted(codes, known)
+    prob[at] = np.array([float(x or 0) for x in truth["problem_prob"]])
+
+    def column(name: str) -> np.ndarray:
+        return np.asarray(raw[name], dtype=object)[order]
+
+    ranked = np.argsort(prob, kind="stable")
     classes = np.full(prob.size, "D", dtype="<U1")
     cuts = np.cumsum([int(s * prob.size) for s in SHARES])
-    classes[order[: cuts[0]]] = "A"
-    classes[order[cuts[0] : cuts[1]]] = "B"
-    classes[order[cuts[1] : cuts[2]]] = "C"
-    size = len(frame)
+    classes[ranked[: cuts[0]]] = "A"
+    classes[ranked[cuts[0] : cuts[1]]] = "B"
+    classes[ranked[cuts[1] : cuts[2]]] = "C"
     columns = EnterpriseColumns(
-        credit_code=frame["credit_code"].to_numpy(dtype="<U18"),
-        status=Coded.encode(frame["status"].to_numpy()),
-        entity_type=Coded.encode(frame["entity_type"].to_numpy()),
-        industry=Coded.encode(frame["industry"].to_numpy()),
-        district=Coded.encode(frame["district"].to_numpy()),
-        unit=Coded.encode(frame["unit"].to_numpy()),
-        registered_on=frame["registered_on"].to_numpy(dtype="datetime64[D]"),
-        licences=TagSet.from_cells(frame["licences"].tolist()),
+        credit_code=codes,
+        status=Coded.encode(column("status").astype(str)),
+        entity_type=Coded.encode(column("entity_type").astype(str)),
+        industry=Coded.encode(column("industry").astype(str)),
+        district=Coded.encode(column("district").astype(str)),
+        unit=Coded.encode(column("unit").astype(str)),
+        registered_on=column("registered_on").astype("datetime64[D]"),
+        licences=TagSet.from_cells(column("licences").tolist()),
         risk_class=classes,
-        history=InspectionHistory(AS_OF.year, np.zeros(size, np.int32), {}),
+        history=InspectionHistory(AS_OF.year, np.zeros(codes.size, np.int32), {}),
     )
     return columns, prob
 
 
 def load_tasks(folder: Path, columns: EnterpriseColumns) -> list[TaskSpec]:
-    read = {"dtype": str, "keep_default_na": False}
     items = {
         row.item_code: ItemScope(
             row.item_code,
@@ -130,10 +156,10 @@ def load_tasks(folder: Path, columns: EnterpriseColumns) -> list[TaskSpec]:
             row.qualification or None,
             int(row.min_inspectors or 2),
         )
-        for row in pd.read_csv(folder / "items.csv", **read).itertuples()
+        for row in _rows(folder / "items.csv")
     }
     specs = []
-    for row in pd.read_csv(folder / "tasks.csv", **read).itertuples():
+    for row in _rows(folder / "tasks.csv"):
         filters = TaskFilters(
             _split(row.entity_types), _split(row.industries), _split(row.districts),
             _split(row.licences),
@@ -160,9 +186,8 @@ def load_tasks(folder: Path, columns: EnterpriseColumns) -> list[TaskSpec]:
 
 
 def load_inspectors(folder: Path) -> list[Inspector]:
-    read = {"dtype": str, "keep_default_na": False}
     leave: dict[str, list[DateRange]] = {}
-    for row in pd.read_csv(folder / "leave.csv", **read).itertuples():
+    for row in _rows(folder / "leave.csv"):
         leave.setdefault(row.inspector_id, []).append(
             DateRange(date.fromisoformat(row.starts_on), date.fromisoformat(row.ends_on))
         )
@@ -179,7 +204,7 @@ def load_inspectors(folder: Path) -> list[Inspector]:
             row.active != "false",
             tuple(leave.get(row.inspector_id, ())),
         )
-        for row in pd.read_csv(folder / "inspectors.csv", **read).itertuples()
+        for row in _rows(folder / "inspectors.csv")
     ]
 
 
@@ -291,8 +316,13 @@ def scenario(columns: EnterpriseColumns, prob: np.ndarray, specs: list[TaskSpec]
              inspectors: list[Inspector], month: Month) -> None:  # fmt: skip
     short = short_staffed(inspectors, month)
     pools = staff_pools(short, month)
-    tasks, groups = sizing_inputs(columns, specs, ExclusionPolicy(), AS_OF, prob)
-    sized = size_draw(tasks, groups, pools)
+    (tasks, groups), grouping = timed(
+        lambda: sizing_inputs(columns, specs, ExclusionPolicy(), AS_OF, prob)
+    )
+    sized, sizing = timed(lambda: size_draw(tasks, groups, pools))
+    rounds = sum(1 for row in sized.loads if row["load"] >= row["capacity"] - 1e-3)
+    print(f"short-staffed sizing: grouping {grouping:.2f} s + size_draw {sizing:.2f} s;"
+          f" {rounds} capacity rows full")  # fmt: skip
     fitted = [
         replace(s, ratios=dict(zip("ABCD", [float(protocol.format_lambda(v)) for v in
                                              sized.lambdas[s.task_code]], strict=True)))
