@@ -560,10 +560,12 @@ def _model(
     rows: Sequence[Row],
     *,
     elastic: bool,
+    whole: bool = True,
 ) -> _Model:
-    solver = pywraplp.Solver.CreateSolver("SCIP")
-    if solver is None:  # pragma: no cover - the OR-Tools wheels ship SCIP
-        raise RuntimeError("OR-Tools was built without SCIP")
+    """λ, n and the objective; `whole`: n integer (SCIP), else its relaxation (GLOP)."""
+    solver = pywraplp.Solver.CreateSolver("SCIP" if whole else "GLOP")
+    if solver is None:  # pragma: no cover - the OR-Tools wheels ship both
+        raise RuntimeError("OR-Tools was built without SCIP or GLOP")
     lam: list[Any] = []
     for k, task in enumerate(tasks):
         upper, n_lo, n_hi = task_bounds(task)
@@ -571,7 +573,7 @@ def _model(
         for c in range(3):
             solver.Add(own[c] <= own[c + 1])
         if sum(task.units):
-            n = solver.IntVar(n_lo, n_hi, f"n_{k}")
+            n = (solver.IntVar if whole else solver.NumVar)(n_lo, n_hi, f"n_{k}")
             solver.Add(sum(task.units[c] * own[c] for c in range(4)) == n)
         lam.extend(own)
     slack = (
@@ -615,10 +617,32 @@ def _kelley(
     (finite: each load is a maximum of finitely many linear pieces). None: infeasible
     (the relaxation already is). A `model` of an earlier pass keeps its tangents: they
     stay below the loads, which only grow with the margins."""
-    if model is None:
-        model = _model(tasks, rows, elastic=elastic)
-    model.solver.SetTimeLimit(int(time_limit_s * 1000))
     room = np.array([row.capacity - row.reserved for row in rows])
+    if model is None:
+        # the rounds on the relaxation (GLOP, a millisecond each), then the whole n
+        # (SCIP) from every tangent found
+        relaxed, lam = _rounds(
+            tasks, rows, d, room, _model(tasks, rows, elastic=elastic, whole=False), elastic
+        )
+        model = _model(tasks, rows, elastic=elastic)
+        for row, coefs in relaxed.cuts.items():
+            for coef in coefs:
+                _add_cut(model, row, coef, float(room[row]))
+        if lam is None:
+            return model, None
+    return _rounds(tasks, rows, d, room, model, elastic, time_limit_s)
+
+
+def _rounds(
+    tasks: Sequence[SizingTask],
+    rows: Sequence[Row],
+    d: _Demands,
+    room: NDArray[np.float64],
+    model: _Model,
+    elastic: bool,
+    time_limit_s: float = 60.0,
+) -> tuple[_Model, NDArray[np.float64] | None]:
+    model.solver.SetTimeLimit(int(time_limit_s * 1000))
     lam = np.array([v.ub() for v in model.lam])  # start from the largest draw allowed
     solved = False
     for _ in range(MAX_CUT_ROUNDS):
