@@ -618,19 +618,21 @@ def _kelley(
     (the relaxation already is). A `model` of an earlier pass keeps its tangents: they
     stay below the loads, which only grow with the margins."""
     room = np.array([row.capacity - row.reserved for row in rows])
-    if model is None:
-        # the rounds on the relaxation (GLOP, a millisecond each), then the whole n
-        # (SCIP) from every tangent found
-        relaxed, lam = _rounds(
-            tasks, rows, d, room, _model(tasks, rows, elastic=elastic, whole=False), elastic
-        )
-        model = _model(tasks, rows, elastic=elastic)
-        for row, coefs in relaxed.cuts.items():
-            for coef in coefs:
-                _add_cut(model, row, coef, float(room[row]))
-        if lam is None:
-            return model, None
-    return _rounds(tasks, rows, d, room, model, elastic, time_limit_s)
+    # the rounds on the relaxation (GLOP, a millisecond each), then the whole n (SCIP)
+    # from every tangent found
+    relaxed = _seeded(_model(tasks, rows, elastic=elastic, whole=False), model, room)
+    relaxed, lam = _rounds(tasks, rows, d, room, relaxed, elastic)
+    whole = _seeded(_model(tasks, rows, elastic=elastic), relaxed, room)
+    if lam is None:
+        return whole, None
+    return _rounds(tasks, rows, d, room, whole, elastic, time_limit_s)
+
+
+def _seeded(model: _Model, earlier: _Model | None, room: NDArray[np.float64]) -> _Model:
+    for row, coefs in (earlier.cuts if earlier else {}).items():
+        for coef in coefs:
+            _add_cut(model, row, coef, float(room[row]))
+    return model
 
 
 def _rounds(
