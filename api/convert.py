@@ -88,6 +88,8 @@ def public_task(view: TaskView) -> schemas.PublicTask:
         ],
         ratios=dict(task.ratios),
         floor=task.floor,
+        sized_ratios=dict(task.sized_ratios) if task.sized_ratios else None,
+        min_ratio=task.min_ratio,
         frame_hash=view.frame.frame_hash if view.frame else None,
         frame_units=view.frame.units if view.frame else None,
         n=int(record["n"]) if record else None,

@@ -109,6 +109,10 @@ class PublicTask(BaseModel):
     items: list[ItemRef]
     ratios: dict[str, str]
     floor: str
+    # λ per class chosen when the draw was sized to the staff (`--fit-capacity`); null:
+    # the ratios were drawn with as they are
+    sized_ratios: dict[str, str] | None = None
+    min_ratio: str | None = None
     frame_hash: str | None = None
     frame_units: int | None = None
     n: int | None = Field(default=None, description="number drawn")
@@ -261,6 +265,17 @@ class PlanTasksOut(BaseModel):
     month: str = Field(examples=["2026-12"])
     tasks: list[str] = Field(examples=[["2026-12-INFO", "2026-12-FOOD"]])
     warnings: list[str] = Field(default_factory=list, examples=[[]])
+    sizing: dict[str, Any] | None = None  # `fit_capacity`: the λ chosen and the loads
+
+
+class SizingOut(BaseModel):
+    """The draw sized to the staff: λ per task and class, sample sizes, expected problems
+    found per task, and each capacity row's expected load beside its capacity
+    (inspector-visits in the plan's window after leave, times the utilisation target)."""
+
+    month: str
+    stored: bool  # kept with the plan (the freeze draws with it) or only previewed
+    sizing: dict[str, Any]
 
 
 class PlanStatus(BaseModel):

@@ -323,6 +323,13 @@ def month_plan(
     month: MonthOption,
     tasks: Annotated[Path, typer.Option("--tasks", exists=True, dir_okay=False)],
     as_user: AsUserOption = None,
+    fit_capacity: Annotated[
+        bool,
+        typer.Option(
+            "--fit-capacity",
+            help="size the draw to the staff: λ per task and class chosen by the optimiser",
+        ),
+    ] = False,
 ) -> None:
     """Create the month's plan from tasks.csv (or replace its tasks until it is frozen)."""
     from inspect_engine.workflows.authority import acting_as
@@ -332,7 +339,11 @@ def month_plan(
     def body() -> None:
         with transaction() as session:
             principal = acting_as(session, as_user)
-            summary = plan_month(session, month, tasks, actor=as_user or "cli", principal=principal)
+            summary = plan_month(
+                session, month, tasks, actor=as_user or "cli", principal=principal,
+                policy=_policy(), fit_capacity=fit_capacity,
+                utilisation=_settings().utilisation,
+            )  # fmt: skip
             # The frames as they would be frozen now: a floor a frame cannot honour refuses
             # the plan here, and each task's ratios are shown beside the π achieved.
             frames = preview_month(session, month, _policy())
@@ -342,6 +353,8 @@ def month_plan(
             f"plan {summary.month}: {len(summary.tasks)} task(s): " + ", ".join(summary.tasks)
         )
         print_promises(frames)
+        if summary.sizing is not None:
+            print_sizing(summary.sizing)
 
     run(body)
 
@@ -387,6 +400,30 @@ def print_promises(frames: Any) -> None:
                     frame.task_code, c.risk_class, f"{c.units:,}", c.ratio, c.target, c.lam, c.pi
                 )
     console.print(table)
+
+
+def print_sizing(sizing: dict[str, Any]) -> None:
+    """The λ the optimiser chose per task and class, and the capacity they use."""
+    from rich.table import Table
+
+    table = Table("task", "λ A", "λ B", "λ C", "λ D", "n", "expected problems")
+    for code, lambdas in sorted(sizing["lambdas"].items()):
+        table.add_row(
+            code, *(lambdas[c] for c in "ABCD"), str(sizing["sizes"][code]),
+            f"{sizing['expected_problems'][code]:.1f}",
+        )  # fmt: skip
+    console.print(table)
+    loads = Table("capacity row", "load", "capacity", "used")
+    for row in sorted(sizing["loads"], key=lambda r: -r["load"] / max(r["capacity"], 1e-9))[:15]:
+        used = row["load"] / row["capacity"] if row["capacity"] else float("inf")
+        loads.add_row(row["where"], f"{row['load']:.1f}", f"{row['capacity']:.1f}", f"{used:.0%}")
+    console.print(loads)
+    console.print(
+        f"sized to the staff by {sizing['solver']} in {sizing['seconds']:.2f} s: expected"
+        f" visits {sizing['expected_visits']:.1f}, utilisation target {sizing['utilisation']}"
+        f" ({len(sizing['loads'])} capacity rows; the 15 fullest shown)",
+        soft_wrap=True,
+    )
 
 
 def print_commitment(result: Any) -> None:

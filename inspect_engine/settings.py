@@ -70,6 +70,9 @@ class Settings(BaseSettings):
     # The visit calendar (ie-teams-v2): no inspector has more visits a day than this;
     # frozen in each month's staffing snapshot at the freeze.
     max_visits_per_day: int = Field(default=3, ge=1)
+    # Sizing the draw to the staff: the share of the window's capacity the expected load
+    # may use, so that the draw's random size rarely overflows (`month plan --fit-capacity`).
+    utilisation: float = Field(default=0.9, gt=0, le=1)
 
     # Field documents and scan-to-verify codes.
     public_base_url: str | None = None  # printed in QR codes; default: the request's URL

@@ -48,6 +48,8 @@ class Plan(Base):
     # What the draw produced: visits, coordination saving (independent seeds vs shared).
     summary: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     model_version_id: Mapped[int | None] = mapped_column(ForeignKey("model_versions.id"))
+    # `month plan --fit-capacity`: the λ chosen and the capacity they use (null: not sized)
+    sizing: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
 
 class Task(Base):
@@ -64,6 +66,9 @@ class Task(Base):
     floor: Mapped[str] = mapped_column(String(16), default="0.002")
     mode: Mapped[str] = mapped_column(String(16), default="cross_office")
     team_size: Mapped[int] = mapped_column(default=2)
+    min_ratio: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    # λ per class chosen by the sizing (null: the ratios); the freeze draws with these
+    sized_ratios: Mapped[dict[str, str] | None] = mapped_column(JSON, nullable=True)
 
 
 class Frame(Base):

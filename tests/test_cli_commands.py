@@ -217,3 +217,24 @@ def test_score_on_a_real_looking_history_names_what_it_dropped(
     scored = cli("score", "--as-of", "2026-12-01", expect=0)
     assert "note: Feature capital_log10 dropped: empty for every visit." in scored
     assert "backtest on later visits: AUC" in scored
+
+
+def test_month_plan_sizes_to_the_staff_or_warns_or_refuses(
+    database_url: str, tmp_path: Path
+) -> None:
+    cli("db", "upgrade", expect=0)
+    build_city(database_url, capacity=2)
+    tasks = str(tinycity.tasks_file(tmp_path))
+    warned = cli("month", "plan", "--month", MONTH, "--tasks", tasks, expect=0)
+    assert "expected load exceeds capacity" in warned and "department SAMR" in warned
+    sized = cli("month", "plan", "--month", MONTH, "--tasks", tasks, "--fit-capacity", expect=0)
+    assert "sized to the staff by SCIP" in sized and "exceeds capacity" not in sized
+    assert "2026-12-INFO" in sized and "λ A" in sized
+    lines = [tinycity.TASK_LINES[0] + ",0.05"]
+    mandated = tmp_path / "mandated.csv"
+    mandated.write_text(f"{tinycity.TASKS_HEADER},min_ratio\n" + "\n".join(lines) + "\n")
+    refused = cli(
+        "month", "plan", "--month", MONTH, "--tasks", str(mandated), "--fit-capacity", expect=1
+    )
+    assert "do not fit the staff" in refused and "department SAMR" in refused
+    assert "inspector-visits" in refused

@@ -32,7 +32,7 @@ from api.schemas import MONTH_PATTERN, Page
 from api.uploads import UPLOAD_BODY, CsvUpload, saved_upload
 from inspect_engine.formats.spec import FORMATS
 from inspect_engine.liaison import courier_from_settings
-from inspect_engine.workflows import drawing, planning, preview, results
+from inspect_engine.workflows import drawing, planning, preview, results, sizing
 from inspect_engine.workflows.imports import import_file
 from models import Item, Plan, Publication, Task
 
@@ -117,18 +117,52 @@ def get_plan(session: SessionDep, user: SupervisorUser, month: MonthPath) -> sch
 
 @router.post("/plans/{month}/tasks", status_code=status.HTTP_201_CREATED, openapi_extra=UPLOAD_BODY)
 def upload_tasks(
-    session: SessionDep, user: SupervisorUser, month: MonthPath, file: CsvUpload
+    session: SessionDep,
+    settings: SettingsDep,
+    user: SupervisorUser,
+    month: MonthPath,
+    file: CsvUpload,
+    fit_capacity: Annotated[
+        bool, Query(description="size the draw to the staff (λ per task and class)")
+    ] = False,
 ) -> schemas.PlanTasksOut:
-    """Create the month's plan from tasks.csv, or replace its tasks until it is frozen."""
+    """Create the month's plan from tasks.csv, or replace its tasks until it is frozen.
+    The tasks are held against the staff: a warning where their ratios would ask more
+    inspector-visits than the staff holds, or, with `fit_capacity`, λ sized to it (refused
+    with the shortfall per department and office when the mandated minimums do not fit)."""
     exists = session.scalars(select(Plan.id).where(Plan.month == month)).first() is not None
     if exists:
         require_whole_plan(session, user, month)  # the tasks it replaces
     with saved_upload(file) as path:
-        summary = planning.plan_month(session, month, path, actor=actor(user), principal=user)
+        summary = planning.plan_month(
+            session, month, path, actor=actor(user), principal=user,
+            policy=exclusion_policy(settings), fit_capacity=fit_capacity,
+            utilisation=settings.utilisation,
+        )  # fmt: skip
     require_whole_plan(session, user, month)  # the tasks it brings (rolled back if not)
     return schemas.PlanTasksOut(
-        month=summary.month, tasks=list(summary.tasks), warnings=list(summary.warnings)
+        month=summary.month,
+        tasks=list(summary.tasks),
+        warnings=list(summary.warnings),
+        sizing=summary.sizing,
     )
+
+
+@router.get("/plans/{month}/sizing")
+def preview_sizing(
+    session: SessionDep, settings: SettingsDep, user: SupervisorUser, month: MonthPath
+) -> schemas.SizingOut:
+    """The draw sized to the staff: the sizing kept with the plan, or (not yet sized, or
+    its tasks changed) the optimiser's answer now, not stored. Refused (422) with the
+    shortfall per department and office when the mandated minimums do not fit."""
+    plan = planning.get_plan(session, month)
+    if plan.sizing:
+        return schemas.SizingOut(month=month, stored=True, sizing=plan.sizing)
+    specs = planning.task_specs(session, plan, sized=False)
+    found = sizing.size_plan(
+        session, month, specs, exclusion_policy(settings), utilisation=settings.utilisation
+    )
+    return schemas.SizingOut(month=month, stored=False, sizing=sizing.stored(found))
 
 
 @router.get("/plans/{month}/preview")

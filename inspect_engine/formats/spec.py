@@ -227,6 +227,7 @@ TASKS = FileFormat(
         Column("floor", f.ratio, required=False, default=Decimal("0.002"), numeric=True),
         Column("mode", f.enum(*MODES), required=False, default="cross_office"),
         Column("team_size", f.integer(2, 20), required=False, default=2, numeric=True),
+        Column("min_ratio", f.ratio, required=False, default=None, numeric=True),
     ),
     key="task_code",
     references=(),

@@ -555,6 +555,9 @@ class TaskSpec:
     filters: TaskFilters = field(default_factory=TaskFilters)
     mode: InspectorMode | str = InspectorMode.CROSS_OFFICE
     team_size: int = 2
+    # the mandated least probability of every unit; a hard lower bound when the draw is
+    # sized to the staff (None: the floor alone)
+    min_ratio: float | None = None
 
     def __post_init__(self) -> None:
         if not str(self.task_code).strip():
@@ -602,6 +605,17 @@ class TaskSpec:
             if floor > ratio:
                 raise ValueError(f"{where}: floor {floor} is above ratio_{name} = {ratio}")
             ratios[name] = float(ratio)
+        if self.min_ratio is not None:
+            least = _decimal(f"{where}: min_ratio", self.min_ratio)
+            if not 0 < least <= 1:
+                raise ValueError(f"{where}: min_ratio = {least} is outside (0, 1]")
+            above = [n for n in RISK_CLASSES if least > Decimal(str(self.ratios[n]))]
+            if above:
+                raise ValueError(
+                    f"{where}: min_ratio {least} is above ratio_{above[0]} ="
+                    f" {self.ratios[above[0]]}"
+                )
+            object.__setattr__(self, "min_ratio", float(least))
         return ratios, float(floor)
 
     @property
@@ -916,13 +930,7 @@ def build_frame(
     if missing:
         raise ValueError(f"no last-inspection column for departments {missing}")
 
-    applies = {item.item_code: item_applies(columns, item) for item in task.items}
-    in_scope = np.logical_or.reduce(list(applies.values()))
-    if task.targeted:
-        in_scope &= passes_filters(columns, task.filters)
-
-    reason = _exclusion_reasons(columns, task, policy, as_of, in_scope, applies)
-    frame_rows = np.flatnonzero(in_scope & (reason < 0))
+    frame_rows, reason, _ = frame_members(columns, task, policy, as_of)
     excluded = np.flatnonzero(reason >= 0)
 
     class_index, unclassed = _class_index(columns.risk_class[frame_rows])
@@ -987,6 +995,19 @@ def build_frame(
         exclusions=exclusions,
         lambda_provenance=MappingProxyType(provenance),
     )
+
+
+def frame_members(
+    columns: EnterpriseColumns, task: TaskSpec, policy: ExclusionPolicy, as_of: date
+) -> tuple[IndexArray, NDArray[np.int8], dict[str, BoolArray]]:
+    """The frame's rows (scope → filters → exclusions), each row's exclusion reason (-1:
+    none), and per item the rows it applies to (what a visit to the unit carries)."""
+    applies = {item.item_code: item_applies(columns, item) for item in task.items}
+    in_scope = np.logical_or.reduce(list(applies.values()))
+    if task.targeted:
+        in_scope &= passes_filters(columns, task.filters)
+    reason = _exclusion_reasons(columns, task, policy, as_of, in_scope, applies)
+    return np.flatnonzero(in_scope & (reason < 0)), reason, applies
 
 
 def preview(

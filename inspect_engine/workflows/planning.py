@@ -40,7 +40,7 @@ from inspect_engine.sampling.frames import (
 )
 from inspect_engine.sampling.visits import count_visits, task_seed
 from inspect_engine.sealing import NonceKey
-from inspect_engine.workflows import audit, holidays, staffing
+from inspect_engine.workflows import audit, holidays, sizing, staffing
 from inspect_engine.workflows.authority import check_replaced_tasks, check_task_items
 from inspect_engine.workflows.columns import latest_model_version, load_enterprise_columns
 from inspect_engine.workflows.imports import ImportRejected
@@ -172,7 +172,8 @@ def _claim_count(
 class PlanSummary:
     month: str
     tasks: tuple[str, ...]
-    warnings: tuple[str, ...] = ()  # what the file had that was ignored (extra columns)
+    warnings: tuple[str, ...] = ()  # ignored columns; the expected load over capacity
+    sizing: dict[str, Any] | None = None  # `fit_capacity`: the λ chosen, the loads
 
 
 def plan_month(
@@ -182,8 +183,16 @@ def plan_month(
     actor: str = "cli",
     *,
     principal: Principal | None = None,
+    policy: ExclusionPolicy | None = None,
+    fit_capacity: bool = False,
+    utilisation: float = 0.9,
 ) -> PlanSummary:
     """Create the month's plan from tasks.csv, or replace its tasks while not yet frozen.
+
+    With an exclusion `policy` the tasks are held against the staff: `fit_capacity` sizes
+    the draw to it (λ per task and class kept on the tasks, refused with the shortfall
+    when the mandated minimums do not fit); otherwise a warning says where the tasks'
+    ratios would ask more inspector-visits than the staff holds.
 
     An existing plan is claimed first, so that concurrent uploads replace its tasks one
     after the other; two requests creating the same new plan at once (PostgreSQL: no row
@@ -217,10 +226,19 @@ def plan_month(
     session.execute(delete(Task).where(Task.plan_id == plan.id))
     for row in rows:
         session.add(_task_row(plan.id, row))
+    plan.sizing = None  # new tasks: an earlier sizing no longer holds
     session.flush()
     codes = tuple(r["task_code"] for r in rows)
     audit.record(session, actor, "plan.tasks", month, {"tasks": list(codes)})
-    return PlanSummary(month, codes, tuple(warnings))
+    if policy is None:
+        return PlanSummary(month, codes, tuple(warnings))
+    specs = task_specs(session, plan, sized=False)
+    if fit_capacity:
+        chosen = sizing.fit_plan(session, month, specs, policy, actor, utilisation=utilisation)
+        named = [sizing.overflow_warning(o) for o in chosen.overflows]
+        return PlanSummary(month, codes, (*warnings, *named), sizing.stored(chosen))
+    over = sizing.capacity_warnings(session, month, specs, policy, utilisation=utilisation)
+    return PlanSummary(month, codes, (*warnings, *over))
 
 
 def _new_plan(session: Session, month: str) -> Plan:
@@ -275,6 +293,10 @@ def _task_problem(
     unknown = [code for code in split_list(values["items"]) if code not in items]
     if unknown:
         return "items", f"unknown item(s): {', '.join(unknown)}"
+    least = values.get("min_ratio")
+    above = [c for c in "ABCD" if least is not None and least > values[f"ratio_{c}"]]
+    if above:
+        return "min_ratio", f"{least} is above ratio_{above[0]} = {values[f'ratio_{above[0]}']}"
     try:
         task_spec(_task_row(0, values), items)
     except ValueError as exc:
@@ -299,6 +321,7 @@ def _task_row(plan_id: int, values: dict[str, Any]) -> Task:
         floor=_decimal_text(values["floor"]),
         mode=values["mode"],
         team_size=values["team_size"],
+        min_ratio=None if values.get("min_ratio") is None else _decimal_text(values["min_ratio"]),
     )
 
 
@@ -306,8 +329,9 @@ def _decimal_text(value: Decimal) -> str:
     return format(value.normalize(), "f")
 
 
-def task_spec(task: Task, items: dict[str, Item]) -> TaskSpec:
-    """The kernel's view of a stored task (raises ValueError with the kernel's reason)."""
+def task_spec(task: Task, items: dict[str, Item], *, sized: bool = True) -> TaskSpec:
+    """The kernel's view of a stored task (raises ValueError with the kernel's reason):
+    with the λ the sizing chose in place of its ratios, if it was sized (`sized`)."""
     scopes = [
         ItemScope(
             item_code=i.item_code,
@@ -325,19 +349,20 @@ def task_spec(task: Task, items: dict[str, Item]) -> TaskSpec:
         task_code=task.task_code,
         title=task.title,
         items=scopes,
-        ratios=dict(task.ratios),  # type: ignore[arg-type]  # decimal strings accepted
+        ratios=dict(task.sized_ratios if sized and task.sized_ratios else task.ratios),  # type: ignore[arg-type]
         floor=task.floor,  # type: ignore[arg-type]
         targeted=task.targeted,
         filters=TaskFilters(**task.filters),
         mode=task.mode,
         team_size=task.team_size,
+        min_ratio=None if task.min_ratio is None else float(task.min_ratio),
     )
 
 
-def task_specs(session: Session, plan: Plan) -> dict[str, TaskSpec]:
+def task_specs(session: Session, plan: Plan, *, sized: bool = True) -> dict[str, TaskSpec]:
     items = {i.item_code: i for i in session.scalars(select(Item))}
     tasks = session.scalars(select(Task).where(Task.plan_id == plan.id).order_by(Task.task_code))
-    return {t.task_code: task_spec(t, items) for t in tasks}
+    return {t.task_code: task_spec(t, items, sized=sized) for t in tasks}
 
 
 # --------------------------------------------------------------------------- freeze

@@ -80,7 +80,7 @@ def good_row(kind: str, n: int, visits: tuple[Visit, Visit]) -> list[str]:
         "conflicts": f"S01,{known},亲属关系{n},inspector,{day}",
         "holidays": f"2027-01-0{n + 3},holiday,假日{n}",  # Monday 4, Tuesday 5 January
         "tasks": f"2027-01-T{n},新的抽查任务,SAMR-INFO,false,,,,"
-        ",0.05,0.1,0.2,0.4,0.01,cross_office,2",
+        ",0.05,0.1,0.2,0.4,0.01,cross_office,2,",
         "results": f"{visits[n - 1][0]},{visits[n - 1][1]},no_problem,2026-09-21,检查正常",
     }
     return rows[kind].split(",")
