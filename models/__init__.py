@@ -17,6 +17,7 @@ from models.field import ConfirmationDelivery, VerifyMiss, VerifyScan, VisitFeed
 from models.history import AnnualReport, Complaint, Inspection, ListMembership, Penalty
 from models.planning import (
     AssignmentRun,
+    CarryOver,
     Draw,
     Frame,
     Plan,
@@ -39,6 +40,7 @@ __all__ = [
     "AuditEntry",
     "Base",
     "CalendarDay",
+    "CarryOver",
     "ColumnSnapshot",
     "Complaint",
     "ConfirmationDelivery",

@@ -64,6 +64,11 @@ class ProgressOut(BaseModel):
     published: int = Field(examples=[90])
     withdrawn: int = Field(examples=[1])
     overdue: int = Field(examples=[2], description="unpublished after 20 working days")
+    carried: int = Field(
+        0,
+        examples=[6],
+        description="of drawn: visits carried over from last month (结转), scheduled first",
+    )
 
 
 class OpenInspectorOut(BaseModel):

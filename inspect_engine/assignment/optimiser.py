@@ -526,13 +526,15 @@ def assign(
     month: Month,
     seed: str,
     recusals: Recusals | None = None,
+    held: Mapping[str, int] | None = None,
 ) -> AssignmentResult:
     """Draw a lawful random team for every visit of the month that can have one.
 
     `seed` is the team seed (`keys.team_seed`). Same visits, inspectors, month, recusals
     and seed give the same teams, whatever the order of the input sequences. Visits that
     cannot be fully staffed are left out of `teams` and listed in `unstaffed` with the rule
-    that emptied their pool.
+    that emptied their pool. `held`: places the inspectors already hold this month (the
+    visits carried over from last month, `carryover.py`), taken from their capacity first.
     """
     started = time.perf_counter()
     ctx = _context(visits, inspectors, month, recusals or Recusals(), seed)
@@ -548,7 +550,10 @@ def assign(
         positions=np.arange(len(ctx.visits), dtype=np.int64),
     )
     eligibility_done = time.perf_counter()
-    work = _Work(load=np.zeros(table.size, dtype=np.int64))
+    start = np.zeros(table.size, dtype=np.int64)
+    for inspector_id, places in (held or {}).items():
+        start[table.index[inspector_id]] += places
+    work = _Work(load=start.copy())
     missing_lead = _staff(problem, seed, table, capacity, work)
     extracting = time.perf_counter()
     ids = [ins.inspector_id for ins in table.inspectors]
@@ -556,7 +561,7 @@ def assign(
         problem.visits[row].visit_id: tuple(sorted(ids[i] for i in team))
         for row, team in work.members.items()
     }
-    unstaffed = _reasons(ctx, problem, work, {}, np.zeros(table.size, dtype=np.int64))
+    unstaffed = _reasons(ctx, problem, work, {}, start)
     return _result(
         ctx, "assign", teams, problem, work, unstaffed, missing_lead,
         (eligibility_done - started, extracting),

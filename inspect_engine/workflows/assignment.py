@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from inspect_engine import faults
+from inspect_engine.assignment import carryover as carry_kernel
 from inspect_engine.assignment import events, optimiser
 from inspect_engine.assignment.events import Change
 from inspect_engine.assignment.staffing import merge_visits
@@ -24,7 +25,7 @@ from inspect_engine.assignment.types import (
 )
 from inspect_engine.errors import Conflict, InvalidInput, NotFound
 from inspect_engine.liaison import Courier
-from inspect_engine.workflows import audit, field, staffing
+from inspect_engine.workflows import audit, carryover, field, staffing
 from inspect_engine.workflows.planning import claim_plan, get_plan, month_start
 from models import (
     AssignmentRun,
@@ -72,18 +73,31 @@ def assign_month(
             return _stored_outcome(session, plan)
         raise Conflict(f"the plan for {month} is {plan.status}: draw it before assigning teams")
     snapshot = staffing.load_snapshot(session, plan)
-    visits = [v.spec() for v in merge_visits(snapshot, staffing.plan_selections(session, plan))]
-    inspectors, the_month, recusals = snapshot.inspectors(), snapshot.month(), snapshot.recusals()
-    del snapshot  # every frame unit's row (millions in a city): not needed by the solve
+    selections = staffing.plan_selections(session, plan)
     rows = _visit_rows(session, plan)
     seed = staffing.team_seed_of(plan)
-    result = optimiser.assign(visits, inspectors, the_month, seed, recusals)
     changes = [Change.from_dict(row.event) for row in staffing.plan_changes(session, plan)]
-    state = events.Staffing(tuple(visits), tuple(inspectors), the_month, recusals)
-    _, teams, outcomes = events.replay(state, result.teams, seed, changes)
-    lost = {v: r for outcome in outcomes for v, r in outcome.unstaffed.items()}
-    _store_teams(session, rows, teams)
-    run = _store_run(session, plan, "assign", result, rows, teams, lost)
+    if "carried" in snapshot.data:  # 结转: carried teams re-checked first (carryover.py)
+        drawn = carry_kernel.month_teams(
+            snapshot, selections, seed, changes, carryover.mark_done(session, plan)
+        )
+        result, teams, lost = drawn.result, drawn.teams, dict(drawn.lost)
+        lost.update(drawn.recheck.unstaffed)
+        carryover.store_teams(session, plan, teams, drawn.recheck.reasons)
+        visits: list[Any] = drawn.specs
+    else:
+        visits = [v.spec() for v in merge_visits(snapshot, selections)]
+        inspectors, the_month, recusals = (
+            snapshot.inspectors(), snapshot.month(), snapshot.recusals()
+        )  # fmt: skip
+        del snapshot  # every frame unit's row (millions in a city): not needed by the solve
+        result = optimiser.assign(visits, inspectors, the_month, seed, recusals)
+        state = events.Staffing(tuple(visits), tuple(inspectors), the_month, recusals)
+        _, teams, outcomes = events.replay(state, result.teams, seed, changes)
+        lost = {v: r for outcome in outcomes for v, r in outcome.unstaffed.items()}
+    _store_teams(session, rows, {v: m for v, m in teams.items() if v in rows})
+    every = {**rows, **carryover.carried_rows(session, plan)}
+    run = _store_run(session, plan, "assign", result, every, teams, lost)
     faults.checkpoint("assign.after_teams")
     # every team carries its visit's code; each liaison gets its enterprise's own
     field.issue_verify_codes(session, month, actor=actor, courier=courier)
@@ -121,9 +135,9 @@ def reassign_inspector(
     plan = get_plan(session, month)
     if not claimed:
         raise Conflict(f"the plan for {month} has no teams yet")
-    rows = _visit_rows(session, plan)
+    rows = {**_visit_rows(session, plan), **carryover.carried_rows(session, plan)}
     open_codes = {code for code, visit in rows.items() if visit.status == "planned"}
-    teams = staffing.current_teams(session, plan)
+    teams = {**staffing.current_teams(session, plan), **staffing.carried_teams(session, plan)}
     if not any(inspector_id in m for code, m in teams.items() if code in open_codes):
         raise NotFound(f"inspector {inspector_id} has no open place in the plan for {month}")
     event = staffing.record_change(

@@ -53,7 +53,7 @@ from inspect_engine.documents.model import (
 from inspect_engine.errors import Conflict, InvalidInput, NotFound
 from inspect_engine.liaison import Confirmation, Courier
 from inspect_engine.publication import deadlines
-from inspect_engine.workflows import audit, holidays, results, staffing
+from inspect_engine.workflows import audit, carryover, holidays, results, staffing
 from inspect_engine.workflows.planning import get_plan, month_start
 from inspect_engine.workflows.users import Forbidden
 from models import (
@@ -605,6 +605,7 @@ class Progress:
     published: int = 0
     withdrawn: int = 0
     overdue: int = 0  # unpublished and past the 20-working-day deadline on `as_of`
+    carried: int = 0  # of `drawn`: carried over from last month (结转), scheduled first
 
 
 @dataclass(frozen=True)
@@ -758,6 +759,7 @@ def month_board(
         "visited": np.array([v.status == "visited" for v, _ in visits], dtype=float),
         "confirmed": np.array([v.id in confirmed for v, _ in visits], dtype=float),
         "unverified": np.array([v.id in unverified for v, _ in visits], dtype=float),
+        "carried": np.array([v.plan_id != plan.id for v, _ in visits], dtype=float),
     }
     pairs = [
         (n, code)
@@ -873,6 +875,7 @@ class _VisitRow:
     task_codes: list[str]
     item_codes: list[str]
     departments: list[str]
+    plan_id: int  # another plan's: carried over into this one
 
 
 def _board_visits(
@@ -885,15 +888,16 @@ def _board_visits(
             Visit.task_codes,
             Visit.item_codes,
             Visit.departments,
+            Visit.plan_id,
             Enterprise.district,
         )
         .join(Enterprise, Enterprise.credit_code == Visit.credit_code)
-        .where(Visit.plan_id == plan.id)
+        .where(carryover.of_plan(plan.id))
         .order_by(Visit.visit_code)
     ).tuples()
     return [
-        (_VisitRow(i, status, tasks, items, departments), district)
-        for i, status, tasks, items, departments, district in rows
+        (_VisitRow(i, status, tasks, items, departments, plan_id), district)
+        for i, status, tasks, items, departments, plan_id, district in rows
         if scope is None or set(departments) & scope
     ]
 
@@ -902,7 +906,7 @@ def _staffed(session: Session, plan: Plan) -> set[int]:
     query = (
         select(TeamMember.visit_id)
         .join(Visit, Visit.id == TeamMember.visit_id)
-        .where(Visit.plan_id == plan.id, TeamMember.replaced_at.is_(None))
+        .where(carryover.of_plan(plan.id), TeamMember.replaced_at.is_(None))
         .distinct()
     )
     return set(session.scalars(query))
@@ -914,7 +918,7 @@ def _confirmed(session: Session, plan: Plan) -> tuple[set[int], set[int]]:
     query = (
         select(VisitFeedback.visit_id, VisitFeedback.channel_verified)
         .join(Visit, Visit.id == VisitFeedback.visit_id)
-        .where(Visit.plan_id == plan.id, VisitFeedback.took_place.is_(True))
+        .where(carryover.of_plan(plan.id), VisitFeedback.took_place.is_(True))
     )
     rows = session.execute(query).tuples().all()
     return {v for v, _ in rows}, {v for v, verified in rows if not verified}
@@ -927,7 +931,7 @@ def _current_statuses(session: Session, plan: Plan) -> dict[tuple[int, str], tup
             Result.visit_id, Result.item_code, Result.version, Result.status, Result.inspected_on
         )
         .join(Visit, Visit.id == Result.visit_id)
-        .where(Visit.plan_id == plan.id)
+        .where(carryover.of_plan(plan.id))
         .order_by(Result.visit_id, Result.item_code, Result.version)
     )
     return {(v, i): (status, day) for v, i, _, status, day in session.execute(query)}
@@ -940,7 +944,7 @@ def _open_inspectors(
     query = (
         select(TeamMember.visit_id, TeamMember.inspector_id)
         .join(Visit, Visit.id == TeamMember.visit_id)
-        .where(Visit.plan_id == plan.id, TeamMember.replaced_at.is_(None))
+        .where(carryover.of_plan(plan.id), TeamMember.replaced_at.is_(None))
     )
     people = {
         i: (name, department, unit)
@@ -1035,7 +1039,7 @@ def _staffing_events(
     visit_departments: dict[str, set[str]] = {}
     inspector_department: dict[str, str] = {}
     if scope is not None and rows:
-        query = select(Visit.visit_code, Visit.departments).where(Visit.plan_id == plan.id)
+        query = select(Visit.visit_code, Visit.departments).where(carryover.of_plan(plan.id))
         visit_departments = {code: set(d) for code, d in session.execute(query).tuples()}
         inspector_department = dict(
             session.execute(select(Inspector.inspector_id, Inspector.department)).tuples().all()

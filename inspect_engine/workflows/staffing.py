@@ -21,6 +21,7 @@ import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from inspect_engine.assignment import carryover as carry_kernel
 from inspect_engine.assignment import events as team_events
 from inspect_engine.assignment import staffing as kernel
 from inspect_engine.assignment.types import Month
@@ -28,7 +29,7 @@ from inspect_engine.formats.fields import split_list
 from inspect_engine.sampling.frames import EnterpriseColumns
 from inspect_engine.sampling.frames import Frame as KernelFrame
 from inspect_engine.workcalendar import PACKAGE_ONLY, Calendar
-from inspect_engine.workflows import audit
+from inspect_engine.workflows import audit, carryover
 from models import (
     Conflict,
     Inspection,
@@ -74,10 +75,12 @@ def freeze_staffing(
     columns: EnterpriseColumns,
     frames: Sequence[KernelFrame],
     recusal_window_days: int,
+    carried: Sequence[carry_kernel.CarriedVisit] = (),
 ) -> str:
-    """Snapshot the staffing for `plan` and return its hash (also set on the plan)."""
+    """Snapshot the staffing for `plan` and return its hash (also set on the plan).
+    `carried`: last month's visits still open, listed under `carried` (结转)."""
     rows = np.unique(np.concatenate([f.rows for f in frames])) if frames else np.zeros(0, int)
-    codes = columns.credit_code[rows].tolist()
+    codes = columns.credit_code[rows].tolist() + [c.credit_code for c in carried]
     tasks = list(session.scalars(select(Task).where(Task.plan_id == plan.id)))
     item_codes = sorted({code for task in tasks for code in task.items})
     since = month.first_day - timedelta(days=recusal_window_days)
@@ -104,6 +107,8 @@ def freeze_staffing(
         ),
         enterprises=_enterprise_rows(columns, rows),
     )
+    if carried:  # absent otherwise: a month without carry-over hashes as before
+        snapshot["carried"] = carry_kernel.snapshot_entries(carried)
     text = kernel.canonical_text(snapshot)
     digest = kernel.staffing_hash(text)
     session.add(StaffingSnapshot(plan_id=plan.id, staffing_hash=digest, text_gz=_gzip(text)))
@@ -285,9 +290,15 @@ def lock_chain(session: Session, plan: Plan) -> None:
 def _with_carried_out(
     session: Session, plan: Plan, change: team_events.Change
 ) -> team_events.Change:
-    done = session.scalars(
-        select(Visit.visit_code).where(Visit.plan_id == plan.id, Visit.status != "planned")
-    ).all()
+    done = set(
+        session.scalars(
+            select(Visit.visit_code).where(Visit.plan_id == plan.id, Visit.status != "planned")
+        ).all()
+    )
+    # carried into this plan and done since; handed over to a later plan (its teams now)
+    done |= {code for code, v in carryover.carried_rows(session, plan).items()
+             if v.status != "planned"}  # fmt: skip
+    done |= carryover.handed_over(session, plan)
     return replace(change, carried_out=tuple(sorted(done)))
 
 
@@ -314,12 +325,29 @@ def _apply_to_teams(
     session: Session, plan: Plan, change: team_events.Change, reason: str
 ) -> dict[str, Any]:
     snapshot = load_snapshot(session, plan)
-    visits = [v.spec() for v in kernel.merge_visits(snapshot, plan_selections(session, plan))]
+    merged = kernel.merge_visits(snapshot, plan_selections(session, plan))
+    own, carried = carry_kernel.month_visits(merged, carry_kernel.carried_of(snapshot))
+    visits = [v.spec() for v in own] + [c.spec() for c in carried]
     state = staffing_after(snapshot, visits, plan_changes(session, plan))
     teams = current_teams(session, plan)
+    done = carryover.done_at_draw(session, plan)  # they hold no place this month
+    teams.update({c: m for c, m in carried_teams(session, plan).items() if c not in done})
     _, new_teams, outcome = team_events.apply_change(state, teams, team_seed_of(plan), change)
     _store_changes(session, plan, teams, new_teams, reason)
     return outcome.as_dict()
+
+
+def carried_teams(session: Session, plan: Plan) -> dict[str, tuple[str, ...]]:
+    """The current teams of the visits carried into the plan."""
+    rows = carryover.carried_rows(session, plan)
+    query = select(TeamMember.visit_id, TeamMember.inspector_id).where(
+        TeamMember.visit_id.in_([v.id for v in rows.values()]), TeamMember.replaced_at.is_(None)
+    )
+    code_of = {v.id: code for code, v in rows.items()}
+    teams: dict[str, list[str]] = {}
+    for visit_id, inspector in session.execute(query):
+        teams.setdefault(code_of[visit_id], []).append(inspector)
+    return {code: tuple(sorted(members)) for code, members in teams.items()}
 
 
 def _store_changes(
@@ -333,6 +361,7 @@ def _store_changes(
     now = datetime.now(UTC)
     query = select(Visit.visit_code, Visit.id).where(Visit.plan_id == plan.id)
     ids = {code: visit_id for code, visit_id in session.execute(query)}
+    ids.update({code: v.id for code, v in carryover.carried_rows(session, plan).items()})
     for code, old in before.items():
         new = after.get(code, ())
         if set(new) == set(old):

@@ -10,9 +10,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from inspect_engine.assignment import carryover as carry_kernel
 from inspect_engine.assignment import keys
 from inspect_engine.assignment import staffing as kernel
-from inspect_engine.workflows import staffing
+from inspect_engine.workflows import carryover, staffing
 from models import Plan
 
 TEAMS_DRAWN = ("assigned", "published")
@@ -24,7 +25,11 @@ def teams_record(session: Session, plan: Plan) -> dict[str, Any]:
         raise ValueError(f"the plan for {plan.month} is {plan.status}: it has no teams")
     snapshot = staffing.load_snapshot(session, plan)
     merged = kernel.merge_visits(snapshot, staffing.plan_selections(session, plan))
+    merged, carried = carry_kernel.month_visits(merged, carry_kernel.carried_of(snapshot))
     teams = staffing.current_teams(session, plan)
+    # visits handed over to a later month: this month's record ends with their team then
+    teams.update(carryover.handover_teams(session, plan))
+    teams.update(staffing.carried_teams(session, plan))
     changes = staffing.plan_changes(session, plan)
     manual = sum(row.kind in staffing.MANUAL_KINDS for row in changes)
     return {
@@ -61,4 +66,31 @@ def teams_record(session: Session, plan: Plan) -> dict[str, Any]:
             }
             for visit in sorted(merged, key=lambda v: v.visit_id)
         ],
+        **(_carried(session, plan, carried, teams) if "carried" in snapshot.data else {}),
+    }
+
+
+def _carried(
+    session: Session,
+    plan: Plan,
+    carried: list[carry_kernel.CarriedVisit],
+    teams: dict[str, tuple[str, ...]],
+) -> dict[str, Any]:
+    """结转: the carried visits (scheduled first) with their teams now, and those carried
+    out between the freeze and the team draw (left alone by the re-check)."""
+    return {
+        "carried": [
+            {
+                "visit_id": visit.visit_id,
+                "credit_code": visit.credit_code,
+                "month": visit.month,
+                "task_codes": list(visit.task_codes),
+                "absorbed": list(visit.absorbed),
+                "inspectors": sorted(teams.get(visit.visit_id, ())),
+                "priority": carry_kernel.PRIORITY,
+                "visit_on": None,
+            }
+            for visit in carried
+        ],
+        "carried_done": sorted(carryover.done_at_draw(session, plan)),
     }

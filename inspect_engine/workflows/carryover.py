@@ -1,0 +1,296 @@
+"""Carry-over (结转): last month's open visits are scheduled first in the next month.
+
+The kernel (`assignment/carryover.py`) defines the protocol; this module reads and writes
+the rows. A carried visit keeps its `visits` row, code, selection and results in the month
+that drew it (its π and estimates belong there); a `carried_visits` row links it to the
+plan that schedules and staffs it next. The carried set is fixed at that plan's freeze and
+written into its staffing snapshot (hash-committed); a carried visit carried out after that
+freeze is only marked done, never rescheduled.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import ColumnElement, or_, select, update
+from sqlalchemy.orm import Session
+
+from inspect_engine.assignment import carryover as kernel
+from inspect_engine.assignment.staffing import Snapshot
+from inspect_engine.assignment.types import OfficeMode
+from models import CarryOver, Enterprise, Inspector, Item, Plan, TeamMember, Visit
+
+CARRIED_PLAN_STATES = ("drawn", "assigned", "published")
+
+
+def previous_month(month: str) -> str:
+    year, number = int(month[:4]), int(month[5:7])
+    return f"{year - 1:04d}-12" if number == 1 else f"{year:04d}-{number - 1:02d}"
+
+
+def of_plan(plan_id: int) -> ColumnElement[bool]:
+    """The visits a plan schedules: its own and those carried into it."""
+    carried = select(CarryOver.visit_id).where(CarryOver.plan_id == plan_id)
+    return or_(Visit.plan_id == plan_id, Visit.id.in_(carried))
+
+
+def open_visits_of(session: Session, month: str) -> list[kernel.CarriedVisit]:
+    """The visits `month` would carry over now: those of the previous month's plan (its own
+    and those it carried) not yet visited, each with its current team. None when the
+    previous month has no drawn plan."""
+    previous = session.scalars(
+        select(Plan).where(
+            Plan.month == previous_month(month), Plan.status.in_(CARRIED_PLAN_STATES)
+        )
+    ).first()
+    if previous is None:
+        return []
+    months = dict(session.execute(select(Plan.id, Plan.month)).tuples().all())
+    rows = list(
+        session.scalars(
+            select(Visit)
+            .where(of_plan(previous.id), Visit.status != "visited")
+            .order_by(Visit.visit_code)
+        )
+    )
+    if not rows:
+        return []
+    teams = _teams(session, [v.id for v in rows])
+    places = {
+        code: (unit, district)
+        for code, unit, district in session.execute(
+            select(Enterprise.credit_code, Enterprise.unit, Enterprise.district).where(
+                Enterprise.credit_code.in_({v.credit_code for v in rows})
+            )
+        ).tuples()
+    }
+    items = {
+        code: (department, qualification or None)
+        for code, department, qualification in session.execute(
+            select(Item.item_code, Item.department, Item.qualification)
+        ).tuples()
+    }
+    return [
+        kernel.CarriedVisit(
+            visit_id=v.visit_code,
+            credit_code=v.credit_code,
+            unit=places[v.credit_code][0],
+            district=places[v.credit_code][1],
+            month=months[v.plan_id],
+            task_codes=tuple(sorted(v.task_codes)),
+            item_codes=tuple(sorted(v.item_codes)),
+            departments=tuple(sorted(v.departments)),
+            qualifications=tuple(
+                sorted({items[i] for i in v.item_codes}, key=lambda p: (p[0], p[1] or ""))
+            ),
+            mode=OfficeMode(v.mode),
+            team_size=v.team_size,
+            team=tuple(sorted(teams.get(v.id, ()))),
+        )
+        for v in rows
+    ]
+
+
+def _teams(session: Session, visit_ids: Sequence[int]) -> dict[int, list[str]]:
+    teams: dict[int, list[str]] = {}
+    query = select(TeamMember.visit_id, TeamMember.inspector_id).where(
+        TeamMember.visit_id.in_(visit_ids), TeamMember.replaced_at.is_(None)
+    )
+    for visit_id, inspector_id in session.execute(query).tuples():
+        teams.setdefault(visit_id, []).append(inspector_id)
+    return teams
+
+
+# --------------------------------------------------------------------------- sizing
+
+
+@dataclass(frozen=True)
+class CarriedLoad:
+    """What the carried visits take from next month's staff, for sizing the draw.
+
+    `places`: (department, office) -> places held by the current teams' members (the
+    inspector's own department and office). `unplaced`: department -> places of visits
+    carried without a full team (one per department, the rest on its first department)."""
+
+    visits: tuple[kernel.CarriedVisit, ...]
+    places: dict[tuple[str, str], int]
+    unplaced: dict[str, int]
+
+    @property
+    def total(self) -> int:
+        return sum(self.places.values()) + sum(self.unplaced.values())
+
+
+def carried_load(session: Session, month: str) -> CarriedLoad:
+    """The visits `month` carries over and the inspector-visits they hold: after the freeze
+    the set fixed in its snapshot, before it the previous month's open visits now."""
+    plan = session.scalars(select(Plan).where(Plan.month == month)).first()
+    frozen = plan is not None and plan.staffing_hash is not None
+    visits = (
+        carried_in_snapshot(session, plan) if frozen and plan else open_visits_of(session, month)
+    )
+    members = {m for v in visits for m in v.team}
+    where = dict(
+        (i, (department, unit))
+        for i, department, unit in session.execute(
+            select(Inspector.inspector_id, Inspector.department, Inspector.unit).where(
+                Inspector.inspector_id.in_(members)
+            )
+        ).tuples()
+    )
+    places: Counter[tuple[str, str]] = Counter()
+    unplaced: Counter[str] = Counter()
+    for visit in visits:
+        if len(visit.team) >= visit.team_size:
+            places.update(where[m] for m in visit.team if m in where)
+            continue
+        unplaced.update(visit.departments)
+        unplaced[visit.departments[0]] += visit.team_size - len(visit.departments)
+    return CarriedLoad(tuple(visits), dict(sorted(places.items())), dict(sorted(unplaced.items())))
+
+
+def carried_in_snapshot(session: Session, plan: Plan) -> list[kernel.CarriedVisit]:
+    from inspect_engine.workflows import staffing  # staffing reads this module too
+
+    return kernel.carried_of(staffing.load_snapshot(session, plan))
+
+
+# --------------------------------------------------------------------------- freeze, draw
+
+
+def link(session: Session, plan: Plan, carried: Iterable[kernel.CarriedVisit]) -> None:
+    """At the freeze: the carried visits join the plan (the snapshot lists them too)."""
+    codes = [c.visit_id for c in carried]
+    if not codes:
+        return
+    ids = session.scalars(select(Visit.id).where(Visit.visit_code.in_(codes))).all()
+    session.add_all(CarryOver(plan_id=plan.id, visit_id=visit_id) for visit_id in ids)
+    session.flush()
+
+
+def absorb(session: Session, carried: Sequence[kernel.CarriedVisit]) -> int:
+    """At the draw: a carried enterprise drawn again is one visit, the carried one, which
+    takes on the new tasks' items. Its row stays in its own month (its earlier items'
+    π and results belong there); the new tasks' selections, with their π, stay in this
+    month's `selections`. The number of visits changed."""
+    changed = 0
+    for visit in carried:
+        if not visit.absorbed:
+            continue
+        session.execute(
+            update(Visit)
+            .where(Visit.visit_code == visit.visit_id)
+            .values(
+                task_codes=list(visit.task_codes),
+                item_codes=list(visit.item_codes),
+                departments=list(visit.departments),
+                mode=str(visit.mode),
+                team_size=visit.team_size,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        changed += 1
+    return changed
+
+
+# --------------------------------------------------------------------------- teams
+
+
+def carried_rows(session: Session, plan: Plan) -> dict[str, Visit]:
+    query = (
+        select(Visit)
+        .join(CarryOver, CarryOver.visit_id == Visit.id)
+        .where(CarryOver.plan_id == plan.id)
+        .order_by(Visit.visit_code)
+    )
+    return {visit.visit_code: visit for visit in session.scalars(query)}
+
+
+def mark_done(session: Session, plan: Plan) -> set[str]:
+    """At the team draw: carried visits carried out since the freeze are marked done (their
+    team is left alone and holds no place). Their codes."""
+    rows = carried_rows(session, plan)
+    done = {code for code, visit in rows.items() if visit.status != "planned"}
+    if done:
+        session.execute(
+            update(CarryOver)
+            .where(
+                CarryOver.plan_id == plan.id,
+                CarryOver.visit_id.in_([rows[c].id for c in done]),
+            )
+            .values(carried_out=True)
+            .execution_options(synchronize_session=False)
+        )
+    return done
+
+
+def done_at_draw(session: Session, plan: Plan) -> set[str]:
+    query = (
+        select(Visit.visit_code)
+        .join(CarryOver, CarryOver.visit_id == Visit.id)
+        .where(CarryOver.plan_id == plan.id, CarryOver.carried_out.is_(True))
+    )
+    return set(session.scalars(query))
+
+
+def store_teams(
+    session: Session,
+    plan: Plan,
+    teams: Mapping[str, tuple[str, ...]],
+    reasons: Mapping[str, str],
+) -> None:
+    """The carried visits' teams after the re-check and the replayed changes: only the
+    places that changed are closed (with the reason) or added."""
+    rows = carried_rows(session, plan)
+    before = _teams(session, [v.id for v in rows.values()])
+    now = datetime.now(UTC)
+    for code, visit in rows.items():
+        old, new = set(before.get(visit.id, ())), set(teams.get(code, ()))
+        if old == new:
+            continue
+        why = f"结转 carried over to {plan.month}: {reasons.get(code, 'no lawful team')}"
+        for place in session.scalars(
+            select(TeamMember).where(
+                TeamMember.visit_id == visit.id,
+                TeamMember.inspector_id.in_(sorted(old - new)),
+                TeamMember.replaced_at.is_(None),
+            )
+        ):
+            place.replaced_at, place.replaced_reason = now, why
+        for member in sorted(new - old):
+            session.add(TeamMember(visit_id=visit.id, inspector_id=member, role="member"))
+    session.flush()
+
+
+def handed_over(session: Session, plan: Plan) -> set[str]:
+    """This plan's visits carried into a later plan: its own events leave them alone."""
+    query = (
+        select(Visit.visit_code)
+        .join(CarryOver, CarryOver.visit_id == Visit.id)
+        .where(Visit.plan_id == plan.id, CarryOver.plan_id != plan.id)
+    )
+    return set(session.scalars(query))
+
+
+def handover_teams(session: Session, plan: Plan) -> dict[str, tuple[str, ...]]:
+    """The teams this plan's carried visits had when they were handed over (as the later
+    plan's snapshot lists them): this plan's record of them ends there."""
+    from inspect_engine.workflows import staffing
+
+    later = session.scalars(
+        select(Plan)
+        .join(CarryOver, CarryOver.plan_id == Plan.id)
+        .join(Visit, Visit.id == CarryOver.visit_id)
+        .where(Visit.plan_id == plan.id, CarryOver.plan_id != plan.id)
+        .distinct()
+    ).all()
+    mine = handed_over(session, plan)
+    out: dict[str, tuple[str, ...]] = {}
+    for other in sorted(later, key=lambda p: p.month, reverse=True):  # the first handover wins
+        for visit in kernel.carried_of(Snapshot.from_text(staffing.stored_text(session, other))):
+            if visit.visit_id in mine:
+                out[visit.visit_id] = visit.team
+    return out
