@@ -83,7 +83,7 @@ class CarriedVisit:
             "task_codes": sorted(self.task_codes),
             "item_codes": sorted(self.item_codes),
             "departments": sorted(self.departments),
-            "qualifications": sorted([d, q] for d, q in set(self.qualifications)),
+            "qualifications": [list(p) for p in sorted_pairs(self.qualifications)],
             "mode": str(self.mode),
             "team_size": int(self.team_size),
             "team": sorted(self.team),
@@ -114,8 +114,7 @@ class CarriedVisit:
             task_codes=tuple(sorted({*self.task_codes, *drawn.task_codes})),
             item_codes=tuple(sorted({*self.item_codes, *drawn.item_codes})),
             departments=tuple(sorted({*self.departments, *drawn.departments})),
-            qualifications=tuple(sorted({*self.qualifications, *drawn.qualifications},
-                                        key=lambda p: (p[0], p[1] or ""))),
+            qualifications=sorted_pairs([*self.qualifications, *drawn.qualifications]),
             mode=merge_office_mode([self.mode, drawn.mode]),
             team_size=max(self.team_size, drawn.team_size),
             absorbed=tuple(sorted(drawn.task_codes)),
@@ -131,6 +130,13 @@ class CarriedVisit:
             mode=self.mode,
             team_size=self.team_size,
         )
+
+
+def sorted_pairs(
+    pairs: Iterable[tuple[str, str | None]],
+) -> tuple[tuple[str, str | None], ...]:
+    """(department, qualification) pairs, each once, in canonical order (None first)."""
+    return tuple(sorted(set(pairs), key=lambda p: (p[0], p[1] is not None, p[1] or "")))
 
 
 def carried_of(snapshot: Snapshot) -> list[CarriedVisit]:
