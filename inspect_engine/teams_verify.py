@@ -184,7 +184,10 @@ def verify(
     out.append("lawful every team is lawful and nobody is over capacity")
 
     selected = {str(r["task_code"]): list(r["selected"]) for r in records}
-    again = carryover.month_teams(snapshot, selected, team_seed, changes, done).teams
+    protocol = carryover.month_teams(snapshot, selected, team_seed, changes, done)
+    again = protocol.teams
+    if carried and teams.get("carried_recheck") != protocol.recheck.as_dict():
+        raise Failed("optimum", "the recorded re-check of the carried teams is not the protocol's")
     staffed = {v: m for v, m in drawn.items() if m}
     if again != staffed:
         differ = sorted(v for v in set(again) | set(staffed) if again.get(v) != staffed.get(v))

@@ -103,6 +103,9 @@ class TeamChangeOut(BaseModel):
     unstaffed: str | None = Field(
         examples=[None], description="why the visit lost its team (no lawful replacement)"
     )
+    reason: str | None = Field(
+        None, examples=[None], description="why the members left (carried teams' re-check)"
+    )
 
 
 class StaffingEventOut(BaseModel):
@@ -161,6 +164,10 @@ class BoardOut(BaseModel):
     events: list[StaffingEventOut] = Field(description="changes of the staffing after the freeze")
     manual_events: int = Field(examples=[1], description="events made by hand (withdraws)")
     directory_events: int = Field(examples=[3], description="events from directory imports")
+    carried_changes: list[TeamChangeOut] = Field(
+        default_factory=list,
+        description="结转: what the re-check of the carried-over teams changed at the team draw",
+    )
     enterprise_changes: list[EnterpriseChangeOut] = Field(
         default=[], description="the month's enterprise status and licence changes (first 200)"
     )

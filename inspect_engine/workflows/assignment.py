@@ -15,7 +15,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from inspect_engine import faults
-from inspect_engine.assignment import carryover as carry_kernel
 from inspect_engine.assignment import events, optimiser
 from inspect_engine.assignment.events import Change
 from inspect_engine.assignment.staffing import merge_visits
@@ -78,12 +77,8 @@ def assign_month(
     seed = staffing.team_seed_of(plan)
     changes = [Change.from_dict(row.event) for row in staffing.plan_changes(session, plan)]
     if "carried" in snapshot.data:  # 结转: carried teams re-checked first (carryover.py)
-        drawn = carry_kernel.month_teams(
-            snapshot, selections, seed, changes, carryover.mark_done(session, plan)
-        )
-        result, teams, lost = drawn.result, drawn.teams, dict(drawn.lost)
-        lost.update(drawn.recheck.unstaffed)
-        carryover.store_teams(session, plan, teams, drawn.recheck.reasons)
+        drawn = carryover.draw_teams(session, plan, snapshot, selections, changes, actor)
+        result, teams, lost = drawn.result, drawn.teams, {**drawn.lost, **drawn.recheck.unstaffed}
         visits: list[Any] = drawn.specs
     else:
         visits = [v.spec() for v in merge_visits(snapshot, selections)]

@@ -14,16 +14,20 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.orm import Session
 
 from inspect_engine.assignment import carryover as kernel
+from inspect_engine.assignment.events import Change
 from inspect_engine.assignment.staffing import Snapshot
 from inspect_engine.assignment.types import OfficeMode
-from models import CarryOver, Enterprise, Inspector, Item, Plan, TeamMember, Visit
+from inspect_engine.workflows import audit
+from models import AuditEntry, CarryOver, Enterprise, Inspector, Item, Plan, TeamMember, Visit
 
 CARRIED_PLAN_STATES = ("drawn", "assigned", "published")
+RECHECK_ACTION = "plan.carry_over"
 
 
 def previous_month(month: str) -> str:
@@ -199,6 +203,37 @@ def absorb(session: Session, carried: Sequence[kernel.CarriedVisit]) -> int:
 # --------------------------------------------------------------------------- teams
 
 
+def draw_teams(
+    session: Session,
+    plan: Plan,
+    snapshot: Snapshot,
+    selections: Mapping[str, Sequence[str]],
+    changes: Sequence[Change],
+    actor: str,
+) -> kernel.MonthTeams:
+    """The team draw of a plan that carries visits: the carried visits done since the
+    freeze are marked, the carried teams re-checked first and stored (only the places that
+    changed), the re-check recorded in the audit log (the board and teams.json show it)."""
+    from inspect_engine.workflows import staffing
+
+    done = mark_done(session, plan)
+    drawn = kernel.month_teams(snapshot, selections, staffing.team_seed_of(plan), changes, done)
+    store_teams(session, plan, drawn.teams, drawn.recheck.reasons)
+    details = {"carried": len(drawn.carried), "done": sorted(done), **drawn.recheck.as_dict()}
+    audit.record(session, actor, RECHECK_ACTION, plan.month, details)
+    return drawn
+
+
+def recheck_record(session: Session, plan: Plan) -> dict[str, Any] | None:
+    """The re-check of the plan's carried teams as the team draw recorded it."""
+    entry = session.scalars(
+        select(AuditEntry)
+        .where(AuditEntry.action == RECHECK_ACTION, AuditEntry.subject == plan.month)
+        .order_by(AuditEntry.id.desc())
+    ).first()
+    return dict(entry.details) if entry is not None else None
+
+
 def carried_rows(session: Session, plan: Plan) -> dict[str, Visit]:
     query = (
         select(Visit)
@@ -280,13 +315,12 @@ def handover_teams(session: Session, plan: Plan) -> dict[str, tuple[str, ...]]:
     plan's snapshot lists them): this plan's record of them ends there."""
     from inspect_engine.workflows import staffing
 
-    later = session.scalars(
-        select(Plan)
-        .join(CarryOver, CarryOver.plan_id == Plan.id)
+    later_ids = (
+        select(CarryOver.plan_id)
         .join(Visit, Visit.id == CarryOver.visit_id)
         .where(Visit.plan_id == plan.id, CarryOver.plan_id != plan.id)
-        .distinct()
-    ).all()
+    )
+    later = session.scalars(select(Plan).where(Plan.id.in_(later_ids))).all()
     mine = handed_over(session, plan)
     out: dict[str, tuple[str, ...]] = {}
     for other in sorted(later, key=lambda p: p.month, reverse=True):  # the first handover wins

@@ -640,6 +640,7 @@ class TeamChange:
     removed: tuple[str, ...]
     added: tuple[str, ...]  # empty when the visit lost its team
     unstaffed: str | None = None  # why no lawful replacement was found
+    reason: str | None = None  # why the members left (the carried teams' re-check)
 
 
 @dataclass(frozen=True)
@@ -677,6 +678,9 @@ class Board:
     manual_events: int  # of `events`: withdraws by a supervisor
     directory_events: int  # of `events`: imported conflicts, leave, certificates, deactivations
     task_titles: dict[str, str]
+    # 结转: what the re-check of the carried teams changed at the team draw (only unlawful
+    # members are replaced), and the visits it could not staff
+    carried_changes: tuple[TeamChange, ...] = ()
 
 
 _RESULT_STAGES = ("items", "reported", "returned", "reviewed", "published", "withdrawn", "overdue")
@@ -759,7 +763,7 @@ def month_board(
         "visited": np.array([v.status == "visited" for v, _ in visits], dtype=float),
         "confirmed": np.array([v.id in confirmed for v, _ in visits], dtype=float),
         "unverified": np.array([v.id in unverified for v, _ in visits], dtype=float),
-        "carried": np.array([v.plan_id != plan.id for v, _ in visits], dtype=float),
+        "carried": np.array([v.carried for v, _ in visits], dtype=float),
     }
     pairs = [
         (n, code)
@@ -825,7 +829,24 @@ def month_board(
         manual_events=sum(e.manual for e in events),
         directory_events=sum(not e.manual for e in events),
         task_titles={t: title for t, title, _ in tasks_of_plan},
+        carried_changes=_carried_changes(session, plan, visits),
     )
+
+
+def _carried_changes(
+    session: Session, plan: Plan, visits: list[tuple[_VisitRow, str]]
+) -> tuple[TeamChange, ...]:
+    """The recorded re-check of the carried teams, for the visits in the board's scope."""
+    record = carryover.recheck_record(session, plan) or {}
+    if not record:
+        return ()
+    carried = [v.id for v, _ in visits if v.carried]
+    codes = set(session.scalars(select(Visit.visit_code).where(Visit.id.in_(carried))))
+    changes = [
+        TeamChange(code, tuple(r["removed"]), tuple(r["added"]), None, r.get("reason"))
+        for code, r in record.get("replaced", {}).items()
+    ] + [TeamChange(code, (), (), why) for code, why in record.get("unstaffed", {}).items()]
+    return tuple(sorted((c for c in changes if c.visit_code in codes), key=lambda c: c.visit_code))
 
 
 def _task_in_scope(
@@ -875,7 +896,7 @@ class _VisitRow:
     task_codes: list[str]
     item_codes: list[str]
     departments: list[str]
-    plan_id: int  # another plan's: carried over into this one
+    carried: bool  # another plan's visit, carried over into this one (结转)
 
 
 def _board_visits(
@@ -896,7 +917,7 @@ def _board_visits(
         .order_by(Visit.visit_code)
     ).tuples()
     return [
-        (_VisitRow(i, status, tasks, items, departments, plan_id), district)
+        (_VisitRow(i, status, tasks, items, departments, plan_id != plan.id), district)
         for i, status, tasks, items, departments, plan_id, district in rows
         if scope is None or set(departments) & scope
     ]

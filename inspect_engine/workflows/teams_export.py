@@ -93,4 +93,11 @@ def _carried(
             for visit in carried
         ],
         "carried_done": sorted(carryover.done_at_draw(session, plan)),
+        # what the re-check changed (the verifier recomputes it): per visit the members
+        # removed and added and why, the visits it could not staff
+        "carried_recheck": {
+            key: value
+            for key, value in (carryover.recheck_record(session, plan) or {}).items()
+            if key in ("replaced", "unstaffed")
+        },
     }

@@ -17,7 +17,7 @@ from inspect_engine.assignment.rules import available_in_month, eligible
 from inspect_engine.assignment.staffing import merge_visits
 from inspect_engine.sampling.frames import ExclusionPolicy
 from inspect_engine.workflows import carryover, field, results, staffing
-from inspect_engine.workflows.assignment import assign_month
+from inspect_engine.workflows.assignment import assign_month, reassign_inspector
 from inspect_engine.workflows.month_export import export_month
 from inspect_engine.workflows.planning import draw_month, freeze_month, get_plan, plan_month
 from tests.workflows import tinycity
@@ -69,9 +69,11 @@ def two_months(session: Session, tmp_path: Path) -> TwoMonths:
     on_leave = teams[company.visit_code][0]
     session.add(
         models.Leave(
-            row_hash="leave-dec", inspector_id=on_leave,
-            starts_on=date(2026, 12, 1), ends_on=date(2026, 12, 31),
-        )  # fmt: skip
+            row_hash="leave-dec",
+            inspector_id=on_leave,
+            starts_on=date(2026, 12, 1),
+            ends_on=date(2026, 12, 31),
+        )
     )
     session.flush()
     plan_month(session, DECEMBER, tinycity.tasks_file(tmp_path, DECEMBER_TASKS))
@@ -99,9 +101,7 @@ def test_two_months_carry_over(session: Session, tmp_path: Path) -> None:
 
     # drawn again -> one visit: no December visit for a carried enterprise, the carried one
     # takes on December's INFO items, and the selection keeps December's π
-    own = list(
-        session.scalars(select(models.Visit).where(models.Visit.plan_id == december.id))
-    )
+    own = list(session.scalars(select(models.Visit).where(models.Visit.plan_id == december.id)))
     carried_codes = {v.credit_code for v in linked.values()}
     assert not carried_codes & {v.credit_code for v in own}
     drawn_again = [v for v in linked.values() if "2026-12-INFO" in v.task_codes]
@@ -157,16 +157,31 @@ def test_two_months_carry_over(session: Session, tmp_path: Path) -> None:
     mine = results.inspector_visits(session, member, DECEMBER, limit=500)
     assert any(v.carried and v.visit_code == drawn_again[0].visit_code for v in mine)
 
-    # the load the sizing reserves: every carried place, by department and office
+    # the board lists the re-check's changes: the member on leave left with his reason
+    left = {c.visit_code: c for c in board.carried_changes}
+    for code, before in months.open_before.items():
+        if months.on_leave in before:
+            assert months.on_leave in left[code].removed and "not lawful" in (
+                left[code].reason or ""
+            )
+
+    # the load the sizing reserves: every place of every carried visit, each once
     load = carryover.carried_load(session, DECEMBER)
-    assert load.total == sum(len(t) for t in now.values() if t) or load.unplaced
+    assert load.total == sum(c.team_size for c in listed)
+    assert {v.visit_id for v in load.visits} == set(months.open_before)
 
 
 def test_carried_teams_verify_and_tampering_is_refused(session: Session, tmp_path: Path) -> None:
     two_months(session, tmp_path)
+    december = get_plan(session, DECEMBER)
+    # a December event reaches a carried team: the supervisor withdraws one of its members
+    carried = staffing.carried_teams(session, december)
+    code = sorted(c for c in carried if carried[c])[0]
+    withdrawn = carried[code][0]
+    reassign_inspector(session, DECEMBER, withdrawn, "调往专项检查")
+    assert withdrawn not in staffing.carried_teams(session, december).get(code, ())
     out = tmp_path / "dec"
     export_month(session, DECEMBER, out)
-    december = get_plan(session, DECEMBER)
     assert december.staffing_hash
     teams = json.loads((out / "teams.json").read_text(encoding="utf-8"))
     assert teams["carried"] and all(v["priority"] == 0 for v in teams["carried"])
