@@ -424,7 +424,8 @@ def _changes_for(
     month = state.month
     out: list[tuple[team_events.Change, str | None]] = []
     if kind == "conflicts":
-        units = snapshot.enterprises()
+        units = set(snapshot.enterprises())
+        units |= {c.credit_code for c in carry_kernel.carried_of(snapshot)}  # 结转
         for row in rows:
             pair = (row["inspector_id"], row["credit_code"])
             if pair[0] in inspectors and pair[1] in units and pair not in state.recusals.conflicts:

@@ -180,6 +180,23 @@ def test_carried_teams_verify_and_tampering_is_refused(session: Session, tmp_pat
     withdrawn = carried[code][0]
     reassign_inspector(session, DECEMBER, withdrawn, "调往专项检查")
     assert withdrawn not in staffing.carried_teams(session, december).get(code, ())
+    # a conflict declared with a carried enterprise that December did not draw again: an
+    # event of both months' chains; November's leaves the handed-over visit alone
+    rows = carryover.carried_rows(session, december)
+    other = next(
+        c for c, v in sorted(rows.items())
+        if c != code and carried[c] and not any(t.startswith(DECEMBER) for t in v.task_codes)
+    )  # fmt: skip
+    member = staffing.carried_teams(session, december)[other][0]
+    row = {"inspector_id": member, "credit_code": rows[other].credit_code,
+           "raised_by": member, "raised_on": date(2026, 12, 8), "reason": "亲属关系"}  # fmt: skip
+    assert (
+        staffing.record_directory_changes(
+            session, "conflicts", [row], actor="test", source="conflicts.csv"
+        )
+        == 2
+    )
+    assert member not in staffing.carried_teams(session, december)[other]
     out = tmp_path / "dec"
     export_month(session, DECEMBER, out)
     assert december.staffing_hash
