@@ -257,7 +257,7 @@ def _lawful_members(
             else:
                 members.append(member)
         # a team must share a duty day: drop the member with the fewest duty days, then
-        # the largest key, until the rest do
+        # the largest id, until the rest do
         while members and not table.share_a_day([table.index[m] for m in members]):
             victim = max(members, key=lambda m: (-int(duty[table.index[m]]), m))
             members.remove(victim)

@@ -28,6 +28,7 @@ from models import AuditEntry, CarryOver, Enterprise, Inspector, Item, Plan, Tea
 
 CARRIED_PLAN_STATES = ("drawn", "assigned", "published")
 RECHECK_ACTION = "plan.carry_over"
+BATCH = 2000
 
 
 def previous_month(month: str) -> str:
@@ -100,11 +101,13 @@ def open_visits_of(session: Session, month: str) -> list[kernel.CarriedVisit]:
 
 def _teams(session: Session, visit_ids: Sequence[int]) -> dict[int, list[str]]:
     teams: dict[int, list[str]] = {}
-    query = select(TeamMember.visit_id, TeamMember.inspector_id).where(
-        TeamMember.visit_id.in_(visit_ids), TeamMember.replaced_at.is_(None)
-    )
-    for visit_id, inspector_id in session.execute(query).tuples():
-        teams.setdefault(visit_id, []).append(inspector_id)
+    for start in range(0, len(visit_ids), BATCH):  # bound parameters stay few
+        query = select(TeamMember.visit_id, TeamMember.inspector_id).where(
+            TeamMember.visit_id.in_(visit_ids[start : start + BATCH]),
+            TeamMember.replaced_at.is_(None),
+        )
+        for visit_id, inspector_id in session.execute(query).tuples():
+            teams.setdefault(visit_id, []).append(inspector_id)
     return teams
 
 
@@ -170,8 +173,10 @@ def link(session: Session, plan: Plan, carried: Iterable[kernel.CarriedVisit]) -
     codes = [c.visit_id for c in carried]
     if not codes:
         return
-    ids = session.scalars(select(Visit.id).where(Visit.visit_code.in_(codes))).all()
-    session.add_all(CarryOver(plan_id=plan.id, visit_id=visit_id) for visit_id in ids)
+    for start in range(0, len(codes), BATCH):
+        batch = codes[start : start + BATCH]
+        ids = session.scalars(select(Visit.id).where(Visit.visit_code.in_(batch))).all()
+        session.add_all(CarryOver(plan_id=plan.id, visit_id=visit_id) for visit_id in ids)
     session.flush()
 
 
@@ -249,13 +254,11 @@ def mark_done(session: Session, plan: Plan) -> set[str]:
     team is left alone and holds no place). Their codes."""
     rows = carried_rows(session, plan)
     done = {code for code, visit in rows.items() if visit.status != "planned"}
-    if done:
+    ids = [rows[code].id for code in sorted(done)]
+    for start in range(0, len(ids), BATCH):
         session.execute(
             update(CarryOver)
-            .where(
-                CarryOver.plan_id == plan.id,
-                CarryOver.visit_id.in_([rows[c].id for c in done]),
-            )
+            .where(CarryOver.plan_id == plan.id, CarryOver.visit_id.in_(ids[start : start + BATCH]))
             .values(carried_out=True)
             .execution_options(synchronize_session=False)
         )

@@ -31,6 +31,7 @@ from inspect_engine.sampling.frames import Frame as KernelFrame
 from inspect_engine.workcalendar import PACKAGE_ONLY, Calendar
 from inspect_engine.workflows import audit, carryover
 from models import (
+    CarryOver,
     Conflict,
     Inspection,
     Inspector,
@@ -339,14 +340,15 @@ def _apply_to_teams(
 
 def carried_teams(session: Session, plan: Plan) -> dict[str, tuple[str, ...]]:
     """The current teams of the visits carried into the plan."""
-    rows = carryover.carried_rows(session, plan)
-    query = select(TeamMember.visit_id, TeamMember.inspector_id).where(
-        TeamMember.visit_id.in_([v.id for v in rows.values()]), TeamMember.replaced_at.is_(None)
+    query = (
+        select(Visit.visit_code, TeamMember.inspector_id)
+        .join(TeamMember, TeamMember.visit_id == Visit.id)
+        .join(CarryOver, CarryOver.visit_id == Visit.id)
+        .where(CarryOver.plan_id == plan.id, TeamMember.replaced_at.is_(None))
     )
-    code_of = {v.id: code for code, v in rows.items()}
     teams: dict[str, list[str]] = {}
-    for visit_id, inspector in session.execute(query):
-        teams.setdefault(code_of[visit_id], []).append(inspector)
+    for code, inspector in session.execute(query):
+        teams.setdefault(code, []).append(inspector)
     return {code: tuple(sorted(members)) for code, members in teams.items()}
 
 
