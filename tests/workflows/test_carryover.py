@@ -201,6 +201,10 @@ def test_carried_teams_verify_and_tampering_is_refused(session: Session, tmp_pat
     export_month(session, DECEMBER, out)
     assert december.staffing_hash
     teams = json.loads((out / "teams.json").read_text(encoding="utf-8"))
+    # visits.csv lists the carried visits first, with their codes
+    listed = [line.split(",")[0] for line in (out / "visits.csv").read_text().splitlines()[1:]]
+    carried_codes = sorted(carryover.carried_rows(session, december))
+    assert listed[: len(carried_codes)] == carried_codes
     assert teams["carried"] and all(v["priority"] == 0 for v in teams["carried"])
     assert run(out, december.staffing_hash) == 0
 
