@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Select, or_, select, update
+from sqlalchemy.orm import Session, aliased
 
 from inspect_engine.assignment import carryover as kernel
 from inspect_engine.assignment.events import Change
@@ -303,14 +303,21 @@ def store_teams(
     session.flush()
 
 
+def _later_links(plan: Plan) -> Select[tuple[str, int]]:
+    """(visit code, later plan) of the visits this plan schedules that a later plan carried
+    on (its own visits, and those it carried itself and could not finish)."""
+    later = aliased(Plan)
+    return (
+        select(Visit.visit_code, CarryOver.plan_id)
+        .join(CarryOver, CarryOver.visit_id == Visit.id)
+        .join(later, later.id == CarryOver.plan_id)
+        .where(of_plan(plan.id), later.month > plan.month)
+    )
+
+
 def handed_over(session: Session, plan: Plan) -> set[str]:
     """This plan's visits carried into a later plan: its own events leave them alone."""
-    query = (
-        select(Visit.visit_code)
-        .join(CarryOver, CarryOver.visit_id == Visit.id)
-        .where(Visit.plan_id == plan.id, CarryOver.plan_id != plan.id)
-    )
-    return set(session.scalars(query))
+    return {code for code, _ in session.execute(_later_links(plan)).tuples()}
 
 
 def handover_teams(session: Session, plan: Plan) -> dict[str, tuple[str, ...]]:
@@ -318,12 +325,8 @@ def handover_teams(session: Session, plan: Plan) -> dict[str, tuple[str, ...]]:
     plan's snapshot lists them): this plan's record of them ends there."""
     from inspect_engine.workflows import staffing
 
-    later_ids = (
-        select(CarryOver.plan_id)
-        .join(Visit, Visit.id == CarryOver.visit_id)
-        .where(Visit.plan_id == plan.id, CarryOver.plan_id != plan.id)
-    )
-    later = session.scalars(select(Plan).where(Plan.id.in_(later_ids))).all()
+    links = session.execute(_later_links(plan)).tuples().all()
+    later = session.scalars(select(Plan).where(Plan.id.in_({p for _, p in links}))).all()
     mine = handed_over(session, plan)
     out: dict[str, tuple[str, ...]] = {}
     for other in sorted(later, key=lambda p: p.month, reverse=True):  # the first handover wins

@@ -27,9 +27,9 @@ def teams_record(session: Session, plan: Plan) -> dict[str, Any]:
     merged = kernel.merge_visits(snapshot, staffing.plan_selections(session, plan))
     merged, carried = carry_kernel.month_visits(merged, carry_kernel.carried_of(snapshot))
     teams = staffing.current_teams(session, plan)
+    teams.update(staffing.carried_teams(session, plan))
     # visits handed over to a later month: this month's record ends with their team then
     teams.update(carryover.handover_teams(session, plan))
-    teams.update(staffing.carried_teams(session, plan))
     changes = staffing.plan_changes(session, plan)
     manual = sum(row.kind in staffing.MANUAL_KINDS for row in changes)
     return {

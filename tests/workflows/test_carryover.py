@@ -231,3 +231,42 @@ def test_carried_teams_verify_and_tampering_is_refused(session: Session, tmp_pat
     export_month(session, NOVEMBER, nov)
     november = get_plan(session, NOVEMBER)
     assert november.staffing_hash and run(nov, november.staffing_hash) == 0
+
+
+def test_a_visit_carried_twice_keeps_its_code_and_every_month_verifies(
+    session: Session, tmp_path: Path
+) -> None:
+    months = two_months(session, tmp_path)
+    january = "2027-01"
+    december = get_plan(session, DECEMBER)
+    # a member of a twice-carried team is away all January: January's re-check replaces him,
+    # and December's record still ends with the team it handed over
+    teams = staffing.carried_teams(session, december)
+    code = sorted(c for c in teams if teams[c])[0]
+    session.add(
+        models.Leave(
+            row_hash="leave-jan",
+            inspector_id=teams[code][0],
+            starts_on=date(2027, 1, 1),
+            ends_on=date(2027, 1, 31),
+        )
+    )
+    session.flush()
+    lines = tuple(line.replace("2026-12-", "2027-01-") for line in tinycity.TASK_LINES)
+    plan_month(session, january, tinycity.tasks_file(tmp_path, lines))
+    freeze_month(session, january, ExclusionPolicy())
+    draw_month(session, january, "dice:3-3-3-1-2-6")
+    assign_month(session, january)
+    plan = get_plan(session, january)
+    assert teams[code][0] not in staffing.carried_teams(session, plan)[code]
+    # nothing was carried out in December: every November visit still open goes on, with
+    # its November code, and so do December's own open visits
+    own = session.scalars(
+        select(models.Visit.visit_code).where(models.Visit.plan_id == december.id)
+    ).all()
+    assert sorted(carryover.carried_rows(session, plan)) == sorted([*months.open_before, *own])
+    for month in (NOVEMBER, DECEMBER, january):
+        out = tmp_path / month
+        export_month(session, month, out)
+        hashed = get_plan(session, month).staffing_hash
+        assert hashed and run(out, hashed) == 0, month
