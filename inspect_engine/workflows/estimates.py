@@ -8,7 +8,7 @@ the feed serves it without recomputing."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -47,8 +47,9 @@ def month_estimates(session: Session, month: str) -> dict[str, Any]:
     visits = _drawn_visits(session, plan)
     drawn = np.array([code for _, code in visits], dtype="<U18")
     at = np.searchsorted(union, drawn)
-    tasks = session.scalars(select(Task.task_code).where(Task.plan_id == plan.id)).all()
-    problem, observation, visited = _outcomes(session, [v for v, _ in visits], tasks=tasks)
+    items = {i for row in session.scalars(select(Task.items).where(Task.plan_id == plan.id))
+             for i in row}  # fmt: skip
+    problem, observation, visited = _outcomes(session, [v for v, _ in visits], items=items)
     classes = _risk_classes(session, plan.id, drawn)
     results = MonthResults(
         credit_code=drawn,
@@ -97,8 +98,11 @@ def _task_estimates(
             .tuples()
             .all()
         )
+        task_items = session.scalars(
+            select(Task.items).where(Task.task_code == frame.task_code)
+        ).one()
         problem, observation, visited = _outcomes(
-            session, [visit_of[str(c)] for c in drawn], task_code=frame.task_code
+            session, [visit_of[str(c)] for c in drawn], items=task_items
         )
         frame_at = np.searchsorted(union, codes)
         at = np.searchsorted(union, drawn)
@@ -199,15 +203,12 @@ def _drawn_visits(session: Session, plan: Plan) -> list[tuple[str, str]]:
 
 
 def _outcomes(
-    session: Session,
-    visit_codes: list[str],
-    *,
-    task_code: str | None = None,
-    tasks: Sequence[str] | None = None,
+    session: Session, visit_codes: list[str], *, items: Iterable[str]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per visit: a current publication (of the task's own items, when a task is given; of
-    the plan's tasks' items, when `tasks` are: a carried visit drawn again holds two
-    months' items) found a problem / observed / exists at all."""
+    """Per visit: a current publication of one of `items` (a task's, or the plan's tasks')
+    found a problem / observed / exists at all. By item, not by the task a publication is
+    credited to: an item two tasks share is checked once and answers both, in one month or,
+    for a carried visit drawn again, in two (结转)."""
     index = {code: i for i, code in enumerate(visit_codes)}
     problem = np.zeros(len(visit_codes), bool)
     observation = np.zeros(len(visit_codes), bool)
@@ -215,10 +216,7 @@ def _outcomes(
     published = select(Publication.visit_code, Publication.result).where(
         Publication.state == "current", Publication.visit_code.in_(visit_codes)
     )
-    if task_code is not None:
-        published = published.where(Publication.task_code == task_code)
-    if tasks is not None:
-        published = published.where(Publication.task_code.in_(list(tasks)))
+    published = published.where(Publication.item_code.in_(sorted(set(items))))
     for visit_code, result in session.execute(published):
         i = index[visit_code]
         code = result_codes.ResultCode.parse(result)

@@ -16,7 +16,7 @@ from inspect_engine.assignment import carryover as carry_kernel
 from inspect_engine.assignment.rules import available_in_month, eligible
 from inspect_engine.assignment.staffing import merge_visits
 from inspect_engine.sampling.frames import ExclusionPolicy
-from inspect_engine.workflows import carryover, field, results, staffing
+from inspect_engine.workflows import carryover, estimates, field, results, staffing
 from inspect_engine.workflows.assignment import assign_month, reassign_inspector
 from inspect_engine.workflows.month_export import export_month
 from inspect_engine.workflows.planning import draw_month, freeze_month, get_plan, plan_month
@@ -270,3 +270,34 @@ def test_a_visit_carried_twice_keeps_its_code_and_every_month_verifies(
         export_month(session, month, out)
         hashed = get_plan(session, month).staffing_hash
         assert hashed and run(out, hashed) == 0, month
+
+
+def test_estimates_count_a_carried_visit_drawn_again_in_both_months(
+    session: Session, tmp_path: Path
+) -> None:
+    two_months(session, tmp_path)
+    december = get_plan(session, DECEMBER)
+    linked = carryover.carried_rows(session, december)
+    again = next(v for _, v in sorted(linked.items()) if "2026-12-INFO" in v.task_codes)
+    member = staffing.carried_teams(session, december)[again.visit_code][0]
+    row = results.submit_result(
+        session, inspector_id=member, visit_code=again.visit_code, item_code="SAMR-INFO",
+        result="no_problem", inspected_on=date(2026, 12, 9), today=date(2026, 12, 10),
+    )  # fmt: skip
+    results.review_result(session, row.id, approve=True, departments=None)
+    results.publish_month(session, NOVEMBER, today=date(2026, 12, 10))  # its own month
+    # December's sample is every enterprise its tasks selected, the carried one included,
+    # and the one result of the item both months' INFO tasks carry answers both
+    selected = set(
+        session.scalars(
+            select(models.Selection.credit_code)
+            .join(models.Task, models.Task.task_code == models.Selection.task_code)
+            .where(models.Task.plan_id == december.id)
+        )
+    )
+    dec = estimates.month_estimates(session, DECEMBER)
+    assert dec["overall"]["drawn"] == len(selected)
+    assert dec["overall"]["visited"] == 1
+    assert dec["by_task"]["2026-12-INFO"]["visited"] == 1
+    nov = estimates.month_estimates(session, NOVEMBER)
+    assert nov["by_task"]["2026-11-INFO"]["visited"] == 1
