@@ -38,7 +38,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 
 import numpy as np
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -58,6 +58,7 @@ from inspect_engine.workflows.planning import get_plan, month_start
 from inspect_engine.workflows.users import Forbidden
 from models import (
     AuditEntry,
+    CarryOver,
     ConfirmationDelivery,
     Department,
     Enterprise,
@@ -105,13 +106,26 @@ def normalise_code(text: str) -> str | None:
     return code
 
 
-def validity(month: str, grace_days: int = DEFAULT_GRACE_DAYS) -> tuple[date, date]:
-    """First and last day on which a visit of `month` may be verified."""
+def validity(
+    month: str, grace_days: int = DEFAULT_GRACE_DAYS, until: str | None = None
+) -> tuple[date, date]:
+    """First and last day on which a visit of `month` may be verified; `until`: the last
+    month it is scheduled in, when it was carried over (结转)."""
     if grace_days < 0:
         raise InvalidInput("the grace period cannot be negative")
     first = month_start(month)
-    last = first.replace(day=calendar.monthrange(first.year, first.month)[1])
+    end = month_start(until) if until is not None and until > month else first
+    last = end.replace(day=calendar.monthrange(end.year, end.month)[1])
     return first, last + timedelta(days=grace_days)
+
+
+def carried_until(session: Session, visit: Visit) -> str | None:
+    """The last month a visit was carried into (结转), or None."""
+    return session.scalars(
+        select(func.max(Plan.month))
+        .join(CarryOver, CarryOver.plan_id == Plan.id)
+        .where(CarryOver.visit_id == visit.id)
+    ).first()
 
 
 def confirm_hash(code: str) -> str:
@@ -163,8 +177,8 @@ def issue_verify_codes(
     to their liaisons (`send_confirmations`). Returns how many team codes were issued."""
     plan = get_plan(session, month)
     staffed = select(TeamMember.visit_id).where(TeamMember.replaced_at.is_(None))
-    query = select(Visit).where(
-        Visit.plan_id == plan.id, Visit.verify_token.is_(None), Visit.id.in_(staffed)
+    query = select(Visit).where(  # its own visits and those carried into it (结转)
+        carryover.of_plan(plan.id), Visit.verify_token.is_(None), Visit.id.in_(staffed)
     )
     issued = 0
     for visit in session.scalars(query).all():
@@ -206,7 +220,7 @@ def send_confirmations(
         select(Visit, Enterprise.name, Enterprise.contact)
         .join(Enterprise, Enterprise.credit_code == Visit.credit_code)
         .where(
-            Visit.plan_id == plan.id,
+            carryover.of_plan(plan.id),  # its own visits and those carried into it (结转)
             Visit.id.in_(staffed),
             Visit.id.not_in(answered),
             Visit.confirm_hash.is_(None),
@@ -332,7 +346,7 @@ def visit_document(
     tasks = session.scalars(
         select(Task).where(Task.task_code.in_(visit.task_codes)).order_by(Task.task_code)
     ).all()
-    valid_from, valid_until = validity(month, options.grace_days)
+    valid_from, valid_until = validity(month, options.grace_days, carried_until(session, visit))
     return VisitDocument(
         issuer=options.issuer,
         visit_code=visit.visit_code,
@@ -433,8 +447,10 @@ def _visit_by_code(session: Session, code: str | None) -> tuple[Visit, str, Code
     return (row[0], row[1], "confirmation") if row is not None else None
 
 
-def _judge(month: str, today: date, grace_days: int) -> tuple[Outcome, date, date]:
-    first, last = validity(month, grace_days)
+def _judge(
+    month: str, today: date, grace_days: int, until: str | None = None
+) -> tuple[Outcome, date, date]:
+    first, last = validity(month, grace_days, until)
     if today < first:
         return "not_yet", first, last
     if today > last:
@@ -459,7 +475,7 @@ def verify_visit(
     first = last = None
     if found is not None:
         visit, month, _ = found
-        outcome, first, last = _judge(month, day, grace_days)
+        outcome, first, last = _judge(month, day, grace_days, carried_until(session, visit))
         if outcome == "genuine":
             view = _public_visit(session, visit, month, first, last)
     hashed = client_hash(secret, client)
@@ -549,7 +565,7 @@ def record_feedback(
     if found is None:
         raise CodeRefused("unknown", "this verification code does not exist")
     visit, month, kind = found
-    outcome, _, _ = _judge(month, day, grace_days)
+    outcome, _, _ = _judge(month, day, grace_days, carried_until(session, visit))
     if outcome != "genuine":
         raise CodeRefused(outcome, f"this verification code is not valid today ({outcome})")
     if kind == "team" and visit.confirm_hash is not None:

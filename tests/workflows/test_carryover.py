@@ -301,3 +301,18 @@ def test_estimates_count_a_carried_visit_drawn_again_in_both_months(
     assert dec["by_task"]["2026-12-INFO"]["visited"] == 1
     nov = estimates.month_estimates(session, NOVEMBER)
     assert nov["by_task"]["2026-11-INFO"]["visited"] == 1
+
+
+def test_a_carried_visit_is_verifiable_through_the_month_it_is_carried_into(
+    session: Session, tmp_path: Path
+) -> None:
+    two_months(session, tmp_path)
+    december = get_plan(session, DECEMBER)
+    visit = next(v for _, v in sorted(carryover.carried_rows(session, december).items())
+                 if v.verify_token)  # fmt: skip
+    assert visit.verify_token is not None
+    late = date(2026, 12, 20)  # after November and its grace days
+    assert field.validity(NOVEMBER)[1] < late
+    seen = field.verify_visit(session, visit.verify_token, secret="s", today=late)
+    assert seen.outcome == "genuine"
+    assert seen.valid_until == field.validity(DECEMBER)[1]
