@@ -461,6 +461,7 @@ def freeze_month(
             "frames": dict(pairs),
             "staffing_hash": staffing_hash,
             "contribution_source": source,
+            "carried_over": len(carried),  # 结转: listed in the staffing snapshot
         },
     )
     audit.publish_head(session, "freeze", month)
