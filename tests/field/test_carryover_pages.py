@@ -97,3 +97,15 @@ def test_the_inspector_sees_his_carried_visits_marked(served: Carried) -> None:
     assert card and "结转" in card.group(0)
     visit = client.get(f"/field/visits/{served.inspector_visit}")
     assert visit.status_code == 200 and 'id="carried"' in visit.text
+
+
+def test_the_desk_lists_carried_visits_first_and_marks_them(served: Carried) -> None:
+    page = signed_in(served, "admin").get(f"/desk/{DECEMBER}")
+    assert page.status_code == 200
+    pattern = r'<tr data-visit="([^"]+)"><td data-label="户次" class="code">(.*?)</td>'
+    rows = re.findall(pattern, page.text)
+    assert rows
+    marked = [code for code, cell in rows if "结转" in cell]
+    assert marked == [code for code, _ in rows[: len(marked)]]  # first
+    assert len(marked) == min(served.carried, len(rows))
+    assert all(code.startswith("2026-11-") for code in marked)
