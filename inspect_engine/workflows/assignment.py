@@ -130,8 +130,10 @@ def reassign_inspector(
     plan = get_plan(session, month)
     if not claimed:
         raise Conflict(f"the plan for {month} has no teams yet")
-    rows = {**_visit_rows(session, plan), **carryover.carried_rows(session, plan)}
-    open_codes = {code for code, visit in rows.items() if visit.status == "planned"}
+    own, carried = _visit_rows(session, plan), carryover.carried_rows(session, plan)
+    rows = {**own, **carried}
+    open_codes = {code for code, visit in own.items() if visit.status == "planned"}
+    open_codes |= {code for code, visit in carried.items() if visit.status != "visited"}
     teams = {**staffing.current_teams(session, plan), **staffing.carried_teams(session, plan)}
     if not any(inspector_id in m for code, m in teams.items() if code in open_codes):
         raise NotFound(f"inspector {inspector_id} has no open place in the plan for {month}")

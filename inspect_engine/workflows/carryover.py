@@ -27,7 +27,7 @@ from inspect_engine.workflows import audit
 from models import AuditEntry, CarryOver, Enterprise, Inspector, Item, Plan, TeamMember, Visit
 
 CARRIED_PLAN_STATES = ("drawn", "assigned", "published")
-RECHECK_ACTION = "plan.carry_over"
+RECHECK_ACTION = "plan.carried_teams"  # (`plan.carry_over` is `month close`'s)
 BATCH = 2000
 
 
@@ -253,7 +253,8 @@ def mark_done(session: Session, plan: Plan) -> set[str]:
     """At the team draw: carried visits carried out since the freeze are marked done (their
     team is left alone and holds no place). Their codes."""
     rows = carried_rows(session, plan)
-    done = {code for code, visit in rows.items() if visit.status != "planned"}
+    # `carried_over` (the earlier month closed) is still open; only a visit is done
+    done = {code for code, visit in rows.items() if visit.status == "visited"}
     ids = [rows[code].id for code in sorted(done)]
     for start in range(0, len(ids), BATCH):
         session.execute(

@@ -298,7 +298,7 @@ def _with_carried_out(
     )
     # carried into this plan and done since; handed over to a later plan (its teams now)
     done |= {code for code, v in carryover.carried_rows(session, plan).items()
-             if v.status != "planned"}  # fmt: skip
+             if v.status == "visited"}  # fmt: skip
     done |= carryover.handed_over(session, plan)
     return replace(change, carried_out=tuple(sorted(done)))
 

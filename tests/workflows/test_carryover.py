@@ -18,6 +18,7 @@ from inspect_engine.assignment.staffing import merge_visits
 from inspect_engine.sampling.frames import ExclusionPolicy
 from inspect_engine.workflows import carryover, estimates, field, results, staffing
 from inspect_engine.workflows.assignment import assign_month, reassign_inspector
+from inspect_engine.workflows.closing import close_month
 from inspect_engine.workflows.month_export import export_month
 from inspect_engine.workflows.planning import draw_month, freeze_month, get_plan, plan_month
 from tests.workflows import tinycity
@@ -37,6 +38,7 @@ class TwoMonths:
     open_before: dict[str, tuple[str, ...]]  # November's open visits -> team at Dec's freeze
     on_leave: str  # the inspector on leave all December
     visited: set[str]
+    done: str  # a carried visit carried out after December's freeze, before its team draw
 
 
 def two_months(session: Session, tmp_path: Path) -> TwoMonths:
@@ -76,11 +78,19 @@ def two_months(session: Session, tmp_path: Path) -> TwoMonths:
         )
     )
     session.flush()
+    close_month(session, NOVEMBER)  # the open visits are marked carried_over in November
     plan_month(session, DECEMBER, tinycity.tasks_file(tmp_path, DECEMBER_TASKS))
     freeze_month(session, DECEMBER, ExclusionPolicy())
     draw_month(session, DECEMBER, "dice:6-5-4-3-2-1")
+    # one carried visit is carried out between December's freeze and its team draw
+    done = next(v for v in rows[1::2] if on_leave not in teams[v.visit_code] != ())
+    results.submit_result(
+        session, inspector_id=teams[done.visit_code][0], visit_code=done.visit_code,
+        item_code=done.item_codes[0], result="no_problem", inspected_on=date(2026, 12, 8),
+        today=date(2026, 12, 10),
+    )  # fmt: skip
     assign_month(session, DECEMBER)
-    return TwoMonths(open_before, on_leave, visited)
+    return TwoMonths(open_before, on_leave, visited, done.visit_code)
 
 
 def test_two_months_carry_over(session: Session, tmp_path: Path) -> None:
@@ -98,6 +108,11 @@ def test_two_months_carry_over(session: Session, tmp_path: Path) -> None:
     linked = carryover.carried_rows(session, december)
     assert sorted(linked) == sorted(months.open_before)
     assert all(v.visit_code.startswith(f"{NOVEMBER}-") for v in linked.values())
+    # carried out after the freeze: marked done, its team left as it was, no place held
+    assert carryover.done_at_draw(session, december) == {months.done}
+    assert staffing.carried_teams(session, december)[months.done] == tuple(
+        sorted(months.open_before[months.done])
+    )
 
     # drawn again -> one visit: no December visit for a carried enterprise, the carried one
     # takes on December's INFO items, and the selection keeps December's π
@@ -144,7 +159,8 @@ def test_two_months_carry_over(session: Session, tmp_path: Path) -> None:
         select(models.AssignmentRun).where(models.AssignmentRun.plan_id == december.id)
     ).one()
     places: dict[str, int] = {}
-    for team in [*staffing.current_teams(session, december).values(), *now.values()]:
+    held = [team for code, team in now.items() if code != months.done]  # done: no place
+    for team in [*staffing.current_teams(session, december).values(), *held]:
         for member in team:
             places[member] = places.get(member, 0) + 1
     assert run_row.fairness["places"] == sum(places.values())
@@ -172,11 +188,11 @@ def test_two_months_carry_over(session: Session, tmp_path: Path) -> None:
 
 
 def test_carried_teams_verify_and_tampering_is_refused(session: Session, tmp_path: Path) -> None:
-    two_months(session, tmp_path)
+    months = two_months(session, tmp_path)
     december = get_plan(session, DECEMBER)
     # a December event reaches a carried team: the supervisor withdraws one of its members
     carried = staffing.carried_teams(session, december)
-    code = sorted(c for c in carried if carried[c])[0]
+    code = sorted(c for c in carried if carried[c] and c != months.done)[0]
     withdrawn = carried[code][0]
     reassign_inspector(session, DECEMBER, withdrawn, "调往专项检查")
     assert withdrawn not in staffing.carried_teams(session, december).get(code, ())
@@ -185,7 +201,8 @@ def test_carried_teams_verify_and_tampering_is_refused(session: Session, tmp_pat
     rows = carryover.carried_rows(session, december)
     other = next(
         c for c, v in sorted(rows.items())
-        if c != code and carried[c] and not any(t.startswith(DECEMBER) for t in v.task_codes)
+        if c not in (code, months.done) and carried[c]
+        and not any(t.startswith(DECEMBER) for t in v.task_codes)
     )  # fmt: skip
     member = staffing.carried_teams(session, december)[other][0]
     row = {"inspector_id": member, "credit_code": rows[other].credit_code,
@@ -242,7 +259,7 @@ def test_a_visit_carried_twice_keeps_its_code_and_every_month_verifies(
     # a member of a twice-carried team is away all January: January's re-check replaces him,
     # and December's record still ends with the team it handed over
     teams = staffing.carried_teams(session, december)
-    code = sorted(c for c in teams if teams[c])[0]
+    code = sorted(c for c in teams if teams[c] and c != months.done)[0]
     session.add(
         models.Leave(
             row_hash="leave-jan",
@@ -259,12 +276,13 @@ def test_a_visit_carried_twice_keeps_its_code_and_every_month_verifies(
     assign_month(session, january)
     plan = get_plan(session, january)
     assert teams[code][0] not in staffing.carried_teams(session, plan)[code]
-    # nothing was carried out in December: every November visit still open goes on, with
-    # its November code, and so do December's own open visits
+    # every November visit still open goes on, with its November code, and so do
+    # December's own open visits; the one carried out in December does not
     own = session.scalars(
         select(models.Visit.visit_code).where(models.Visit.plan_id == december.id)
     ).all()
-    assert sorted(carryover.carried_rows(session, plan)) == sorted([*months.open_before, *own])
+    still = sorted({*months.open_before, *own} - {months.done})
+    assert sorted(carryover.carried_rows(session, plan)) == still
     for month in (NOVEMBER, DECEMBER, january):
         out = tmp_path / month
         export_month(session, month, out)
@@ -275,10 +293,11 @@ def test_a_visit_carried_twice_keeps_its_code_and_every_month_verifies(
 def test_estimates_count_a_carried_visit_drawn_again_in_both_months(
     session: Session, tmp_path: Path
 ) -> None:
-    two_months(session, tmp_path)
+    months = two_months(session, tmp_path)
     december = get_plan(session, DECEMBER)
     linked = carryover.carried_rows(session, december)
-    again = next(v for _, v in sorted(linked.items()) if "2026-12-INFO" in v.task_codes)
+    again = next(v for c, v in sorted(linked.items())
+                 if "2026-12-INFO" in v.task_codes and c != months.done)  # fmt: skip
     member = staffing.carried_teams(session, december)[again.visit_code][0]
     row = results.submit_result(
         session, inspector_id=member, visit_code=again.visit_code, item_code="SAMR-INFO",
