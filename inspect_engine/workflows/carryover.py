@@ -64,14 +64,13 @@ def open_visits_of(session: Session, month: str) -> list[kernel.CarriedVisit]:
     if not rows:
         return []
     teams = _teams(session, [v.id for v in rows])
-    places = {
-        code: (unit, district)
-        for code, unit, district in session.execute(
-            select(Enterprise.credit_code, Enterprise.unit, Enterprise.district).where(
-                Enterprise.credit_code.in_({v.credit_code for v in rows})
-            )
-        ).tuples()
-    }
+    codes = sorted({v.credit_code for v in rows})
+    places: dict[str, tuple[str, str]] = {}
+    for start in range(0, len(codes), BATCH):  # bound parameters stay few
+        query = select(Enterprise.credit_code, Enterprise.unit, Enterprise.district).where(
+            Enterprise.credit_code.in_(codes[start : start + BATCH])
+        )
+        places.update((code, (unit, district)) for code, unit, district in session.execute(query))
     items = {
         code: (department, qualification or None)
         for code, department, qualification in session.execute(
@@ -88,9 +87,7 @@ def open_visits_of(session: Session, month: str) -> list[kernel.CarriedVisit]:
             task_codes=tuple(sorted(v.task_codes)),
             item_codes=tuple(sorted(v.item_codes)),
             departments=tuple(sorted(v.departments)),
-            qualifications=tuple(
-                sorted({items[i] for i in v.item_codes}, key=lambda p: (p[0], p[1] or ""))
-            ),
+            qualifications=kernel.sorted_pairs(items[i] for i in v.item_codes),
             mode=OfficeMode(v.mode),
             team_size=v.team_size,
             team=tuple(sorted(teams.get(v.id, ()))),
