@@ -30,6 +30,7 @@ from models import (
     AssignmentRun,
     Inspector,
     Plan,
+    Task,
     TeamMember,
     Visit,
 )
@@ -93,6 +94,11 @@ def assign_month(
     _store_teams(session, rows, {v: m for v, m in teams.items() if v in rows})
     every = {**rows, **carryover.carried_rows(session, plan)}
     run = _store_run(session, plan, "assign", result, every, teams, lost)
+    if len(every) > len(rows):  # 结转: how many of the visits are carried, drawn again
+        carried, mine = carryover.carried_rows(session, plan).values(), plan_tasks(session, plan)
+        again = sum(bool(mine & set(v.task_codes)) for v in carried)
+        run.fairness = {**run.fairness, "carried": len(every) - len(rows),
+                        "carried_drawn_again": again}  # fmt: skip
     faults.checkpoint("assign.after_teams")
     # every team carries its visit's code; each liaison gets its enterprise's own
     field.issue_verify_codes(session, month, actor=actor, courier=courier)
@@ -158,6 +164,10 @@ def reassign_inspector(
          "unstaffed": unstaffed},
     )  # fmt: skip
     return _outcome(plan, run, len(rows))
+
+
+def plan_tasks(session: Session, plan: Plan) -> set[str]:
+    return set(session.scalars(select(Task.task_code).where(Task.plan_id == plan.id)))
 
 
 def _visit_rows(session: Session, plan: Plan) -> dict[str, Visit]:
