@@ -5,7 +5,7 @@ again."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 
 from inspect_engine.assignment import (
     DateRange,
@@ -16,8 +16,15 @@ from inspect_engine.assignment import (
     assign,
     pair_key,
 )
-from inspect_engine.assignment.carryover import CarriedVisit, month_visits, priority, recheck
-from inspect_engine.assignment.rules import eligible
+from inspect_engine.assignment.carryover import (
+    CarriedVisit,
+    carried_days,
+    month_visits,
+    priority,
+    recheck,
+)
+from inspect_engine.assignment.rules import eligible, on_duty
+from inspect_engine.assignment.schedule import day_key
 from inspect_engine.assignment.staffing import MergedVisit
 
 InspectorFactory = Callable[..., Inspector]
@@ -134,3 +141,72 @@ def test_leave_over_the_window_makes_a_member_unlawful(
     visit = carried("2026-11-000005", ("S4", "S5"))
     done = recheck([visit], directory, month, Recusals(), seed("carry-5"))
     assert "S4" not in done.teams[visit.visit_id] and "S5" in done.teams[visit.visit_id]
+
+
+def one_duty_day(month: Month, day: date) -> tuple[DateRange, ...]:
+    """Leave over the whole month but `day`."""
+    return (
+        DateRange(month.first_day, day - timedelta(days=1)),
+        DateRange(day + timedelta(days=1), month.last_day),
+    )
+
+
+def test_under_v2_a_carried_visit_takes_its_day_before_the_months_own(
+    make_inspector: InspectorFactory, month: Month, seed: Callable[[str], str]
+) -> None:
+    team_seed, only = seed("carry-days"), date(2026, 12, 15)
+    # capacity 60 prorated to one working day of 23: three visits each, so only the day
+    # can keep the month's own visit out
+    directory = [
+        make_inspector(f"S{k}", unit=f"440106-0{1 + k}", capacity=60,
+                       leave=one_duty_day(month, only))
+        for k in range(2)
+    ]  # fmt: skip
+    visit = carried("2026-11-000001", ("S0", "S1"))
+    own = carried("2026-12-000001", ()).spec()  # needs the same two inspectors
+    checked = recheck([visit], directory, month, Recusals(), team_seed)
+    checked, days, booked = carried_days(
+        [visit], checked, directory, month, Recusals(), team_seed, cap=1
+    )
+    # the one day both are on duty, one visit a day: the carried visit holds it
+    assert days == {visit.visit_id: only}
+    assert all(on_duty(i, only) for i in directory)
+    result = assign([own], directory, month, team_seed, Recusals(), held=checked.held,
+                    max_per_day=1, booked=booked)  # fmt: skip
+    assert own.visit_id not in result.teams and own.visit_id not in result.days
+    assert [u.visit_id for u in result.unstaffed] == [own.visit_id]
+    # without the carried booking the month's own visit would have taken that day
+    alone = assign([own], directory, month, team_seed, Recusals(), max_per_day=1)
+    assert alone.days == {own.visit_id: only}
+
+
+def test_under_v2_a_carried_team_without_room_is_replaced_by_keyed_rank(
+    make_inspector: InspectorFactory, month: Month, seed: Callable[[str], str]
+) -> None:
+    team_seed, only = seed("carry-room"), date(2026, 12, 15)
+    busy = [
+        make_inspector(f"S{k}", unit=f"440106-0{1 + k}", capacity=60,
+                       leave=one_duty_day(month, only))
+        for k in range(2)
+    ]  # fmt: skip
+    free = [make_inspector(f"S{k}", unit=f"440106-0{k - 1}") for k in (2, 3)]
+    first, second = sorted(
+        [carried("2026-11-000001", ("S0", "S1")), carried("2026-11-000002", ("S0", "S1"))],
+        key=lambda c: (pair_key(team_seed, c.credit_code, "visit"), c.visit_id),
+    )
+    checked = recheck([first, second], [*busy, *free], month, Recusals(), team_seed)
+    assert checked.teams[second.visit_id] == ("S0", "S1")  # lawful: the re-check keeps it
+    checked, days, _ = carried_days(
+        [first, second], checked, [*busy, *free], month, Recusals(), team_seed, cap=1
+    )
+    assert days[first.visit_id] == only and checked.teams[first.visit_id] == ("S0", "S1")
+    # the second has no room on its only common day: S0 and S1 give way to the two free
+    # inspectors, on their first duty day by day key
+    assert checked.teams[second.visit_id] == ("S2", "S3")
+    window = [d for d in month.window_days if all(on_duty(i, d) for i in free)]
+    assert days[second.visit_id] == min(
+        window, key=lambda d: (day_key(team_seed, second.credit_code, d), d)
+    )
+    assert checked.replaced[second.visit_id] == (("S0", "S1"), ("S2", "S3"))
+    assert "no common duty day with room" in checked.reasons[second.visit_id]
+    assert checked.held == {"S0": 1, "S1": 1, "S2": 1, "S3": 1}

@@ -2,18 +2,20 @@
 frozen (the open visits listed in its snapshot), drawn (INFO draws every company, so carried
 companies are drawn again) and assigned. Runs on SQLite and PostgreSQL."""
 
+import csv
 import json
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import models
 from inspect_engine.assignment import carryover as carry_kernel
-from inspect_engine.assignment.rules import available_in_month, eligible
+from inspect_engine.assignment.rules import available_in_month, eligible, on_duty
 from inspect_engine.assignment.staffing import merge_visits
 from inspect_engine.sampling.frames import ExclusionPolicy
 from inspect_engine.workflows import carryover, estimates, field, results, staffing
@@ -335,3 +337,69 @@ def test_a_carried_visit_is_verifiable_through_the_month_it_is_carried_into(
     seen = field.verify_visit(session, visit.verify_token, secret="s", today=late)
     assert seen.outcome == "genuine"
     assert seen.valid_until == field.validity(DECEMBER)[1]
+
+
+def test_carried_visits_get_their_days_first_and_a_moved_day_is_refused(
+    session: Session, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    months = two_months(session, tmp_path)
+    december = get_plan(session, DECEMBER)
+    snapshot = staffing.load_snapshot(session, december)
+    cap, window = snapshot.max_per_day(), snapshot.month().window_days
+    assert cap is not None  # December is frozen under ie-teams-v2
+    by_id = {i.inspector_id: i for i in snapshot.inspectors()}
+    teams, days = (
+        staffing.carried_teams(session, december),
+        staffing.current_days(session, december),
+    )
+    open_carried = sorted(c for c in carryover.carried_rows(session, december) if c != months.done)
+    staffed = [c for c in open_carried if teams.get(c)]
+    assert staffed
+    per_day: dict[tuple[str, date], int] = {}
+    for code in staffed:  # on a working day of December's window, every member on duty
+        day = days[code]
+        assert day in window and all(on_duty(by_id[m], day) for m in teams[code])
+        for member in teams[code]:
+            per_day[member, day] = per_day.get((member, day), 0) + 1
+    own = {c: d for c, d in days.items() if c not in open_carried}
+    mine = staffing.current_teams(session, december)
+    for code, day in own.items():
+        for member in mine.get(code, ()):
+            per_day[member, day] = per_day.get((member, day), 0) + 1
+    assert max(per_day.values()) <= cap
+    out = tmp_path / "dec"
+    export_month(session, DECEMBER, out)
+    record = json.loads((out / "teams.json").read_text(encoding="utf-8"))
+    listed = {v["visit_id"]: v["visit_on"] for v in record["carried"]}
+    assert all(listed[c] == days[c].isoformat() for c in staffed)
+    with (out / "visits.csv").open(encoding="utf-8", newline="") as handle:
+        csv_days = {row["visit_id"]: row["visit_on"] for row in csv.DictReader(handle)}
+    assert all(csv_days[c] == days[c].isoformat() for c in staffed)
+    assert december.staffing_hash and run(out, december.staffing_hash) == 0
+    capsys.readouterr()
+
+    # a carried visit's day moved to another working day: not the protocol's
+    code = staffed[0]
+    other = next(d for d in window if d != days[code]).isoformat()
+
+    def move(data: dict[str, Any]) -> None:
+        next(v for v in data["carried"] if v["visit_id"] == code)["visit_on"] = other
+
+    copy = tampered(out, tmp_path, "move", lambda c: edit_json(c / "teams.json", move))
+    assert run(copy, december.staffing_hash) == 1
+    assert "FAIL" in capsys.readouterr().out
+
+    # ... or to a day off (a weekend or holiday inside the window): the days check refuses it
+    span = (window[-1] - window[0]).days
+    off = next(
+        window[0] + timedelta(days=k)
+        for k in range(span)
+        if window[0] + timedelta(days=k) not in window
+    )
+
+    def weekend(data: dict[str, Any]) -> None:
+        next(v for v in data["carried"] if v["visit_id"] == code)["visit_on"] = off.isoformat()
+
+    copy = tampered(out, tmp_path, "off", lambda c: edit_json(c / "teams.json", weekend))
+    assert run(copy, december.staffing_hash) == 1
+    assert "FAIL days" in capsys.readouterr().out
