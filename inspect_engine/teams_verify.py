@@ -17,9 +17,10 @@ naming the first that fails:
                  covered, a common duty day) and nobody is over capacity
   days           (ie-teams-v2) every team has a visit_on: a working day of the window, not
                  declared a holiday, on which every member is on duty, and nobody has more
-                 than max_visits_per_day visits a day
+                 than max_visits_per_day visits a day (carried visits included)
   optimum        drawing the teams (and days) again on the snapshot with the team seed and
-                 replaying the changes gives exactly these teams (and days)
+                 replaying the changes gives exactly these teams (and days); carried visits
+                 are re-checked (and given their days) first, as carryover.month_teams does
 
 Exit status: 0 all checks passed; 1 a check failed; 2 bad usage, or a file that cannot be
 read or is malformed.

@@ -294,7 +294,7 @@ class CarryOver(Base):
 
     The visit keeps its row, code, selection and results in its own month; this row links
     it to the plan that now schedules and staffs it (listed in that plan's staffing snapshot,
-    docs/team-protocol.md §7). `carried_out`: it was carried out between the freeze and the
+    docs/team-protocol.md §6). `carried_out`: it was carried out between the freeze and the
     plan's team draw, so the re-check left its team alone. `handed_over_on` (ie-teams-v2):
     the day it had in the earlier month at the freeze, where that month's record ends."""
 

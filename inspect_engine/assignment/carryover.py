@@ -1,4 +1,4 @@
-"""Visits carried over from last month (结转), in the team protocol (docs/team-protocol.md §7).
+"""Visits carried over from last month (结转), in the team protocol (docs/team-protocol.md §6).
 
 At the freeze of month M+1, every visit of month M that is still open is written into M+1's
 staffing snapshot, under `carried`, with what its team needs and the team it has then:
