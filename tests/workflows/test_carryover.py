@@ -18,7 +18,14 @@ from inspect_engine.assignment import carryover as carry_kernel
 from inspect_engine.assignment.rules import available_in_month, eligible, on_duty
 from inspect_engine.assignment.staffing import merge_visits
 from inspect_engine.sampling.frames import ExclusionPolicy
-from inspect_engine.workflows import carryover, estimates, field, results, staffing
+from inspect_engine.workflows import (
+    carryover,
+    estimates,
+    field,
+    inspector_day,
+    results,
+    staffing,
+)
 from inspect_engine.workflows.assignment import assign_month, reassign_inspector
 from inspect_engine.workflows.closing import close_month
 from inspect_engine.workflows.month_export import export_month
@@ -112,6 +119,10 @@ def test_two_months_carry_over(session: Session, tmp_path: Path) -> None:
     assert all(v.visit_code.startswith(f"{NOVEMBER}-") for v in linked.values())
     # carried out after the freeze: marked done, its team left as it was, no place held
     assert carryover.done_at_draw(session, december) == {months.done}
+    # carried out in December before the team draw: still on its member's December list
+    doer = staffing.carried_teams(session, december)[months.done][0]
+    page = inspector_day.inspector_days(session, doer, DECEMBER, today=date(2026, 12, 10))
+    assert months.done in {v.visit_code for v in page.visits}
     assert staffing.carried_teams(session, december)[months.done] == tuple(
         sorted(months.open_before[months.done])
     )
