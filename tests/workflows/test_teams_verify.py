@@ -114,7 +114,8 @@ def test_teams_verify_accepts_the_export_and_names_each_tampering(
         visit["inspectors"] = sorted([*visit["inspectors"][1:], outsider])
 
     copy = tampered(out, tmp_path, "swap", lambda c: edit_json(c / "teams.json", swap))
-    assert failing(copy) in ("lawful", "optimum")
+    # (the outsider may be off duty on the visit's day: then the days check names it)
+    assert failing(copy) in ("lawful", "days", "optimum")
 
     # one snapshot row edited
     def capacity(data: dict[str, Any]) -> None:
