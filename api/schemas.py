@@ -578,6 +578,9 @@ class AssignedVisitOut(BaseModel):
     task_codes: list[str]
     items: list[VisitItemOut]
     team: list[TeamMateOut]
+    carried: bool = Field(
+        False, description="carried over from last month (结转): scheduled first this month"
+    )
 
 
 class ResultIn(BaseModel):

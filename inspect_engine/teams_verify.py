@@ -17,9 +17,10 @@ naming the first that fails:
                  covered, a common duty day) and nobody is over capacity
   days           (ie-teams-v2) every team has a visit_on: a working day of the window, not
                  declared a holiday, on which every member is on duty, and nobody has more
-                 than max_visits_per_day visits a day
+                 than max_visits_per_day visits a day (carried visits included)
   optimum        drawing the teams (and days) again on the snapshot with the team seed and
-                 replaying the changes gives exactly these teams (and days)
+                 replaying the changes gives exactly these teams (and days); carried visits
+                 are re-checked (and given their days) first, as carryover.month_teams does
 
 Exit status: 0 all checks passed; 1 a check failed; 2 bad usage, or a file that cannot be
 read or is malformed.
@@ -36,7 +37,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from inspect_engine.assignment import events, keys, optimiser, rescheduling, rules
+from inspect_engine.assignment import carryover, events, keys, rules
 from inspect_engine.assignment import staffing as kernel
 from inspect_engine.assignment.types import Inspector, Visit
 
@@ -164,6 +165,7 @@ def verify(
         merged = kernel.merge_visits(snapshot, selections)
     except ValueError as exc:
         raise Failed("visits", str(exc)) from exc
+    merged, carried = carryover.month_visits(merged, carryover.carried_of(snapshot))
     expected_visits = [(v.visit_id, v.credit_code, list(v.task_codes)) for v in merged]
     listed = teams.get("visits")
     if not isinstance(listed, list):
@@ -171,34 +173,37 @@ def verify(
     got_visits = [(v.get("visit_id"), v.get("credit_code"), v.get("task_codes")) for v in listed]
     if got_visits != expected_visits:
         raise Failed("visits", _first_difference(expected_visits, got_visits))
-    out.append(f"visits {len(merged)} visits merged from {len(records)} draw records")
+    carried_listed, done = _carried(teams, carried, "carried" in staffing_data)
+    out.append(
+        f"visits {len(merged)} visits merged from {len(records)} draw records"
+        + (f", {len(carried)} carried over" if carried else "")
+    )
 
     changes = _chain(teams.get("events"))
     out.append(f"events {len(changes)} changes, an unbroken chain")
 
-    specs = [v.spec() for v in merged]
+    specs = [v.spec() for v in merged] + [c.spec() for c in carried]
     drawn = {
-        str(v["visit_id"]): tuple(sorted(str(m) for m in v.get("inspectors") or ())) for v in listed
+        str(v["visit_id"]): tuple(sorted(str(m) for m in v.get("inspectors") or ()))
+        for v in [*listed, *carried_listed]
     }
-    _lawful(snapshot, specs, changes, drawn)
+    # a carried visit carried out before the team draw keeps last month's team, checked then
+    _lawful(snapshot, specs, changes, {v: m for v, m in drawn.items() if v not in done})
     out.append("lawful every team is lawful and nobody is over capacity")
 
     cap = snapshot.max_per_day()
-    days = _listed_days(listed) if cap is not None else {}
+    open_listed = [v for v in [*listed, *carried_listed] if str(v["visit_id"]) not in done]
+    days = _listed_days(open_listed) if cap is not None else {}
     if cap is not None:
-        _days(snapshot, specs, changes, drawn, days, cap)
+        open_teams = {v: m for v, m in drawn.items() if v not in done}
+        _days(snapshot, specs, changes, open_teams, days, cap)
         out.append(f"days {len(days)} visits on a working day, on duty, {cap} a day at most")
 
-    inspectors, month, recusals = snapshot.inspectors(), snapshot.month(), snapshot.recusals()
-    result = optimiser.assign(specs, inspectors, month, team_seed, recusals, max_per_day=cap)
-    state = events.Staffing(tuple(specs), tuple(inspectors), month, recusals)
-    if cap is None:
-        _, again, _ = events.replay(state, result.teams, team_seed, changes)
-        days_again: dict[str, date] = {}
-    else:
-        _, again, days_again, _ = rescheduling.replay_days(
-            state, result.teams, result.days, team_seed, changes, cap
-        )
+    selected = {str(r["task_code"]): list(r["selected"]) for r in records}
+    protocol = carryover.month_teams(snapshot, selected, team_seed, changes, done)
+    again, days_again = protocol.teams, protocol.days
+    if carried and teams.get("carried_recheck") != protocol.recheck.as_dict():
+        raise Failed("optimum", "the recorded re-check of the carried teams is not the protocol's")
     staffed = {v: m for v, m in drawn.items() if m}
     if again != staffed:
         differ = sorted(v for v in set(again) | set(staffed) if again.get(v) != staffed.get(v))
@@ -280,6 +285,29 @@ def _days(
     if over:
         who, day, n = over[0]
         raise Failed("days", f"{who} has {n} visits on {day}, more than {cap}")
+
+
+def _carried(
+    teams: Mapping[str, Any], carried: Sequence[carryover.CarriedVisit], listed_in_snapshot: bool
+) -> tuple[list[dict[str, Any]], set[str]]:
+    """teams.json's carried visits must be exactly the snapshot's (结转, fixed at the
+    freeze); those carried out before the team draw must be among them."""
+    if not listed_in_snapshot:
+        if teams.get("carried"):
+            raise Failed("visits", "teams.json carries visits the staffing snapshot does not list")
+        return [], set()
+    listed = teams.get("carried")
+    if not isinstance(listed, list):
+        raise Failed("visits", "teams.json has no list of carried visits")
+    want = [(c.visit_id, c.credit_code, list(c.task_codes)) for c in carried]
+    got = [(v.get("visit_id"), v.get("credit_code"), v.get("task_codes")) for v in listed]
+    if got != want:
+        raise Failed("visits", "carried over: " + _first_difference(want, got))
+    done = {str(v) for v in teams.get("carried_done") or ()}
+    stray = sorted(done - {c.visit_id for c in carried})
+    if stray:
+        raise Failed("visits", f"{stray[0]} is marked carried out but is not carried over")
+    return listed, done
 
 
 def _first_difference(expected: Sequence[tuple[Any, ...]], got: Sequence[tuple[Any, ...]]) -> str:

@@ -18,6 +18,7 @@ from models.field import ConfirmationDelivery, VerifyMiss, VerifyScan, VisitFeed
 from models.history import AnnualReport, Complaint, Inspection, ListMembership, Penalty
 from models.planning import (
     AssignmentRun,
+    CarryOver,
     Draw,
     Frame,
     Plan,
@@ -42,6 +43,7 @@ __all__ = [
     "CalendarDay",
     "CalendarEventVersion",
     "CalendarLink",
+    "CarryOver",
     "ColumnSnapshot",
     "Complaint",
     "ConfirmationDelivery",

@@ -292,3 +292,19 @@ class TeamEvent(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     __table_args__ = (UniqueConstraint("plan_id", "seq"),)
+
+
+class CarryOver(Base):
+    """结转: a visit of an earlier month still open at this plan's freeze, carried into it.
+
+    The visit keeps its row, code, selection and results in its own month; this row links
+    it to the plan that now schedules and staffs it (listed in that plan's staffing snapshot,
+    docs/team-protocol.md §6). `carried_out`: it was carried out between the freeze and the
+    plan's team draw, so the re-check left its team alone. `handed_over_on` (ie-teams-v2):
+    the day it had in the earlier month at the freeze, where that month's record ends."""
+
+    __tablename__ = "carried_visits"
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"), primary_key=True)
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id"), primary_key=True, index=True)
+    carried_out: Mapped[bool] = mapped_column(default=False, server_default=false())
+    handed_over_on: Mapped[date | None] = mapped_column(default=None)

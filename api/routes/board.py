@@ -64,6 +64,11 @@ class ProgressOut(BaseModel):
     published: int = Field(examples=[90])
     withdrawn: int = Field(examples=[1])
     overdue: int = Field(examples=[2], description="unpublished after 20 working days")
+    carried: int = Field(
+        0,
+        examples=[6],
+        description="of drawn: visits carried over from last month (结转), scheduled first",
+    )
 
 
 class OpenInspectorOut(BaseModel):
@@ -102,6 +107,9 @@ class TeamChangeOut(BaseModel):
         default=None,
         examples=[["2026-12-14", "2026-12-16"]],
         description="ie-teams-v2: the visit's day moved (from, to); supervisors only",
+    )
+    reason: str | None = Field(
+        None, examples=[None], description="why the members left (carried teams' re-check)"
     )
 
 
@@ -162,6 +170,10 @@ class BoardOut(BaseModel):
     events: list[StaffingEventOut] = Field(description="changes of the staffing after the freeze")
     manual_events: int = Field(examples=[1], description="events made by hand (withdraws)")
     directory_events: int = Field(examples=[3], description="events from directory imports")
+    carried_changes: list[TeamChangeOut] = Field(
+        default_factory=list,
+        description="结转: what the re-check of the carried-over teams changed at the team draw",
+    )
     enterprise_changes: list[EnterpriseChangeOut] = Field(
         default=[], description="the month's enterprise status and licence changes (first 200)"
     )

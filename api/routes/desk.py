@@ -40,7 +40,7 @@ from inspect_engine.documents.announcement import Announcement, render_announcem
 from inspect_engine.errors import Conflict, DomainError, InvalidInput, NotFound
 from inspect_engine.formats.xlsx_out import XLSX_MEDIA_TYPE
 from inspect_engine.settings import Settings
-from inspect_engine.workflows import closing, drawing, planning, preview, results
+from inspect_engine.workflows import carryover, closing, drawing, planning, preview, results
 from inspect_engine.workflows.assignment import assign_month, reassign_inspector
 from inspect_engine.workflows.imports import ImportRejected
 from inspect_engine.workflows.month_export import write_visit_sheet, write_visits
@@ -172,7 +172,9 @@ def _month_context(
     )
     if context["drawn"]:
         context["visits"] = _visits(session, plan, scope_of(user))
-        context["visit_count"] = session.query(Visit).filter(Visit.plan_id == plan.id).count()
+        context["visit_count"] = (
+            session.query(Visit).filter(carryover.of_plan(plan.id)).count()  # with 结转
+        )
         context["runs"] = list(
             session.scalars(
                 select(AssignmentRun)
@@ -204,8 +206,9 @@ def _previews(session: Session, settings: Settings, plan: Plan) -> list[dict[str
 
 
 def _visits(session: Session, plan: Plan, scope: frozenset[str] | None) -> list[dict[str, Any]]:
-    """The first visits of the month; a supervisor sees those of his departments only."""
-    query = select(Visit).where(Visit.plan_id == plan.id).order_by(Visit.visit_code)
+    """The first visits of the month, those carried over from last month (结转, older codes)
+    first; a supervisor sees those of his departments only."""
+    query = select(Visit).where(carryover.of_plan(plan.id)).order_by(Visit.visit_code)
     rows = [
         v for v in session.scalars(query.limit(VISITS_SHOWN)) if scope is None
         or scope & set(v.departments)
@@ -223,6 +226,7 @@ def _visits(session: Session, plan: Plan, scope: frozenset[str] | None) -> list[
             "tasks": v.task_codes,
             "status": v.status,
             "team": teams.get(v.id, []),
+            "carried": v.plan_id != plan.id,
         }
         for v in rows
     ]

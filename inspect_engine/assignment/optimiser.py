@@ -44,6 +44,7 @@ from inspect_engine.assignment.flow import StaffingProblem
 from inspect_engine.assignment.keys import U64
 from inspect_engine.assignment.types import (
     AssignmentResult,
+    Booking,
     FairnessReport,
     Inspector,
     Month,
@@ -542,17 +543,21 @@ def assign(
     month: Month,
     seed: str,
     recusals: Recusals | None = None,
+    held: Mapping[str, int] | None = None,
     max_per_day: int | None = None,
+    booked: Sequence[Booking] = (),
 ) -> AssignmentResult:
     """Draw a lawful random team for every visit of the month that can have one.
 
     `seed` is the team seed (`keys.team_seed`). Same visits, inspectors, month, recusals
     and seed give the same teams, whatever the order of the input sequences. Visits that
     cannot be fully staffed are left out of `teams` and listed in `unstaffed` with the rule
-    that emptied their pool.
+    that emptied their pool. `held`: places the inspectors already hold this month (the
+    visits carried over from last month, `carryover.py`), taken from their capacity first.
 
     With `max_per_day` (ie-teams-v2) every team also gets a day (`result.days`): see
     `_schedule_days`; without it the teams are those of ie-teams-v1 and have no day.
+    `booked`: days the carried visits already hold, booked before the month's own.
     """
     started = time.perf_counter()
     ctx = _context(visits, inspectors, month, recusals or Recusals(), seed)
@@ -568,10 +573,13 @@ def assign(
         positions=np.arange(len(ctx.visits), dtype=np.int64),
     )
     eligibility_done = time.perf_counter()
-    work = _Work(load=np.zeros(table.size, dtype=np.int64))
+    start = np.zeros(table.size, dtype=np.int64)
+    for inspector_id, places in (held or {}).items():
+        start[table.index[inspector_id]] += places
+    work = _Work(load=start.copy())
     missing_lead = _staff(problem, seed, table, capacity, work)
     if max_per_day is not None:
-        _schedule_days(problem, seed, table, capacity, work, max_per_day, month.window_days)
+        _schedule_days(problem, seed, table, capacity, work, max_per_day, month.window_days, booked)
         missing_lead = [r for r in missing_lead if r in work.members]
     extracting = time.perf_counter()
     ids = [ins.inspector_id for ins in table.inspectors]
@@ -579,7 +587,7 @@ def assign(
         problem.visits[row].visit_id: tuple(sorted(ids[i] for i in team))
         for row, team in work.members.items()
     }
-    unstaffed = _reasons(ctx, problem, work, {}, np.zeros(table.size, dtype=np.int64))
+    unstaffed = _reasons(ctx, problem, work, {}, start)
     result = _result(
         ctx, "assign", teams, problem, work, unstaffed, missing_lead,
         (eligibility_done - started, extracting),
@@ -604,6 +612,7 @@ def _schedule_days(
     work: _Work,
     cap: int,
     window: Sequence[date],
+    booked: Sequence[Booking] = (),
 ) -> None:
     """Give every team a day (ie-teams-v2, schedule.py), in the order of the visits' keys.
 
@@ -615,11 +624,14 @@ def _schedule_days(
     started = time.perf_counter()
     k = work.keys or _keys(problem, table, seed)
     book = schedule.DayBook.empty(table.size, window, cap)
+    districts = schedule.codes([v.district for v in problem.visits] + [b.district for b in booked])
+    offices = schedule.codes([v.unit for v in problem.visits] + [b.unit for b in booked])
+    for b in booked:  # the carried visits' days come first (carryover.py)
+        members = [table.index[m] for m in b.members]
+        book.book(members, window.index(b.day), districts[b.district], offices[b.unit])
     rows = sorted(work.members, key=lambda r: (k.visit_rank[r], r))
     codes = [problem.visits[r].credit_code for r in rows]
     day_keys = schedule.day_keys(seed, codes, window)
-    districts = schedule.codes([v.district for v in problem.visits])
-    offices = schedule.codes([v.unit for v in problem.visits])
     for pos, row in enumerate(rows):
         visit, team = problem.visits[row], work.members[row]
         place = (districts[visit.district], offices[visit.unit])

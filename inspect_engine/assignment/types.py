@@ -199,6 +199,17 @@ class Recusals:
 
 
 @dataclass(frozen=True, slots=True)
+class Booking:
+    """A visit that holds its day before the month's own visits get theirs (ie-teams-v2: a
+    carried visit, carryover.py): its members, day, district and office."""
+
+    members: tuple[str, ...]
+    day: date
+    district: str
+    unit: str
+
+
+@dataclass(frozen=True, slots=True)
 class Unstaffed:
     """A visit left without a (complete) team, and the rule that emptied its pool."""
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
+from datetime import date
 from typing import Any
 
 from sqlalchemy import select
@@ -24,12 +25,13 @@ from inspect_engine.assignment.types import (
 )
 from inspect_engine.errors import Conflict, InvalidInput, NotFound
 from inspect_engine.liaison import Courier
-from inspect_engine.workflows import audit, field, staffing
+from inspect_engine.workflows import audit, carryover, field, staffing
 from inspect_engine.workflows.planning import claim_plan, get_plan, month_start
 from models import (
     AssignmentRun,
     Inspector,
     Plan,
+    Task,
     TeamMember,
     Visit,
 )
@@ -72,24 +74,41 @@ def assign_month(
             return _stored_outcome(session, plan)
         raise Conflict(f"the plan for {month} is {plan.status}: draw it before assigning teams")
     snapshot = staffing.load_snapshot(session, plan)
-    visits = [v.spec() for v in merge_visits(snapshot, staffing.plan_selections(session, plan))]
-    inspectors, the_month, recusals = snapshot.inspectors(), snapshot.month(), snapshot.recusals()
-    seed, cap = staffing.team_seed_of(plan, snapshot.protocol), snapshot.max_per_day()
-    del snapshot  # every frame unit's row (millions in a city): not needed by the solve
+    selections = staffing.plan_selections(session, plan)
     rows = _visit_rows(session, plan)
-    result = optimiser.assign(visits, inspectors, the_month, seed, recusals, max_per_day=cap)
+    seed, cap = staffing.team_seed_of(plan, snapshot.protocol), snapshot.max_per_day()
     changes = [Change.from_dict(row.event) for row in staffing.plan_changes(session, plan)]
-    state = events.Staffing(tuple(visits), tuple(inspectors), the_month, recusals)
-    if cap is None:  # a month frozen under ie-teams-v1: teams without days
-        _, teams, outcomes = events.replay(state, result.teams, seed, changes)
+    days: dict[str, date]
+    if "carried" in snapshot.data:  # 结转: carried teams (and days) first (carryover.py)
+        drawn = carryover.draw_teams(session, plan, snapshot, selections, changes, actor)
+        result, teams, lost = drawn.result, drawn.teams, {**drawn.lost, **drawn.recheck.unstaffed}
+        days, visits = drawn.days, drawn.specs
     else:
-        _, teams, days, outcomes = rescheduling.replay_days(
-            state, result.teams, result.days, seed, changes, cap
-        )
+        visits = [v.spec() for v in merge_visits(snapshot, selections)]
+        inspectors, the_month, recusals = (
+            snapshot.inspectors(), snapshot.month(), snapshot.recusals()
+        )  # fmt: skip
+        del snapshot  # every frame unit's row (millions in a city): not needed by the solve
+        result = optimiser.assign(visits, inspectors, the_month, seed, recusals, max_per_day=cap)
+        state = events.Staffing(tuple(visits), tuple(inspectors), the_month, recusals)
+        if cap is None:  # a month frozen under ie-teams-v1: teams without days
+            _, teams, outcomes = events.replay(state, result.teams, seed, changes)
+            days = {}
+        else:
+            _, teams, days, outcomes = rescheduling.replay_days(
+                state, result.teams, result.days, seed, changes, cap
+            )
+        lost = {v: r for outcome in outcomes for v, r in outcome.unstaffed.items()}
+    if cap is not None:
         staffing.store_days(session, plan, days)
-    lost = {v: r for outcome in outcomes for v, r in outcome.unstaffed.items()}
-    _store_teams(session, rows, teams)
-    run = _store_run(session, plan, "assign", result, rows, teams, lost)
+    _store_teams(session, rows, {v: m for v, m in teams.items() if v in rows})
+    every = {**rows, **carryover.carried_rows(session, plan)}
+    run = _store_run(session, plan, "assign", result, every, teams, lost)
+    if len(every) > len(rows):  # 结转: how many of the visits are carried, drawn again
+        carried, mine = carryover.carried_rows(session, plan).values(), plan_tasks(session, plan)
+        again = sum(bool(mine & set(v.task_codes)) for v in carried)
+        run.fairness = {**run.fairness, "carried": len(every) - len(rows),
+                        "carried_drawn_again": again}  # fmt: skip
     faults.checkpoint("assign.after_teams")
     # every team carries its visit's code; each liaison gets its enterprise's own
     field.issue_verify_codes(session, month, actor=actor, courier=courier)
@@ -127,9 +146,11 @@ def reassign_inspector(
     plan = get_plan(session, month)
     if not claimed:
         raise Conflict(f"the plan for {month} has no teams yet")
-    rows = _visit_rows(session, plan)
-    open_codes = {code for code, visit in rows.items() if visit.status == "planned"}
-    teams = staffing.current_teams(session, plan)
+    own, carried = _visit_rows(session, plan), carryover.carried_rows(session, plan)
+    rows = {**own, **carried}
+    open_codes = {code for code, visit in own.items() if visit.status == "planned"}
+    open_codes |= {code for code, visit in carried.items() if visit.status != "visited"}
+    teams = {**staffing.current_teams(session, plan), **staffing.carried_teams(session, plan)}
     if not any(inspector_id in m for code, m in teams.items() if code in open_codes):
         raise NotFound(f"inspector {inspector_id} has no open place in the plan for {month}")
     event = staffing.record_change(
@@ -153,6 +174,10 @@ def reassign_inspector(
          "unstaffed": unstaffed},
     )  # fmt: skip
     return _outcome(plan, run, len(rows))
+
+
+def plan_tasks(session: Session, plan: Plan) -> set[str]:
+    return set(session.scalars(select(Task.task_code).where(Task.plan_id == plan.id)))
 
 
 def _visit_rows(session: Session, plan: Plan) -> dict[str, Visit]:

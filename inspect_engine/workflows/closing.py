@@ -2,7 +2,9 @@
 
 A carried-over visit keeps its team and its code, stays open for results, and is listed
 for supervisors; the month's population estimates treat it as non-response (weighting
-classes, docs/experiment and inspect_engine/sampling/population.py)."""
+classes, docs/experiment and inspect_engine/sampling/population.py). The next month's
+freeze lists it (closed or not) in its staffing snapshot, re-checks its team and schedules
+it first (`workflows/carryover.py`, docs/team-protocol.md §6)."""
 
 from __future__ import annotations
 

@@ -8,10 +8,11 @@ the feed serves it without recomputing."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
-from sqlalchemy import func, select, text
+from sqlalchemy import func, or_, select, text
 from sqlalchemy.orm import Session
 
 from inspect_engine.errors import Conflict
@@ -25,6 +26,7 @@ from inspect_engine.sampling.population import (
     industry_section,
     pareto_inclusion,
 )
+from inspect_engine.workflows import carryover
 from inspect_engine.workflows.planning import (
     DRAWN_STATES,
     frame_inclusion,
@@ -42,11 +44,12 @@ def month_estimates(session: Session, month: str) -> dict[str, Any]:
         raise Conflict(f"the plan for {month} has not been drawn: nothing to estimate")
     union, pi, made = _plan_inclusion(session, plan)
     industries, districts = _domains(session, union)
-    visits = list(session.execute(select(Visit.visit_code, Visit.credit_code).where(
-        Visit.plan_id == plan.id).order_by(Visit.credit_code)))  # fmt: skip
+    visits = _drawn_visits(session, plan)
     drawn = np.array([code for _, code in visits], dtype="<U18")
     at = np.searchsorted(union, drawn)
-    problem, observation, visited = _outcomes(session, [v for v, _ in visits])
+    items = {i for row in session.scalars(select(Task.items).where(Task.plan_id == plan.id))
+             for i in row}  # fmt: skip
+    problem, observation, visited = _outcomes(session, [v for v, _ in visits], items=items)
     classes = _risk_classes(session, plan.id, drawn)
     results = MonthResults(
         credit_code=drawn,
@@ -89,14 +92,17 @@ def _task_estimates(
         visit_of = dict(
             session.execute(
                 select(Visit.credit_code, Visit.visit_code).where(
-                    Visit.plan_id == plan.id, Visit.credit_code.in_(drawn.tolist())
+                    carryover.of_plan(plan.id), Visit.credit_code.in_(drawn.tolist())
                 )
             )
             .tuples()
             .all()
         )
+        task_items = session.scalars(
+            select(Task.items).where(Task.task_code == frame.task_code)
+        ).one()
         problem, observation, visited = _outcomes(
-            session, [visit_of[str(c)] for c in drawn], task_code=frame.task_code
+            session, [visit_of[str(c)] for c in drawn], items=task_items
         )
         frame_at = np.searchsorted(union, codes)
         at = np.searchsorted(union, drawn)
@@ -180,11 +186,29 @@ def _domains(session: Session, union: np.ndarray) -> tuple[np.ndarray, np.ndarra
     return industry, district
 
 
+def _drawn_visits(session: Session, plan: Plan) -> list[tuple[str, str]]:
+    """(visit code, credit code) of the enterprises the plan's draw selected, by credit code:
+    its own visits and the carried visits its draw selected again (结转: one visit), never
+    a carried visit it did not select (that one belongs to its own month's sample)."""
+    selected = (
+        select(Selection.credit_code)
+        .join(Task, Task.task_code == Selection.task_code)
+        .where(Task.plan_id == plan.id)
+    )
+    query = select(Visit.visit_code, Visit.credit_code).where(
+        carryover.of_plan(plan.id),
+        or_(Visit.plan_id == plan.id, Visit.credit_code.in_(selected)),
+    )
+    return sorted(session.execute(query).tuples().all(), key=lambda row: row[1])
+
+
 def _outcomes(
-    session: Session, visit_codes: list[str], *, task_code: str | None = None
+    session: Session, visit_codes: list[str], *, items: Iterable[str]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per visit: a current publication (of the task's own items, when a task is given)
-    found a problem / observed / exists at all."""
+    """Per visit: a current publication of one of `items` (a task's, or the plan's tasks')
+    found a problem / observed / exists at all. By item, not by the task a publication is
+    credited to: an item two tasks share is checked once and answers both, in one month or,
+    for a carried visit drawn again, in two (结转)."""
     index = {code: i for i, code in enumerate(visit_codes)}
     problem = np.zeros(len(visit_codes), bool)
     observation = np.zeros(len(visit_codes), bool)
@@ -192,8 +216,7 @@ def _outcomes(
     published = select(Publication.visit_code, Publication.result).where(
         Publication.state == "current", Publication.visit_code.in_(visit_codes)
     )
-    if task_code is not None:
-        published = published.where(Publication.task_code == task_code)
+    published = published.where(Publication.item_code.in_(sorted(set(items))))
     for visit_code, result in session.execute(published):
         i = index[visit_code]
         code = result_codes.ResultCode.parse(result)

@@ -38,7 +38,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 
 import numpy as np
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -53,11 +53,12 @@ from inspect_engine.documents.model import (
 from inspect_engine.errors import Conflict, InvalidInput, NotFound
 from inspect_engine.liaison import Confirmation, Courier
 from inspect_engine.publication import deadlines
-from inspect_engine.workflows import audit, holidays, results, staffing
+from inspect_engine.workflows import audit, carryover, holidays, results, staffing
 from inspect_engine.workflows.planning import get_plan, month_start
 from inspect_engine.workflows.users import Forbidden
 from models import (
     AuditEntry,
+    CarryOver,
     ConfirmationDelivery,
     Department,
     Enterprise,
@@ -105,13 +106,26 @@ def normalise_code(text: str) -> str | None:
     return code
 
 
-def validity(month: str, grace_days: int = DEFAULT_GRACE_DAYS) -> tuple[date, date]:
-    """First and last day on which a visit of `month` may be verified."""
+def validity(
+    month: str, grace_days: int = DEFAULT_GRACE_DAYS, until: str | None = None
+) -> tuple[date, date]:
+    """First and last day on which a visit of `month` may be verified; `until`: the last
+    month it is scheduled in, when it was carried over (结转)."""
     if grace_days < 0:
         raise InvalidInput("the grace period cannot be negative")
     first = month_start(month)
-    last = first.replace(day=calendar.monthrange(first.year, first.month)[1])
+    end = month_start(until) if until is not None and until > month else first
+    last = end.replace(day=calendar.monthrange(end.year, end.month)[1])
     return first, last + timedelta(days=grace_days)
+
+
+def carried_until(session: Session, visit: Visit) -> str | None:
+    """The last month a visit was carried into (结转), or None."""
+    return session.scalars(
+        select(func.max(Plan.month))
+        .join(CarryOver, CarryOver.plan_id == Plan.id)
+        .where(CarryOver.visit_id == visit.id)
+    ).first()
 
 
 def confirm_hash(code: str) -> str:
@@ -163,8 +177,8 @@ def issue_verify_codes(
     to their liaisons (`send_confirmations`). Returns how many team codes were issued."""
     plan = get_plan(session, month)
     staffed = select(TeamMember.visit_id).where(TeamMember.replaced_at.is_(None))
-    query = select(Visit).where(
-        Visit.plan_id == plan.id, Visit.verify_token.is_(None), Visit.id.in_(staffed)
+    query = select(Visit).where(  # its own visits and those carried into it (结转)
+        carryover.of_plan(plan.id), Visit.verify_token.is_(None), Visit.id.in_(staffed)
     )
     issued = 0
     for visit in session.scalars(query).all():
@@ -206,7 +220,7 @@ def send_confirmations(
         select(Visit, Enterprise.name, Enterprise.contact)
         .join(Enterprise, Enterprise.credit_code == Visit.credit_code)
         .where(
-            Visit.plan_id == plan.id,
+            carryover.of_plan(plan.id),  # its own visits and those carried into it (结转)
             Visit.id.in_(staffed),
             Visit.id.not_in(answered),
             Visit.confirm_hash.is_(None),
@@ -332,7 +346,7 @@ def visit_document(
     tasks = session.scalars(
         select(Task).where(Task.task_code.in_(visit.task_codes)).order_by(Task.task_code)
     ).all()
-    valid_from, valid_until = validity(month, options.grace_days)
+    valid_from, valid_until = validity(month, options.grace_days, carried_until(session, visit))
     return VisitDocument(
         issuer=options.issuer,
         visit_code=visit.visit_code,
@@ -434,8 +448,10 @@ def _visit_by_code(session: Session, code: str | None) -> tuple[Visit, str, Code
     return (row[0], row[1], "confirmation") if row is not None else None
 
 
-def _judge(month: str, today: date, grace_days: int) -> tuple[Outcome, date, date]:
-    first, last = validity(month, grace_days)
+def _judge(
+    month: str, today: date, grace_days: int, until: str | None = None
+) -> tuple[Outcome, date, date]:
+    first, last = validity(month, grace_days, until)
     if today < first:
         return "not_yet", first, last
     if today > last:
@@ -460,7 +476,7 @@ def verify_visit(
     first = last = None
     if found is not None:
         visit, month, _ = found
-        outcome, first, last = _judge(month, day, grace_days)
+        outcome, first, last = _judge(month, day, grace_days, carried_until(session, visit))
         if outcome == "genuine":
             view = _public_visit(session, visit, month, first, last)
     hashed = client_hash(secret, client)
@@ -550,7 +566,7 @@ def record_feedback(
     if found is None:
         raise CodeRefused("unknown", "this verification code does not exist")
     visit, month, kind = found
-    outcome, _, _ = _judge(month, day, grace_days)
+    outcome, _, _ = _judge(month, day, grace_days, carried_until(session, visit))
     if outcome != "genuine":
         raise CodeRefused(outcome, f"this verification code is not valid today ({outcome})")
     if kind == "team" and visit.confirm_hash is not None:
@@ -606,6 +622,7 @@ class Progress:
     published: int = 0
     withdrawn: int = 0
     overdue: int = 0  # unpublished and past the 20-working-day deadline on `as_of`
+    carried: int = 0  # of `drawn`: carried over from last month (结转), scheduled first
 
 
 @dataclass(frozen=True)
@@ -641,6 +658,7 @@ class TeamChange:
     added: tuple[str, ...]  # empty when the visit lost its team
     unstaffed: str | None = None  # why no lawful replacement was found
     moved: tuple[str, str] | None = None  # ie-teams-v2: (from, to) visit days
+    reason: str | None = None  # why the members left (the carried teams' re-check)
 
 
 @dataclass(frozen=True)
@@ -678,6 +696,9 @@ class Board:
     manual_events: int  # of `events`: withdraws by a supervisor
     directory_events: int  # of `events`: imported conflicts, leave, certificates, deactivations
     task_titles: dict[str, str]
+    # 结转: what the re-check of the carried teams changed at the team draw (only unlawful
+    # members are replaced), and the visits it could not staff
+    carried_changes: tuple[TeamChange, ...] = ()
 
 
 _RESULT_STAGES = ("items", "reported", "returned", "reviewed", "published", "withdrawn", "overdue")
@@ -760,6 +781,7 @@ def month_board(
         "visited": np.array([v.status == "visited" for v, _ in visits], dtype=float),
         "confirmed": np.array([v.id in confirmed for v, _ in visits], dtype=float),
         "unverified": np.array([v.id in unverified for v, _ in visits], dtype=float),
+        "carried": np.array([v.carried for v, _ in visits], dtype=float),
     }
     pairs = [
         (n, code)
@@ -825,7 +847,24 @@ def month_board(
         manual_events=sum(e.manual for e in events),
         directory_events=sum(not e.manual for e in events),
         task_titles={t: title for t, title, _ in tasks_of_plan},
+        carried_changes=_carried_changes(session, plan, visits),
     )
+
+
+def _carried_changes(
+    session: Session, plan: Plan, visits: list[tuple[_VisitRow, str]]
+) -> tuple[TeamChange, ...]:
+    """The recorded re-check of the carried teams, for the visits in the board's scope."""
+    record = carryover.recheck_record(session, plan) or {}
+    if not record:
+        return ()
+    carried = [v.id for v, _ in visits if v.carried]
+    codes = set(session.scalars(select(Visit.visit_code).where(Visit.id.in_(carried))))
+    changes = [
+        TeamChange(code, tuple(r["removed"]), tuple(r["added"]), reason=r.get("reason"))
+        for code, r in record.get("replaced", {}).items()
+    ] + [TeamChange(code, (), (), why) for code, why in record.get("unstaffed", {}).items()]
+    return tuple(sorted((c for c in changes if c.visit_code in codes), key=lambda c: c.visit_code))
 
 
 def _task_in_scope(
@@ -875,6 +914,7 @@ class _VisitRow:
     task_codes: list[str]
     item_codes: list[str]
     departments: list[str]
+    carried: bool  # another plan's visit, carried over into this one (结转)
 
 
 def _board_visits(
@@ -887,15 +927,16 @@ def _board_visits(
             Visit.task_codes,
             Visit.item_codes,
             Visit.departments,
+            Visit.plan_id,
             Enterprise.district,
         )
         .join(Enterprise, Enterprise.credit_code == Visit.credit_code)
-        .where(Visit.plan_id == plan.id)
+        .where(carryover.of_plan(plan.id))
         .order_by(Visit.visit_code)
     ).tuples()
     return [
-        (_VisitRow(i, status, tasks, items, departments), district)
-        for i, status, tasks, items, departments, district in rows
+        (_VisitRow(i, status, tasks, items, departments, plan_id != plan.id), district)
+        for i, status, tasks, items, departments, plan_id, district in rows
         if scope is None or set(departments) & scope
     ]
 
@@ -904,7 +945,7 @@ def _staffed(session: Session, plan: Plan) -> set[int]:
     query = (
         select(TeamMember.visit_id)
         .join(Visit, Visit.id == TeamMember.visit_id)
-        .where(Visit.plan_id == plan.id, TeamMember.replaced_at.is_(None))
+        .where(carryover.of_plan(plan.id), TeamMember.replaced_at.is_(None))
         .distinct()
     )
     return set(session.scalars(query))
@@ -916,7 +957,7 @@ def _confirmed(session: Session, plan: Plan) -> tuple[set[int], set[int]]:
     query = (
         select(VisitFeedback.visit_id, VisitFeedback.channel_verified)
         .join(Visit, Visit.id == VisitFeedback.visit_id)
-        .where(Visit.plan_id == plan.id, VisitFeedback.took_place.is_(True))
+        .where(carryover.of_plan(plan.id), VisitFeedback.took_place.is_(True))
     )
     rows = session.execute(query).tuples().all()
     return {v for v, _ in rows}, {v for v, verified in rows if not verified}
@@ -929,7 +970,7 @@ def _current_statuses(session: Session, plan: Plan) -> dict[tuple[int, str], tup
             Result.visit_id, Result.item_code, Result.version, Result.status, Result.inspected_on
         )
         .join(Visit, Visit.id == Result.visit_id)
-        .where(Visit.plan_id == plan.id)
+        .where(carryover.of_plan(plan.id))
         .order_by(Result.visit_id, Result.item_code, Result.version)
     )
     return {(v, i): (status, day) for v, i, _, status, day in session.execute(query)}
@@ -942,7 +983,7 @@ def _open_inspectors(
     query = (
         select(TeamMember.visit_id, TeamMember.inspector_id)
         .join(Visit, Visit.id == TeamMember.visit_id)
-        .where(Visit.plan_id == plan.id, TeamMember.replaced_at.is_(None))
+        .where(carryover.of_plan(plan.id), TeamMember.replaced_at.is_(None))
     )
     people = {
         i: (name, department, unit)
@@ -1037,7 +1078,7 @@ def _staffing_events(
     visit_departments: dict[str, set[str]] = {}
     inspector_department: dict[str, str] = {}
     if scope is not None and rows:
-        query = select(Visit.visit_code, Visit.departments).where(Visit.plan_id == plan.id)
+        query = select(Visit.visit_code, Visit.departments).where(carryover.of_plan(plan.id))
         visit_departments = {code: set(d) for code, d in session.execute(query).tuples()}
         inspector_department = dict(
             session.execute(select(Inspector.inspector_id, Inspector.department)).tuples().all()

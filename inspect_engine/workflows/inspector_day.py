@@ -33,6 +33,7 @@ from inspect_engine.workflows import holidays, results
 from inspect_engine.workflows.planning import month_start
 from models import (
     CalendarEventVersion,
+    CarryOver,
     Enterprise,
     Inspector,
     Item,
@@ -92,9 +93,15 @@ def _own_current(inspector_id: str) -> Any:
 
 def _month_days(session: Session, inspector_id: str, month: str) -> dict[str, date | None]:
     """visit code -> scheduled day of his current visits of the month: those of the month's
-    plan, and those of another plan scheduled within the month (carried over)."""
+    plan, those of another plan scheduled within the month, and those carried into the
+    month's plan (结转; one carried out before the team draw keeps its earlier day)."""
     first = month_start(month)
     last = first.replace(day=monthrange(first.year, first.month)[1])  # 9999-12 too
+    carried_in = (
+        select(CarryOver.visit_id)
+        .join(Plan, Plan.id == CarryOver.plan_id)
+        .where(Plan.month == month)
+    )
     query = (
         select(Visit.visit_code, Visit.visit_on)
         .join(Plan, Plan.id == Visit.plan_id)
@@ -103,6 +110,7 @@ def _month_days(session: Session, inspector_id: str, month: str) -> dict[str, da
             or_(
                 Plan.month == month,
                 and_(Visit.visit_on >= first, Visit.visit_on <= last),
+                Visit.id.in_(carried_in),
             ),
         )
     )

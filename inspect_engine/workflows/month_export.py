@@ -18,7 +18,7 @@ from inspect_engine.errors import Conflict, InvalidInput
 from inspect_engine.formats.csv_safety import SafeWriter
 from inspect_engine.formats.fields import url_code_problem
 from inspect_engine.formats.xlsx_out import write_sheet
-from inspect_engine.workflows import audit, staffing
+from inspect_engine.workflows import audit, carryover, staffing
 from inspect_engine.workflows.planning import DRAWN_STATES, auditor_record, get_plan
 from inspect_engine.workflows.teams_export import TEAMS_DRAWN, teams_record
 from models import Draw, Enterprise, TeamMember, Visit
@@ -113,7 +113,7 @@ def write_visit_sheet(session: Session, month: str, path: Path) -> int:
     visits = (
         select(Visit, Enterprise.name)
         .join(Enterprise, Enterprise.credit_code == Visit.credit_code, isouter=True)
-        .where(Visit.plan_id == plan.id)
+        .where(carryover.of_plan(plan.id))  # its own visits and those carried into it
         .order_by(Visit.visit_code)
     )
     rows = (
@@ -164,7 +164,7 @@ def _teams(session: Session, plan_id: int) -> dict[int, list[str]]:
     members = (
         select(TeamMember.visit_id, TeamMember.inspector_id)
         .join(Visit, Visit.id == TeamMember.visit_id)
-        .where(Visit.plan_id == plan_id, TeamMember.replaced_at.is_(None))
+        .where(carryover.of_plan(plan_id), TeamMember.replaced_at.is_(None))
         .order_by(TeamMember.visit_id, TeamMember.inspector_id)
     )
     for visit_id, inspector_id in session.execute(members):
@@ -179,7 +179,8 @@ def _write_visits(session: Session, plan_id: int, path: Path) -> int:
     with tmp.open("w", encoding="utf-8", newline="") as out:
         writer = SafeWriter(out)  # codes only, no numbers
         writer.writerow(VISIT_COLUMNS)
-        visits = select(Visit).where(Visit.plan_id == plan_id).order_by(Visit.visit_code)
+        # its own visits and those carried into it (结转: older codes, so listed first)
+        visits = select(Visit).where(carryover.of_plan(plan_id)).order_by(Visit.visit_code)
         for visit in session.scalars(visits):
             writer.writerow(
                 [

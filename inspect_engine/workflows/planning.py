@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from inspect_engine import faults
+from inspect_engine.assignment import carryover as carry_kernel
 from inspect_engine.assignment import staffing as staffing_kernel
 from inspect_engine.assignment.schedule import DEFAULT_MAX_VISITS_PER_DAY
 from inspect_engine.assignment.types import DEFAULT_RECUSAL_WINDOW_DAYS
@@ -40,7 +41,7 @@ from inspect_engine.sampling.frames import (
 )
 from inspect_engine.sampling.visits import count_visits, task_seed
 from inspect_engine.sealing import NonceKey
-from inspect_engine.workflows import audit, holidays, sizing, staffing
+from inspect_engine.workflows import audit, carryover, holidays, sizing, staffing
 from inspect_engine.workflows.authority import check_replaced_tasks, check_task_items
 from inspect_engine.workflows.columns import latest_model_version, load_enterprise_columns
 from inspect_engine.workflows.imports import ImportRejected
@@ -455,6 +456,7 @@ def freeze_month(
         )
     nonce = protocol.new_nonce()
     now = datetime.now(UTC).replace(microsecond=0)
+    carried = carryover.open_visits_of(session, month)  # 结转: fixed now, in the snapshot
     staffing_hash = staffing.freeze_staffing(
         session,
         plan,
@@ -463,7 +465,9 @@ def freeze_month(
         built,
         recusal_window_days,
         max_visits_per_day,
+        carried,
     )
+    carryover.link(session, plan, carried)
     plan.contribution_source = source
     commitment = protocol.commit_plan(pairs, now, nonce)
     plan.status = "frozen"
@@ -485,6 +489,7 @@ def freeze_month(
             "frames": dict(pairs),
             "staffing_hash": staffing_hash,
             "contribution_source": source,
+            "carried_over": len(carried),  # 结转: listed in the staffing snapshot
         },
     )
     audit.publish_head(session, "freeze", month)
@@ -840,7 +845,10 @@ def _store_visits(session: Session, plan: Plan, selections: dict[str, list[str]]
     from the staffing snapshot frozen with the frames (never from the directory as it is
     now: a change made after the freeze cannot change or break the draw)."""
     snapshot = staffing.load_snapshot(session, plan)
-    visits = staffing_kernel.merge_visits(snapshot, selections)
+    merged = staffing_kernel.merge_visits(snapshot, selections)
+    # 结转: a carried enterprise drawn again is one visit, the carried one (carryover.absorb)
+    visits, carried = carry_kernel.month_visits(merged, carry_kernel.carried_of(snapshot))
+    carryover.absorb(session, carried)
     rows = [
         {
             "visit_code": visit.visit_id,
@@ -856,7 +864,7 @@ def _store_visits(session: Session, plan: Plan, selections: dict[str, list[str]]
     ]
     if rows:  # one executemany: the ORM would insert visit by visit to learn each id
         session.execute(insert(cast(Table, Visit.__table__)), rows)
-    return len(visits)
+    return len(merged)  # the enterprises the draw visits, a carried one drawn again once
 
 
 def _existing_draw(session: Session, plan: Plan) -> DrawResult:

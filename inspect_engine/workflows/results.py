@@ -25,8 +25,8 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import delete, func, insert, literal, select, tuple_, update
-from sqlalchemy.orm import Session
+from sqlalchemy import delete, func, insert, literal, or_, select, tuple_, update
+from sqlalchemy.orm import Session, aliased
 
 from inspect_engine import faults
 from inspect_engine.errors import Conflict, InvalidInput, NotFound
@@ -48,6 +48,7 @@ from inspect_engine.workflows.planning import (
 )
 from inspect_engine.workflows.users import Forbidden
 from models import (
+    CarryOver,
     Enterprise,
     Inspection,
     Inspector,
@@ -176,6 +177,7 @@ class AssignedVisit:
     task_codes: tuple[str, ...]
     items: tuple[VisitItem, ...]
     team: tuple[TeamMate, ...]
+    carried: bool = False  # 结转: carried over into a later month's plan, scheduled first
 
 
 def _own_visits_query(inspector_id: str) -> Any:
@@ -213,7 +215,15 @@ def inspector_visits(
     `after` is the keyset of the last row of the previous page: (done, visit_code), done
     being 0 for an open visit and 1 for a visited one."""
     month_start(month)
-    query = _own_visits_query(inspector_id).where(Plan.month == month)
+    later = aliased(Plan)  # the plan it is carried into, not the visit's own (结转)
+    carried_in = (
+        select(CarryOver.visit_id)
+        .join(later, later.id == CarryOver.plan_id)
+        .where(later.month == month)
+    )
+    query = _own_visits_query(inspector_id).where(
+        or_(Plan.month == month, Visit.id.in_(carried_in))
+    )
     rows = [(v, m) for v, m in session.execute(query)]
     keyed = sorted(((int(v.status == "visited"), v.visit_code), v, m) for v, m in rows)
     if after is not None:
@@ -247,6 +257,7 @@ def _describe_visits(session: Session, rows: list[tuple[Visit, str]]) -> list[As
     for visit_id, inspector_id, role, name in session.execute(members):
         teams[visit_id].append(TeamMate(inspector_id, name, role))
     current = _current_results(session, ids)
+    carried = set(session.scalars(select(CarryOver.visit_id).where(CarryOver.visit_id.in_(ids))))
     out = []
     for visit, month in rows:
         enterprise = names[visit.credit_code]
@@ -277,6 +288,7 @@ def _describe_visits(session: Session, rows: list[tuple[Visit, str]]) -> list[As
                 task_codes=tuple(visit.task_codes),
                 items=tuple(visit_items),
                 team=tuple(teams.get(visit.id, ())),
+                carried=visit.id in carried,
             )
         )
     return out

@@ -25,14 +25,14 @@ from inspect_engine.sampling import sizing as kernel
 from inspect_engine.sampling.frames import EnterpriseColumns, ExclusionPolicy, TaskSpec
 from inspect_engine.sampling.protocol import format_lambda
 from inspect_engine.sampling.sizing_groups import sizing_inputs, staff_pools
-from inspect_engine.workflows import audit, holidays
+from inspect_engine.workflows import audit, carryover, holidays
 from inspect_engine.workflows.columns import (
     driver_chunks,
     latest_model_version,
     load_enterprise_columns,
 )
 from inspect_engine.workflows.staffing import window_month
-from models import Enterprise, Inspector, Leave, Plan, Task, Visit
+from models import Inspector, Leave, Plan, Task
 
 CLASSES = kernel.CLASSES
 
@@ -121,20 +121,14 @@ def previous_month(month: str) -> str:
 
 
 def reserved_for_open_visits(session: Session, month: str) -> list[kernel.Reserved]:
-    """The load last month's visits not yet visited (status != "visited") will put on the
-    staff when carried over: their team places, per department and enterprise office
-    (a joint visit's places split evenly between its departments)."""
-    query = (
-        select(Visit.departments, Visit.team_size, Visit.mode, Enterprise.unit, Enterprise.district)
-        .join(Plan, Plan.id == Visit.plan_id)
-        .join(Enterprise, Enterprise.credit_code == Visit.credit_code)
-        .where(Plan.month == previous_month(month), Visit.status != "visited")
-    )
+    """The load of the visits `month` carries over (结转: last month's open visits, its own
+    and those it carried; `carryover.carried_load`): their team places, per department and
+    enterprise office (a joint visit's places split evenly between its departments)."""
     places: dict[tuple[str, str, str, str], float] = {}
-    for departments, team_size, mode, unit, district in session.execute(query):
-        share = team_size / max(len(departments), 1)
-        for department in departments:
-            key = (department, unit, district, mode)
+    for visit in carryover.carried_load(session, month).visits:
+        share = visit.team_size / max(len(visit.departments), 1)
+        for department in visit.departments:
+            key = (department, visit.unit, visit.district, str(visit.mode))
             places[key] = places.get(key, 0.0) + share
     return [kernel.Reserved(d, o, s, m, p) for (d, o, s, m), p in sorted(places.items())]
 

@@ -21,6 +21,7 @@ import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, object_session
 
+from inspect_engine.assignment import carryover as carry_kernel
 from inspect_engine.assignment import events as team_events
 from inspect_engine.assignment import rescheduling
 from inspect_engine.assignment import staffing as kernel
@@ -30,8 +31,9 @@ from inspect_engine.formats.fields import split_list
 from inspect_engine.sampling.frames import EnterpriseColumns
 from inspect_engine.sampling.frames import Frame as KernelFrame
 from inspect_engine.workcalendar import PACKAGE_ONLY, Calendar
-from inspect_engine.workflows import audit
+from inspect_engine.workflows import audit, carryover
 from models import (
+    CarryOver,
     Conflict,
     Inspection,
     Inspector,
@@ -77,10 +79,12 @@ def freeze_staffing(
     frames: Sequence[KernelFrame],
     recusal_window_days: int,
     max_visits_per_day: int = DEFAULT_MAX_VISITS_PER_DAY,
+    carried: Sequence[carry_kernel.CarriedVisit] = (),
 ) -> str:
-    """Snapshot the staffing for `plan` and return its hash (also set on the plan)."""
+    """Snapshot the staffing for `plan` and return its hash (also set on the plan).
+    `carried`: last month's visits still open, listed under `carried` (结转)."""
     rows = np.unique(np.concatenate([f.rows for f in frames])) if frames else np.zeros(0, int)
-    codes = columns.credit_code[rows].tolist()
+    codes = columns.credit_code[rows].tolist() + [c.credit_code for c in carried]
     tasks = list(session.scalars(select(Task).where(Task.plan_id == plan.id)))
     item_codes = sorted({code for task in tasks for code in task.items})
     since = month.first_day - timedelta(days=recusal_window_days)
@@ -110,6 +114,8 @@ def freeze_staffing(
         ),
         enterprises=_enterprise_rows(columns, rows),
     )
+    if carried:  # absent otherwise: a month without carry-over hashes as before
+        snapshot["carried"] = carry_kernel.snapshot_entries(carried)
     text = kernel.canonical_text(snapshot)
     digest = kernel.staffing_hash(text)
     session.add(StaffingSnapshot(plan_id=plan.id, staffing_hash=digest, text_gz=_gzip(text)))
@@ -291,9 +297,15 @@ def lock_chain(session: Session, plan: Plan) -> None:
 def _with_carried_out(
     session: Session, plan: Plan, change: team_events.Change
 ) -> team_events.Change:
-    done = session.scalars(
-        select(Visit.visit_code).where(Visit.plan_id == plan.id, Visit.status != "planned")
-    ).all()
+    done = set(
+        session.scalars(
+            select(Visit.visit_code).where(Visit.plan_id == plan.id, Visit.status != "planned")
+        ).all()
+    )
+    # carried into this plan and done since; handed over to a later plan (its teams now)
+    done |= {code for code, v in carryover.carried_rows(session, plan).items()
+             if v.status == "visited"}  # fmt: skip
+    done |= carryover.handed_over(session, plan)
     return replace(change, carried_out=tuple(sorted(done)))
 
 
@@ -323,18 +335,24 @@ def team_seed_of(plan: Plan, protocol: str | None = None) -> str:
 
 
 def current_days(session: Session, plan: Plan) -> dict[str, date]:
-    """The scheduled day of each of the plan's visits that has one (ie-teams-v2)."""
+    """The scheduled day of each of the plan's visits that has one (ie-teams-v2): its own
+    and those carried into it and still open (结转; their row stays in their month)."""
     query = select(Visit.visit_code, Visit.visit_on).where(
-        Visit.plan_id == plan.id, Visit.visit_on.is_not(None)
+        carryover.of_plan(plan.id), Visit.visit_on.is_not(None)
     )
-    return {code: day for code, day in session.execute(query)}
+    done = carryover.done_at_draw(session, plan)
+    return {code: day for code, day in session.execute(query) if code not in done}
 
 
 def store_days(session: Session, plan: Plan, days: Mapping[str, date]) -> None:
-    """Set visits.visit_on to `days` (a visit without a team has none); only rows whose
-    day changes are written."""
-    query = select(Visit).where(Visit.plan_id == plan.id)
+    """Set visits.visit_on to `days` (a visit without a team has none) for the plan's own
+    visits and those carried into it and still open; only rows whose day changes are
+    written. A visit handed over to a later month keeps the day that month gave it."""
+    skip = carryover.done_at_draw(session, plan) | carryover.handed_over(session, plan)
+    query = select(Visit).where(carryover.of_plan(plan.id))
     for visit in session.scalars(query):
+        if visit.visit_code in skip:
+            continue
         day = days.get(visit.visit_code)
         if visit.visit_on != day:
             visit.visit_on = day
@@ -345,9 +363,13 @@ def _apply_to_teams(
     session: Session, plan: Plan, change: team_events.Change, reason: str
 ) -> dict[str, Any]:
     snapshot = load_snapshot(session, plan)
-    visits = [v.spec() for v in kernel.merge_visits(snapshot, plan_selections(session, plan))]
+    merged = kernel.merge_visits(snapshot, plan_selections(session, plan))
+    own, carried = carry_kernel.month_visits(merged, carry_kernel.carried_of(snapshot))
+    visits = [v.spec() for v in own] + [c.spec() for c in carried]
     state = staffing_after(snapshot, visits, plan_changes(session, plan))
     teams = current_teams(session, plan)
+    done = carryover.done_at_draw(session, plan)  # they hold no place this month
+    teams.update({c: m for c, m in carried_teams(session, plan).items() if c not in done})
     seed = team_seed_of(plan, snapshot.protocol)
     cap = snapshot.max_per_day()
     if cap is None:
@@ -361,6 +383,20 @@ def _apply_to_teams(
     return outcome.as_dict()
 
 
+def carried_teams(session: Session, plan: Plan) -> dict[str, tuple[str, ...]]:
+    """The current teams of the visits carried into the plan."""
+    query = (
+        select(Visit.visit_code, TeamMember.inspector_id)
+        .join(TeamMember, TeamMember.visit_id == Visit.id)
+        .join(CarryOver, CarryOver.visit_id == Visit.id)
+        .where(CarryOver.plan_id == plan.id, TeamMember.replaced_at.is_(None))
+    )
+    teams: dict[str, list[str]] = {}
+    for code, inspector in session.execute(query):
+        teams.setdefault(code, []).append(inspector)
+    return {code: tuple(sorted(members)) for code, members in teams.items()}
+
+
 def _store_changes(
     session: Session,
     plan: Plan,
@@ -372,6 +408,7 @@ def _store_changes(
     now = datetime.now(UTC)
     query = select(Visit.visit_code, Visit.id).where(Visit.plan_id == plan.id)
     ids = {code: visit_id for code, visit_id in session.execute(query)}
+    ids.update({code: v.id for code, v in carryover.carried_rows(session, plan).items()})
     for code, old in before.items():
         new = after.get(code, ())
         if set(new) == set(old):
@@ -434,7 +471,8 @@ def _changes_for(
     month = state.month
     out: list[tuple[team_events.Change, str | None]] = []
     if kind == "conflicts":
-        units = snapshot.enterprises()
+        units = set(snapshot.enterprises())
+        units |= {c.credit_code for c in carry_kernel.carried_of(snapshot)}  # 结转
         for row in rows:
             pair = (row["inspector_id"], row["credit_code"])
             if pair[0] in inspectors and pair[1] in units and pair not in state.recusals.conflicts:

@@ -11,8 +11,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from inspect_engine.assignment import carryover as carry_kernel
 from inspect_engine.assignment import staffing as kernel
-from inspect_engine.workflows import staffing
+from inspect_engine.workflows import carryover, staffing
 from models import Plan
 
 TEAMS_DRAWN = ("assigned", "published")
@@ -24,8 +25,14 @@ def teams_record(session: Session, plan: Plan) -> dict[str, Any]:
         raise ValueError(f"the plan for {plan.month} is {plan.status}: it has no teams")
     snapshot = staffing.load_snapshot(session, plan)
     merged = kernel.merge_visits(snapshot, staffing.plan_selections(session, plan))
+    merged, carried = carry_kernel.month_visits(merged, carry_kernel.carried_of(snapshot))
     teams = staffing.current_teams(session, plan)
     days = staffing.current_days(session, plan)
+    teams.update(staffing.carried_teams(session, plan))
+    # visits handed over to a later month: this month's record ends with their team then
+    # (and, under v2, their day then)
+    teams.update(carryover.handover_teams(session, plan))
+    days.update(carryover.handover_days(session, plan))
     changes = staffing.plan_changes(session, plan)
     manual = sum(row.kind in staffing.MANUAL_KINDS for row in changes)
     return {
@@ -63,6 +70,41 @@ def teams_record(session: Session, plan: Plan) -> dict[str, Any]:
             }
             for visit in sorted(merged, key=lambda v: v.visit_id)
         ],
+        **(_carried(session, plan, carried, teams, days) if "carried" in snapshot.data else {}),
+    }
+
+
+def _carried(
+    session: Session,
+    plan: Plan,
+    carried: list[carry_kernel.CarriedVisit],
+    teams: dict[str, tuple[str, ...]],
+    days: dict[str, date],
+) -> dict[str, Any]:
+    """结转: the carried visits (scheduled first) with their teams now, and those carried
+    out between the freeze and the team draw (left alone by the re-check)."""
+    return {
+        "carried": [
+            {
+                "visit_id": visit.visit_id,
+                "credit_code": visit.credit_code,
+                "month": visit.month,
+                "task_codes": list(visit.task_codes),
+                "absorbed": list(visit.absorbed),
+                "inspectors": sorted(teams.get(visit.visit_id, ())),
+                "priority": carry_kernel.PRIORITY,
+                "visit_on": _iso(days.get(visit.visit_id)),
+            }
+            for visit in carried
+        ],
+        "carried_done": sorted(carryover.done_at_draw(session, plan)),
+        # what the re-check changed (the verifier recomputes it): per visit the members
+        # removed and added and why, the visits it could not staff
+        "carried_recheck": {
+            key: value
+            for key, value in (carryover.recheck_record(session, plan) or {}).items()
+            if key in ("replaced", "unstaffed")
+        },
     }
 
 
