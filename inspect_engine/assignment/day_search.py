@@ -67,6 +67,7 @@ class Calendar:
     district: Mapping[int, int]
     office: Mapping[int, int]
     booked: dict[tuple[int, int], list[int]] = field(default_factory=dict)
+    pinned: frozenset[int] = frozenset()  # rows that hold their day (carried visits)
 
     def __post_init__(self) -> None:
         for row, col in sorted(self.days.items()):
@@ -133,7 +134,11 @@ def improve(
     seed = solver_seed(team_seed)
     before = cal.district_pairs()
     for inspector in order:
-        rows = cal.mixed(inspector, sorted({cal.days[r] for r in on.get(inspector, [])}))
+        rows = [
+            r
+            for r in cal.mixed(inspector, sorted({cal.days[r] for r in on.get(inspector, [])}))
+            if r not in cal.pinned
+        ]
         choices = day_choices(cal, rows, duty)
         if all(len(cols) == 1 for cols in choices.values()):
             stats.skipped += 1

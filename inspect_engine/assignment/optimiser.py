@@ -647,7 +647,12 @@ def _schedule_days(
         book.book(work.members[row], col, *place)
         work.days[row] = col
     key_of = {row: day_keys[pos] for pos, row in enumerate(rows)}
-    _search_days(problem, seed, table, work, cap, key_of, districts, offices)
+    pinned = [
+        ([table.index[m] for m in b.members], window.index(b.day), districts[b.district],
+         offices[b.unit])
+        for b in booked
+    ]  # fmt: skip
+    _search_days(problem, seed, table, work, cap, key_of, districts, offices, pinned)
     work.day_seconds = time.perf_counter() - started
 
 
@@ -660,17 +665,30 @@ def _search_days(
     key_of: dict[int, npt.NDArray[np.uint64]],
     districts: dict[str, int],
     offices: dict[str, int],
+    pinned: Sequence[tuple[list[int], int, int, int]] = (),
 ) -> None:
-    """Improve the greedy's days by CP-SAT, one inspector's visits at a time (§3a step 4)."""
+    """Improve the greedy's days by CP-SAT, one inspector's visits at a time (§3a step 4).
+    `pinned`: the carried visits' bookings (members, day column, district, office), which
+    hold their room and their districts and never move."""
     staffed = sorted(work.days)
+    # pinned bookings get rows below zero: the problem's rows are 0..n-1
+    fixed_rows = {-1 - k: booking for k, booking in enumerate(pinned)}
     cal = day_search.Calendar(
-        members=work.members,
-        days=work.days,
-        district={r: districts[problem.visits[r].district] for r in staffed},
-        office={r: offices[problem.visits[r].unit] for r in staffed},
+        members={**work.members, **{r: b[0] for r, b in fixed_rows.items()}},
+        days={**work.days, **{r: b[1] for r, b in fixed_rows.items()}},
+        district={
+            **{r: districts[problem.visits[r].district] for r in staffed},
+            **{r: b[2] for r, b in fixed_rows.items()},
+        },
+        office={
+            **{r: offices[problem.visits[r].unit] for r in staffed},
+            **{r: b[3] for r, b in fixed_rows.items()},
+        },
+        pinned=frozenset(fixed_rows),
     )
     order = day_search.inspector_order(seed, [i.inspector_id for i in table.inspectors])
     work.day_search = day_search.improve(cal, table.duty, key_of, cap, order, seed)
+    work.days.update({r: c for r, c in cal.days.items() if r >= 0})  # own visits' moves
 
 
 def _swap_for_a_day(

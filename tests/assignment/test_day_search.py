@@ -24,6 +24,7 @@ from inspect_engine.assignment import (
     day_search,
     keys,
 )
+from inspect_engine.assignment.types import Booking
 
 D7, D8 = date(2026, 12, 7), date(2026, 12, 8)
 TWO_DAYS = Month(date(2026, 12, 1), date(2026, 12, 31), (D7, D8), "weekdays", None)
@@ -151,3 +152,21 @@ def test_same_seed_same_days_twice_and_in_a_fresh_process() -> None:
     out = subprocess.run([sys.executable, "-c", SCRIPT], cwd=root, env=env, check=True,
                          capture_output=True, text=True).stdout  # fmt: skip
     assert json.loads(out) == first
+
+
+def test_the_stage_keeps_the_room_a_carried_visit_holds() -> None:
+    # A and B already hold a carried visit in district X on the 7th (cap 2: one place
+    # left that day). Own visits X, Y, X, Y over three days: a stage blind to the carried
+    # booking may gather two own X visits on the 7th beside it, three visits that day.
+    d9 = date(2026, 12, 9)
+    three_days = Month(date(2026, 12, 1), date(2026, 12, 31), (D7, D8, d9), "weekdays", None)
+    carried = Booking(("A", "B"), D7, "440105", "440105-01")
+    moved = 0
+    for k in range(60):
+        result = assign(visits(), people(), three_days, keys.team_seed(f"s{k}", "h"),
+                        max_per_day=2, booked=[carried])  # fmt: skip
+        per_day = Counter(result.days.values())
+        assert len(result.days) == 4
+        assert per_day[D7] + 1 <= 2 and per_day[D8] <= 2 and per_day[d9] <= 2
+        moved += result.day_moves
+    assert moved > 0  # the stage did move days in some of these months
