@@ -14,9 +14,9 @@ scenario.
    a quarter of the inspectors (drawn by a fixed seed) on leave for half the month. The
    draw is sized with `--fit-capacity`'s kernel, the frames built with the sized λ, drawn
    (ie-draw-v1, a fixed seed), merged into visits and staffed by the existing team draw
-   (`assignment.assign`). Printed: the share of visits staffed, against the same month
-   drawn with the tasks' own ratios. The visit calendar is another engineer's work: only
-   staffing is measured here.
+   (`assignment.assign`) with the visit calendar of ie-teams-v2 (max_per_day 3). Printed:
+   the share of visits staffed and scheduled, against the same month drawn with the
+   tasks' own ratios.
 
     .venv/bin/python benchmarks/bench_sizing.py [--scale guangzhou] [--scenario]
 
@@ -54,6 +54,7 @@ from inspect_engine.assignment import (  # noqa: E402
     merge_office_mode,
     merge_team_size,
 )
+from inspect_engine.assignment.schedule import DEFAULT_MAX_VISITS_PER_DAY  # noqa: E402
 from inspect_engine.sampling import protocol  # noqa: E402
 from inspect_engine.sampling.frames import (  # noqa: E402
     Coded,
@@ -299,8 +300,9 @@ def merged_visits(
     return visits
 
 
-def staffed_share(specs: list[TaskSpec], columns: EnterpriseColumns,
-                  inspectors: list[Inspector], month: Month) -> tuple[int, int, float]:  # fmt: skip
+def staffed_share(
+    specs: list[TaskSpec], columns: EnterpriseColumns, inspectors: list[Inspector], month: Month
+) -> tuple[int, int, int, float]:
     policy = ExclusionPolicy()
     selections = {}
     for spec in specs:
@@ -308,8 +310,12 @@ def staffed_share(specs: list[TaskSpec], columns: EnterpriseColumns,
         drawn = protocol.draw_frame(frame.codes(), frame.lambda_texts(), DRAW_SEED)
         selections[spec.task_code] = frame.rows[np.flatnonzero(drawn.mask)]
     visits = merged_visits(specs, columns, selections)
-    result, seconds = timed(lambda: assign(visits, inspectors, month, DRAW_SEED))
-    return len(visits), len(result.teams), seconds
+    # the team draw and the visit calendar of ie-teams-v2 (a day for every team, at most
+    # DEFAULT_MAX_VISITS_PER_DAY visits per inspector-day)
+    result, seconds = timed(
+        lambda: assign(visits, inspectors, month, DRAW_SEED, max_per_day=DEFAULT_MAX_VISITS_PER_DAY)
+    )
+    return len(visits), len(result.teams), len(result.days), seconds
 
 
 def scenario(columns: EnterpriseColumns, prob: np.ndarray, specs: list[TaskSpec],
@@ -331,9 +337,10 @@ def scenario(columns: EnterpriseColumns, prob: np.ndarray, specs: list[TaskSpec]
     print(f"short-staffed: capacity {sum(p.visits for p in pools):,.0f} inspector-visits"
           f" after leave; sized expected visits {sized.expected_visits:,.0f}")  # fmt: skip
     for label, month_specs in (("--fit-capacity", fitted), ("tasks' own ratios", specs)):
-        visits, staffed, seconds = staffed_share(month_specs, columns, short, month)
+        visits, staffed, scheduled, seconds = staffed_share(month_specs, columns, short, month)
         print(f"{label:<18} visits {visits:>7,}  staffed {staffed:>7,}"
-              f"  share {staffed / max(visits, 1):6.1%}  (assign {seconds:.1f} s)")  # fmt: skip
+              f"  scheduled {scheduled:>7,}  share {scheduled / max(visits, 1):6.1%}"
+              f"  (teams and days {seconds:.1f} s)")  # fmt: skip
 
 
 def main() -> None:

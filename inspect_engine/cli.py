@@ -530,6 +530,9 @@ def month_run(
     out: Annotated[Path | None, typer.Option("--dir", file_okay=False, help="phase two")] = None,
     no_score: Annotated[bool, typer.Option("--no-score", help="keep the current classes")] = False,
     source: SourceOption = None,
+    fit_capacity: Annotated[
+        bool, typer.Option("--fit-capacity", help="phase one: size the draw to the staff")
+    ] = False,
 ) -> None:
     """The month in two phases: --tasks (score, plan, freeze; prints the commitment), then
     later --contribution and --dir (draw, assign, export). Run again to resume after a crash."""
@@ -551,7 +554,9 @@ def month_run(
                 one = run_phase_one(
                     transaction, month, tasks, _policy(), score=not no_score, progress=progress,
                     source=source, recusal_window_days=_settings().recusal_window_days,
-                    nonce_key=_nonce_key(),
+                    nonce_key=_nonce_key(), fit_capacity=fit_capacity,
+                    utilisation=_settings().utilisation,
+                    max_visits_per_day=_settings().max_visits_per_day,
                 )  # fmt: skip
             else:
                 assert contribution is not None and out is not None
@@ -568,6 +573,8 @@ def month_run(
         if tasks is not None:
             for warning in one.plan.warnings if one.plan else ():
                 console.print(f"[yellow]warning:[/yellow] {escape(warning)}")
+            if one.plan is not None and one.plan.sizing is not None:
+                print_sizing(one.plan.sizing)
             print_commitment(one.freeze)
             return False
         print_draw(two.draw)

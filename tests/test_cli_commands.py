@@ -238,3 +238,15 @@ def test_month_plan_sizes_to_the_staff_or_warns_or_refuses(
     )
     assert "do not fit the staff" in refused and "department SAMR" in refused
     assert "inspector-visits" in refused
+
+
+def test_month_run_phase_one_sizes_to_the_staff_with_fit_capacity(
+    database_url: str, tmp_path: Path
+) -> None:
+    cli("db", "upgrade", expect=0)
+    build_city(database_url, capacity=2)
+    tasks = str(tinycity.tasks_file(tmp_path))
+    run = ("month", "run", "--month", MONTH, "--tasks", tasks, "--no-score", "--fit-capacity")
+    sized = cli(*run, expect=0)
+    assert "sized to the staff by SCIP" in sized and "exceeds capacity" not in sized
+    assert "commitment" in sized.lower()

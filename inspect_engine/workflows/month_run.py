@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from inspect_engine import faults
+from inspect_engine.assignment.schedule import DEFAULT_MAX_VISITS_PER_DAY
 from inspect_engine.assignment.types import DEFAULT_RECUSAL_WINDOW_DAYS
 from inspect_engine.errors import Conflict
 from inspect_engine.liaison import Courier
@@ -70,7 +71,12 @@ def run_phase_one(
     source: str | None = None,
     recusal_window_days: int = DEFAULT_RECUSAL_WINDOW_DAYS,
     nonce_key: NonceKey | None = None,
+    fit_capacity: bool = False,
+    utilisation: float = 0.9,
+    max_visits_per_day: int = DEFAULT_MAX_VISITS_PER_DAY,
 ) -> PhaseOne:
+    """Score, plan, freeze. The plan is held against the staff as `month plan` holds it:
+    sized to it with `fit_capacity`, else a warning where the ratios ask for more."""
     first_day = month_start(month)
     scored = None
     if score:
@@ -83,12 +89,15 @@ def run_phase_one(
         status = _status(session, month)
     if status in (None, "planned"):
         with transactions() as session:
-            planned = plan_month(session, month, tasks)
+            planned = plan_month(
+                session, month, tasks, policy=policy, fit_capacity=fit_capacity,
+                utilisation=utilisation,
+            )  # fmt: skip
     _step("freeze", 2, 3, progress)
     with transactions() as session:
         frozen = freeze_month(
             session, month, policy, source=source, recusal_window_days=recusal_window_days,
-            nonce_key=nonce_key,
+            nonce_key=nonce_key, max_visits_per_day=max_visits_per_day,
         )  # fmt: skip
     _step("done", 3, 3, progress)
     return PhaseOne(scored, frozen, planned)
