@@ -459,7 +459,7 @@ def step_month_two(states: States) -> list[Row]:
         _sub(
             f"    of which the calendar ({assigned.fairness.get('day_swaps', 0):,} members "
             "replaced for a day)",
-            {**steps["assign"], "seconds": float(assigned.fairness.get("calendar_seconds", 0))},
+            {**steps["assign"], "seconds": float(assigned.calendar_seconds or 0)},
             "day keys + bare pick",
             bare_calendar,
         ),

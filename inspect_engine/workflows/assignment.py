@@ -8,7 +8,7 @@ each pool; nothing is hidden."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import date
 from typing import Any
 
@@ -48,6 +48,9 @@ class AssignOutcome:
     fairness: dict[str, Any]
     partial: bool
     first_request: bool = True
+    # the visit calendar's seconds in this request (not stored: a stored record holds only
+    # what the protocol decides, so a resumed command leaves the same record)
+    calendar_seconds: float | None = None
 
 
 def assign_month(
@@ -120,7 +123,9 @@ def assign_month(
         {"partial": run.partial, "unstaffed": len(run.unstaffed), "fairness": run.fairness,
          "team_seed": seed, "changes_replayed": len(changes)},
     )  # fmt: skip
-    return _outcome(plan, run, len(visits))
+    return replace(
+        _outcome(plan, run, len(visits)), calendar_seconds=result.day_seconds if days else None
+    )
 
 
 def reassign_inspector(
@@ -226,10 +231,10 @@ def _store_run(
 
 
 def _calendar_figures(result: AssignmentResult) -> dict[str, Any]:
-    """ie-teams-v2: the day solve's time and the members it replaced (none under v1)."""
+    """ie-teams-v2: the members the day solve replaced (none under v1)."""
     if not result.days:
         return {}
-    return {"calendar_seconds": round(result.day_seconds, 3), "day_swaps": result.day_swaps}
+    return {"day_swaps": result.day_swaps}
 
 
 def _outcome(plan: Plan, run: AssignmentRun, visits: int, first: bool = True) -> AssignOutcome:
