@@ -364,8 +364,9 @@ def _as_the_code_leaves_it(url: str) -> float:
 
 
 def step_month_one(states: States, city: Path, source: str, tasks_scale: float) -> list[Row]:
-    """`month run --tasks`: score → plan → freeze, on a copy of `source` ("imported": the
-    model is trained as in a new month; "scored": the month's model already exists)."""
+    """`month run --tasks --fit-capacity`: score → plan (sized to the staff) → freeze, on a
+    copy of `source` ("imported": the model is trained as in a new month; "scored": the
+    month's model already exists)."""
     from inspect_engine.workflows.month_run import run_phase_one
 
     tasks = scaled_tasks(city, tasks_scale)
@@ -373,7 +374,9 @@ def step_month_one(states: States, city: Path, source: str, tasks_scale: float) 
     _say(f"  directory snapshot (the import's work): {_as_the_code_leaves_it(url):.1f} s")
     clock = _StepClock()
     with _measure("month run, phase one") as m:
-        one = run_phase_one(_transactions(url), MONTH, tasks, _policy(), progress=clock)
+        one = run_phase_one(
+            _transactions(url), MONTH, tasks, _policy(), progress=clock, fit_capacity=True
+        )
     bare_predict = _predict_proba_seconds(url)
     bare_select = _directory_select_seconds(url)
     steps = clock.steps
@@ -395,7 +398,7 @@ def step_month_one(states: States, city: Path, source: str, tasks_scale: float) 
             "predict_proba",
             bare_predict,
         ),
-        _sub("  plan", steps["plan"], "", None),
+        _sub("  plan (--fit-capacity: sized to the staff)", steps["plan"], "", None),
         _sub(
             f"  freeze ({len(one.freeze.frames)} frames, {units:,} units)",
             steps["freeze"],
