@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import csv
 import hashlib
+import json
 import sys
 import time
 from collections.abc import Sequence
@@ -238,7 +239,7 @@ def timed(work: Any) -> tuple[Any, float]:
 
 
 def bench_sizing(columns: EnterpriseColumns, prob: np.ndarray, specs: list[TaskSpec],
-                 inspectors: list[Inspector], month: Month) -> None:  # fmt: skip
+                 inspectors: list[Inspector], month: Month) -> dict[str, float]:  # fmt: skip
     policy = ExclusionPolicy()
     (tasks, groups), grouping = timed(lambda: sizing_inputs(columns, specs, policy, AS_OF, prob))
     pools = staff_pools(inspectors, month)
@@ -260,6 +261,7 @@ def bench_sizing(columns: EnterpriseColumns, prob: np.ndarray, specs: list[TaskS
     print(f"sizing total              {total:6.2f} s (target < 10 s); bare {bare:.2f} s,"
           f" ratio {total / max(bare, 1e-9):.1f}x")  # fmt: skip
     print(f"expected visits {sized.expected_visits:,.0f}; sizes {sum(sized.sizes.values()):,}")
+    return {"seconds": total, "bare_seconds": bare, "groups": len(groups), "units": units}
 
 
 def merged_visits(
@@ -319,7 +321,7 @@ def staffed_share(
 
 
 def scenario(columns: EnterpriseColumns, prob: np.ndarray, specs: list[TaskSpec],
-             inspectors: list[Inspector], month: Month) -> None:  # fmt: skip
+             inspectors: list[Inspector], month: Month) -> dict[str, dict[str, float]]:  # fmt: skip
     short = short_staffed(inspectors, month)
     pools = staff_pools(short, month)
     (tasks, groups), grouping = timed(
@@ -336,11 +338,15 @@ def scenario(columns: EnterpriseColumns, prob: np.ndarray, specs: list[TaskSpec]
     ]  # fmt: skip
     print(f"short-staffed: capacity {sum(p.visits for p in pools):,.0f} inspector-visits"
           f" after leave; sized expected visits {sized.expected_visits:,.0f}")  # fmt: skip
+    out = {}
     for label, month_specs in (("--fit-capacity", fitted), ("tasks' own ratios", specs)):
         visits, staffed, scheduled, seconds = staffed_share(month_specs, columns, short, month)
+        out[label] = {"visits": visits, "staffed": staffed, "scheduled": scheduled,
+                      "seconds": seconds}  # fmt: skip
         print(f"{label:<18} visits {visits:>7,}  staffed {staffed:>7,}"
               f"  scheduled {scheduled:>7,}  share {scheduled / max(visits, 1):6.1%}"
               f"  (teams and days {seconds:.1f} s)")  # fmt: skip
+    return out
 
 
 def main() -> None:
@@ -348,6 +354,7 @@ def main() -> None:
     parser.add_argument("--scale", default="guangzhou")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--scenario", action="store_true", help="also the short-staffed month")
+    parser.add_argument("--json", action="store_true", help="end with the figures as JSON")
     args = parser.parse_args()
     folder = city_folder(args.scale, args.seed)
     started = time.perf_counter()
@@ -358,9 +365,11 @@ def main() -> None:
     loaded = time.perf_counter() - started
     print(f"city {args.scale}-{args.seed}: {len(columns):,} enterprises, {len(specs)} tasks,"
           f" {len(inspectors):,} inspectors (loaded in {loaded:.1f} s)")  # fmt: skip
-    bench_sizing(columns, prob, specs, inspectors, month)
+    figures: dict[str, Any] = {"sizing": bench_sizing(columns, prob, specs, inspectors, month)}
     if args.scenario:
-        scenario(columns, prob, specs, inspectors, month)
+        figures["scenario"] = scenario(columns, prob, specs, inspectors, month)
+    if args.json:
+        print(json.dumps(figures))  # the last line: read by benchmarks.run
 
 
 if __name__ == "__main__":

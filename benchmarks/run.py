@@ -28,8 +28,10 @@ from typing import Any
 
 from benchmarks.common import BACKENDS, CACHE, States, load_average, print_table, run_child
 
-STEPS = ("import", "import-1m", "score", "rescore", "month", "draw-one", "feed")
-DEFAULT_STEPS = ("import", "import-1m", "score", "month", "draw-one", "feed")
+STEPS = ("import", "import-1m", "score", "rescore", "month", "draw-one", "feed", "sizing")
+DEFAULT_STEPS = ("import", "import-1m", "score", "month", "draw-one", "feed", "sizing")
+SIZING_TARGET_SECONDS = 10
+STAFFED_TARGET_SHARE = 0.97
 FEED_TARGET_SECONDS = 0.050
 MONTH_TARGET_SECONDS = 300
 MEMORY_TARGET_MIB = 4096
@@ -157,6 +159,34 @@ def feed(backend: str, options: Options) -> list[dict[str, Any]]:
     return rows
 
 
+def sizing(options: Options, scale: str, seed: int) -> list[dict[str, Any]]:
+    """Sizing the draw to the staff (benchmarks.bench_sizing: the kernels on the city's
+    columns, no database) beside its bare limit, and the short-staffed city's month."""
+    print(f"[kernel] sizing (load {load_average():.1f})", flush=True)
+    child = run_child([sys.executable, "-m", "benchmarks.bench_sizing", "--scale", scale,
+                       "--seed", str(seed), "--scenario", "--json"])  # fmt: skip
+    if child.returncode != 0:
+        raise SystemExit(f"the sizing benchmark failed ({child.returncode})")
+    figures = json.loads(child.stdout.strip().splitlines()[-1])
+    size, fitted = figures["sizing"], figures["scenario"]["--fit-capacity"]
+    own = figures["scenario"]["tasks' own ratios"]
+    share = fitted["scheduled"] / max(fitted["visits"], 1)
+    met = "met" if share >= STAFFED_TARGET_SHARE else "MISSED"
+    load = load_average()
+    return [
+        {"step": f"sizing: grouping + SCIP ({size['units']:,} units, {size['groups']:,} groups)",
+         "backend": "kernel", "seconds": size["seconds"], "bare": "frames + SCIP solve",
+         "bare_seconds": size["bare_seconds"], "peak_mib": child.peak_mib, "load": load,
+         "target_seconds": SIZING_TARGET_SECONDS},
+        {"step": f"quarter capacity, --fit-capacity: {fitted['scheduled']:,} of "
+                 f"{fitted['visits']:,} staffed and scheduled ({share:.1%}, target "
+                 f"{STAFFED_TARGET_SHARE:.0%} {met}; own ratios {own['scheduled']:,} of "
+                 f"{own['visits']:,})",
+         "backend": "kernel", "seconds": fitted["seconds"], "bare": "", "bare_seconds": None,
+         "peak_mib": child.peak_mib, "load": load},
+    ]  # fmt: skip
+
+
 def _whole_month(one: dict[str, Any], two: dict[str, Any]) -> dict[str, Any]:
     return {
         "step": "month run, whole month (phase one + phase two)",
@@ -262,6 +292,8 @@ def main(argv: list[str] | None = None) -> None:
     rows: list[dict[str, Any]] = []
     for backend in options.backends:
         rows += run_backend(backend, options)
+    if "sizing" in options.steps:
+        rows += sizing(options, args.scale, args.seed)
     about = machine()
     print()
     print(

@@ -700,12 +700,18 @@ def size_draw(
     structure = _structure(groups, rows, members)
     for _ in range(2):  # second pass: the spread of coordinated frames at the chosen n
         d = _demands(structure, sizes)
-        model, lam = _kelley(tasks, rows, d, elastic=False, time_limit_s=time_limit_s, model=model)
-        if lam is None:
+        model, found = _kelley(tasks, rows, d, elastic=False, time_limit_s=time_limit_s,
+                               model=model)  # fmt: skip
+        if found is None and lam is not None:
+            # the second pass's margins leave no room the first pass's did: keep its λ
+            # (the loads below are those of the new margins, so any overflow is shown)
+            break
+        if found is None:
             rows, overflows = _tolerated(tasks, rows, d, time_limit_s)
-            model, lam = _kelley(tasks, rows, d, elastic=False, time_limit_s=time_limit_s)
-            if lam is None:  # pragma: no cover - the widened rows hold the elastic answer
+            model, found = _kelley(tasks, rows, d, elastic=False, time_limit_s=time_limit_s)
+            if found is None:  # pragma: no cover - the widened rows hold the elastic answer
                 _refuse(overflows)
+        lam = found
         new_sizes = [
             sum(t.units[c] * lam[4 * k + c] for c in range(4)) for k, t in enumerate(tasks)
         ]
@@ -772,7 +778,7 @@ def _filled(task: SizingTask, lam: list[float]) -> list[float]:
 
 def _refuse(short: Sequence[Mapping[str, Any]]) -> NoReturn:
     shown = "; ".join(
-        f"{s['where']}: short by {s['shortfall']:.1f} inspector-visits" for s in short[:SHOWN]
+        f"{s['where']}: short by {s['shortfall']:.2f} inspector-visits" for s in short[:SHOWN]
     )
     more = f"; and {len(short) - SHOWN} more" if len(short) > SHOWN else ""
     lines = shown + more
