@@ -19,6 +19,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from api import problems, schemas
 from api.deps import AdminUser, SessionDep, SettingsDep, actor
+from api.pagination import MAX_ID
 from api.ratelimit import per_client
 from api.routes.field import (
     check_csrf,
@@ -170,7 +171,11 @@ def create_link(
 
 @router.post("/field/calendar/links/{link_id}/revoke", include_in_schema=False)
 def revoke_link(
-    request: Request, session: SessionDep, settings: SettingsDep, link_id: int, csrf: Csrf = None
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    link_id: Annotated[int, PathParam(ge=1, le=MAX_ID)],
+    csrf: Csrf = None,
 ) -> Response:
     user = _inspector_page_user(request, session)
     if isinstance(user, Response):

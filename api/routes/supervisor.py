@@ -34,6 +34,7 @@ from inspect_engine.formats.spec import FORMATS
 from inspect_engine.liaison import courier_from_settings
 from inspect_engine.workflows import drawing, planning, preview, results, sizing
 from inspect_engine.workflows.imports import import_file
+from inspect_engine.workflows.users import Forbidden
 from models import Item, Plan, Publication, Task
 
 router = APIRouter(prefix="/supervisor", tags=["supervisor"])
@@ -156,6 +157,11 @@ def preview_sizing(
     its tasks changed) the optimiser's answer now, not stored. Refused (422) with the
     shortfall per department and office when the mandated minimums do not fit."""
     plan = planning.get_plan(session, month)
+    # the staff's capacity per office and qualification, and every task's λ: the whole plan
+    needed = plan_departments(session, month)
+    if not user.covers(needed):
+        missing = ", ".join(sorted(needed - user.departments))
+        raise Forbidden(f"the plan for {month} also covers department(s) {missing}")
     if plan.sizing:
         return schemas.SizingOut(month=month, stored=True, sizing=plan.sizing)
     specs = planning.task_specs(session, plan, sized=False)

@@ -33,7 +33,7 @@ import hmac
 import secrets
 from collections import Counter, defaultdict
 from collections.abc import Collection, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 
@@ -1086,13 +1086,20 @@ def _staffing_events(
     out = []
     for row in rows:
         event = _staffing_event(row)
-        touched = {change.visit_code for change in event.teams}
-        if scope is not None and not (
-            inspector_department.get(event.inspector_id) in scope
-            or any(visit_departments.get(code, set()) & scope for code in touched)
-        ):
+        if scope is None:
+            out.append(event)
             continue
-        out.append(event)
+        own_inspector = inspector_department.get(event.inspector_id) in scope
+        # only the visits of his departments, and his own inspector's places: an event
+        # (a holiday, say) may move other departments' visits, whose days are not his
+        shown = tuple(
+            change
+            for change in event.teams
+            if visit_departments.get(change.visit_code, set()) & scope
+            or (own_inspector and event.inspector_id in (*change.removed, *change.added))
+        )
+        if own_inspector or shown:
+            out.append(replace(event, teams=shown))
     return tuple(out)
 
 

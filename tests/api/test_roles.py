@@ -96,8 +96,9 @@ MATRIX: list[Call] = [
     Call("POST", f"/supervisor/plans/{NO_PLAN}/tasks",                "401 403 422 422 403 422",
          {"files": CSV}),
     Call("GET", f"/supervisor/plans/{MONTH}/preview",                 "401 403 200 200 403 200"),
-    # the small city's staff cannot hold the floors: a supervisor gets the refusal (422)
-    Call("GET", f"/supervisor/plans/{MONTH}/sizing",                  "401 403 422 422 403 422"),
+    # the whole plan's capacity and λ: only who covers every department (here the admin,
+    # who gets the refusal: the small city's staff cannot hold the floors)
+    Call("GET", f"/supervisor/plans/{MONTH}/sizing",                  "401 403 403 403 403 422"),
     Call("GET", f"/supervisor/plans/{NO_PLAN}/sizing",                "401 403 404 404 403 404"),
     Call("POST", f"/supervisor/plans/{NO_PLAN}/freeze",               "401 403 404 404 403 404"),
     # the joint month holds SAMR and FIRE tasks: neither one-department supervisor acts on it

@@ -317,6 +317,18 @@ def test_a_holiday_imported_after_the_freeze_moves_that_days_visits(
     assert {v for v in days if after.get(v) != days[v]} == on_day  # only those moved
     after_teams = staffing.current_teams(session, plan)
     assert {v for v in teams if after_teams.get(v) != teams[v]} <= on_day
+    # a supervisor's board shows only his departments' visits among those moved
+    rows = session.execute(
+        select(models.Visit.visit_code, models.Visit.departments).where(
+            models.Visit.plan_id == plan.id
+        )
+    ).all()
+    departments = {code: set(d) for code, d in rows}
+    for department in ("SAMR", "FIRE"):
+        board = field.month_board(session, MONTH, departments={department})
+        shown = [c.visit_code for e in board.events for c in e.teams]
+        assert all(department in departments[code] for code in shown), department
+    assert field.month_board(session, MONTH).events[-1].teams  # the admin sees them all
     out = tmp_path / "out3"
     export_month(session, MONTH, out)
     assert plan.staffing_hash
