@@ -721,6 +721,7 @@ def size_draw(
     assert lam is not None
     chosen = [_filled(task, lam[4 * k : 4 * k + 4].tolist()) for k, task in enumerate(tasks)]
     loads = _loads(d, lam)
+    overflows += _still_over(rows, loads, capacities, {o["row"] for o in overflows})
     return Sizing(
         lambdas={t.task_code: tuple(chosen[k]) for k, t in enumerate(tasks)},  # type: ignore[misc]
         sizes={
@@ -747,6 +748,21 @@ def size_draw(
         utilisation=utilisation,
         overflows=tuple(overflows),
     )
+
+
+def _still_over(
+    rows: Sequence[Row], loads: NDArray[np.float64], capacities: Sequence[float], named: set[int]
+) -> list[dict[str, Any]]:
+    """Rows the chosen λ still overflow (the cutting rounds ran out, the solver stopped at
+    its time limit, or the second pass was kept from the first): named, never hidden."""
+    out = []
+    for at, (row, load, capacity) in enumerate(zip(rows, loads.tolist(), capacities, strict=True)):
+        over = load + row.reserved - capacity
+        if at not in named and over > SLACK_TOLERANCE + 1e-6 * max(abs(capacity), 1.0):
+            out.append({"row": at, **row.label(), "where": row.describe(),
+                        "shortfall": round(over, 3), "capacity": round(capacity, 3),
+                        "reserved": round(row.reserved, 3)})  # fmt: skip
+    return out
 
 
 def _tolerated(
