@@ -37,7 +37,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from inspect_engine.assignment import carryover, events, keys, rules
+from inspect_engine.assignment import carryover, day_search, events, keys, rules
 from inspect_engine.assignment import staffing as kernel
 from inspect_engine.assignment.types import Inspector, Visit
 
@@ -214,10 +214,17 @@ def verify(
         )
     if days != days_again:
         differ = sorted(v for v in set(days) | set(days_again) if days.get(v) != days_again.get(v))
+        recorded, mine = str(teams.get("ortools") or ""), day_search.solver_version()
+        versions = (
+            f" (drawn with OR-Tools {recorded}, checked with {mine}: verify with the"
+            " version the teams were drawn with)"
+            if recorded and recorded != mine
+            else ""
+        )
         raise Failed(
             "optimum",
             f"{len(differ)} visit days differ from the protocol's, first {differ[0]}: "
-            f"{_iso(days.get(differ[0]))} instead of {_iso(days_again.get(differ[0]))}",
+            f"{_iso(days.get(differ[0]))} instead of {_iso(days_again.get(differ[0]))}{versions}",
         )
     out.append(f"optimum {len(staffed)} teams{' and days' if cap else ''} are the protocol's")
     return out

@@ -28,6 +28,7 @@ is skipped without a solve.
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -102,6 +103,12 @@ class Calendar:
             if len({self.district[r] for r in rows}) > 1 or len({self.office[r] for r in rows}) > 1:
                 out += rows
         return sorted(out)
+
+
+def solver_version() -> str:
+    """The OR-Tools release in use, recorded in teams.json: a neighbourhood stopped at the
+    deterministic limit keeps its days, which another release may prove otherwise."""
+    return importlib.metadata.version("ortools")
 
 
 def solver_seed(team_seed: str) -> int:

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from inspect_engine.assignment import carryover as carry_kernel
+from inspect_engine.assignment import day_search
 from inspect_engine.assignment import staffing as kernel
 from inspect_engine.workflows import carryover, staffing
 from models import Plan
@@ -41,6 +42,9 @@ def teams_record(session: Session, plan: Plan) -> dict[str, Any]:
         "staffing_hash": plan.staffing_hash,
         "seed": plan.seed,
         "team_seed": staffing.team_seed_of(plan, snapshot.protocol),
+        # the CP-SAT day stage stops at a deterministic limit: a neighbourhood it does not
+        # prove optimal keeps its days, which another OR-Tools version may prove otherwise
+        "ortools": day_search.solver_version(),
         "events": [
             {
                 "seq": row.seq,
