@@ -18,7 +18,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from inspect_engine.sampling.frames import ExclusionPolicy
 from inspect_engine.settings import Settings
-from inspect_engine.workflows import carryover
 from inspect_engine.workflows.drawing import Transactions
 from inspect_engine.workflows.planning import EVERY_STATE, claim_plan
 from inspect_engine.workflows.users import Forbidden, Principal, Role, authenticate
@@ -109,17 +108,14 @@ def actor(user: Principal) -> str:
 
 
 def plan_departments(session: Session, month: str) -> set[str]:
-    """Departments whose items the month's tasks carry, and those of the visits it carries
-    over from last month (结转: the month's freeze and team draw act on them too)."""
+    """Departments whose items the month's tasks carry."""
     items: set[str] = set()
     query = select(Task.items).join(Plan, Plan.id == Task.plan_id).where(Plan.month == month)
     for codes in session.scalars(query):
         items.update(codes)
-    carried = carryover.carried_departments(session, month)
     if not items:
-        return carried
-    own = set(session.scalars(select(Item.department).where(Item.item_code.in_(items))))
-    return own | carried
+        return set()
+    return set(session.scalars(select(Item.department).where(Item.item_code.in_(items))))
 
 
 def require_whole_plan(session: Session, user: Principal, month: str) -> None:

@@ -42,29 +42,6 @@ def of_plan(plan_id: int) -> ColumnElement[bool]:
     return or_(Visit.plan_id == plan_id, Visit.id.in_(carried))
 
 
-def carried_departments(session: Session, month: str) -> set[str]:
-    """The departments of the visits `month` carries (after its freeze, those linked to it;
-    before, last month's open visits): a month-wide act re-checks and schedules them too,
-    so it needs a supervisor who covers them."""
-    plan = session.scalars(select(Plan).where(Plan.month == month)).first()
-    if plan is not None and plan.staffing_hash is not None:
-        query = (
-            select(Visit.departments)
-            .join(CarryOver, CarryOver.visit_id == Visit.id)
-            .where(CarryOver.plan_id == plan.id)
-        )
-    else:
-        previous = session.scalars(
-            select(Plan).where(
-                Plan.month == previous_month(month), Plan.status.in_(CARRIED_PLAN_STATES)
-            )
-        ).first()
-        if previous is None:
-            return set()
-        query = select(Visit.departments).where(of_plan(previous.id), Visit.status != "visited")
-    return {d for departments in session.scalars(query) for d in departments}
-
-
 def open_visits_of(session: Session, month: str) -> list[kernel.CarriedVisit]:
     """The visits `month` would carry over now: those of the previous month's plan (its own
     and those it carried) not yet visited, each with its current team. None when the

@@ -416,35 +416,3 @@ def test_carried_visits_get_their_days_first_and_a_moved_day_is_refused(
     copy = tampered(out, tmp_path, "off", lambda c: edit_json(c / "teams.json", weekend))
     assert run(copy, december.staffing_hash) == 1
     assert "FAIL days" in capsys.readouterr().out
-
-
-def test_a_month_carrying_another_departments_visits_needs_a_supervisor_of_it_too(
-    session: Session, tmp_path: Path
-) -> None:
-    # December plans SAMR's task only, but carries November's open joint visits (SAMR and
-    # FIRE): freezing and drawing its teams re-checks and schedules FIRE's carried visits,
-    # so a SAMR-only supervisor may not do it, before the freeze or after.
-    from api.deps import plan_departments, require_whole_plan
-    from inspect_engine.workflows.users import Forbidden, Principal, Role
-
-    tinycity.build(session)
-    tinycity.add_inspectors(session, per_unit=4, capacity=60)
-    plan_month(session, NOVEMBER, tinycity.tasks_file(tmp_path, NOVEMBER_TASKS))
-    freeze_month(session, NOVEMBER, ExclusionPolicy())
-    draw_month(session, NOVEMBER, "dice:1-2-3-4-5-6")
-    assign_month(session, NOVEMBER)
-    november = get_plan(session, NOVEMBER)
-    joint = session.scalars(select(models.Visit).where(models.Visit.plan_id == november.id)).all()
-    assert any("FIRE" in v.departments for v in joint)  # something of FIRE's is carried
-    plan_month(session, DECEMBER, tinycity.tasks_file(tmp_path, DECEMBER_TASKS[:1]))
-    samr = Principal(1, "samr", Role.SUPERVISOR, frozenset({"SAMR"}), None)
-    both = Principal(2, "both", Role.SUPERVISOR, frozenset({"SAMR", "FIRE"}), None)
-    assert plan_departments(session, DECEMBER) == {"SAMR", "FIRE"}
-    with pytest.raises(Forbidden, match="FIRE"):
-        require_whole_plan(session, samr, DECEMBER)
-    require_whole_plan(session, both, DECEMBER)
-    freeze_month(session, DECEMBER, ExclusionPolicy())
-    assert carryover.carried_rows(session, get_plan(session, DECEMBER))
-    assert plan_departments(session, DECEMBER) == {"SAMR", "FIRE"}
-    with pytest.raises(Forbidden, match="FIRE"):
-        require_whole_plan(session, samr, DECEMBER)
