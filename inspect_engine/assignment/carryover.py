@@ -41,10 +41,10 @@ from typing import Any
 import numpy as np
 
 from inspect_engine.assignment import keys, rescheduling, schedule
-from inspect_engine.assignment.eligibility import InspectorTable, candidates
-from inspect_engine.assignment.events import Change, Staffing, replay
+from inspect_engine.assignment.eligibility import InspectorTable
+from inspect_engine.assignment.events import Change, Staffing, refill, replay
 from inspect_engine.assignment.merge import department_needs, merge_office_mode
-from inspect_engine.assignment.optimiser import assign, fill_places
+from inspect_engine.assignment.optimiser import assign
 from inspect_engine.assignment.rules import eligible
 from inspect_engine.assignment.staffing import MergedVisit, Snapshot, merge_visits
 from inspect_engine.assignment.types import (
@@ -310,20 +310,7 @@ def _refill(
     places = visit.team_size - len(kept)
     if places <= 0 and _covered(visit, kept, table):
         return []
-    team = [table.index[m] for m in kept]
-    excluded = {*team, *(table.index[m] for m in before if m in table.index)}
-    bars = [(0, table.index[i]) for i, c in barred if c == visit.credit_code and i in table.index]
-    usable = table.lawful_on_duty() & (table.capacity > load)
-    pool = candidates([visit], table, bars, usable).of(0)
-    pool = pool[~np.isin(pool, list(excluded))]
-    ids = [ins.inspector_id for ins in table.inspectors]
-    pool_keys = keys.pair_keys(seed, [visit.credit_code], ids, np.zeros(pool.size), pool)
-    present = {int(table.department[i]) for i in team}
-    required = sorted(
-        table.departments[d] for d in visit.departments if table.departments[d] not in present
-    )
-    added = fill_places(team, pool, pool_keys, places, required, table)
-    return None if added is None else [ids[i] for i in added]
+    return refill(visit, kept, before, places, table, load, barred, seed)
 
 
 def _covered(visit: Visit, kept: Sequence[str], table: InspectorTable) -> bool:

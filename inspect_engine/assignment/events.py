@@ -262,19 +262,36 @@ def _refill(
 ) -> list[str] | None:
     """The best-ranked lawful members for the places `removed` left on `visit`, or None."""
     team = [table.index[m] for m in kept]
-    excluded = {*team, *(table.index[m] for m in removed if m in table.index)}
+    want_lead = visit.want_lead and not table.lead[team].any()
+    return refill(visit, kept, removed, len(removed), table, load, barred, seed, want_lead)
+
+
+def refill(
+    visit: Visit,
+    kept: Sequence[str],
+    excluded: Sequence[str],
+    places: int,
+    table: InspectorTable,
+    load: np.ndarray[Any, Any],
+    barred: frozenset[tuple[str, str]],
+    seed: str,
+    want_lead: bool = False,
+) -> list[str] | None:
+    """The best-ranked lawful members (keyed by `seed`) for `places` places beside `kept`,
+    never one of `excluded` (members who left), with capacity left; None if none fit."""
+    team = [table.index[m] for m in kept]
+    barred_out = {*team, *(table.index[m] for m in excluded if m in table.index)}
     bars = [(0, table.index[i]) for i, c in barred if c == visit.credit_code and i in table.index]
     usable = table.lawful_on_duty() & (table.capacity > load)
     pool = candidates([visit], table, bars, usable).of(0)
-    pool = pool[~np.isin(pool, list(excluded))]
+    pool = pool[~np.isin(pool, list(barred_out))]
     ids = [ins.inspector_id for ins in table.inspectors]
     pool_keys = keys.pair_keys(seed, [visit.credit_code], ids, np.zeros(pool.size), pool)
     present = {int(table.department[i]) for i in team}
     required = sorted(
         table.departments[d] for d in visit.departments if table.departments[d] not in present
     )
-    want_lead = visit.want_lead and not table.lead[team].any()
-    added = fill_places(team, pool, pool_keys, len(removed), required, table, want_lead)
+    added = fill_places(team, pool, pool_keys, places, required, table, want_lead)
     return None if added is None else [ids[i] for i in added]
 
 
