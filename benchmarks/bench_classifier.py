@@ -19,11 +19,13 @@ from __future__ import annotations
 import argparse
 import json
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from inspect_engine.risk import TrainingConfig
+from inspect_engine.risk.tables import EnterpriseTable, HistoryEvents
 from simulations.city import entity_count, generate_city
 from simulations.classifier_check import AUC_MARGIN, LIFT_SHARE, Judgement, judge
 from simulations.experiment_city import load_city
@@ -33,9 +35,28 @@ OUTSIDE = {"outside": "hidden", "outside-visible": "visible"}
 ALL = (*FAMILIES, *OUTSIDE)
 
 
-def project_city(
-    family: str, scale: str, seed: int, root: Path, config: TrainingConfig
-) -> Judgement:
+@dataclass(frozen=True)
+class CityInputs:
+    """What a user imports (directory, history, day) and the truth the model never sees."""
+
+    table: EnterpriseTable
+    history: HistoryEvents
+    as_of: str
+    active: np.ndarray
+    true_risk: np.ndarray
+    true_score: np.ndarray
+
+
+def city_inputs(family: str, scale: str, seed: int, root: Path) -> CityInputs:
+    """A city of the family (or an outside city), written under `root` where it is a file."""
+    if family in OUTSIDE:
+        from simulations.outside_city import make_outside_city
+
+        made = make_outside_city(entity_count(scale), seed, OUTSIDE[family])
+        return CityInputs(
+            made.table, made.history, str(made.as_of), made.active, made.true_risk,
+            made.true_score,
+        )  # fmt: skip
     out = root / f"{family}-{scale}-{seed}"
     generate_city(scale, seed, out, family=family)
     city = load_city(out)
@@ -44,19 +65,17 @@ def project_city(
     p = t.problem_prob[at]
     true_risk = np.where(t.shell[at], 1.0, np.where(t.dormant[at], 0.0, p))
     observable = city.static_logit - city.latent  # truth.csv's observable_logit
-    return judge(
-        family, city.table, city.history, str(city.as_of), city.active & t.active[at],
-        true_risk, observable, seed=seed, config=config,
+    return CityInputs(
+        city.table, city.history, str(city.as_of), city.active & t.active[at], true_risk,
+        observable,
     )  # fmt: skip
 
 
-def outside(name: str, scale: str, seed: int, config: TrainingConfig) -> Judgement:
-    from simulations.outside_city import make_outside_city
-
-    city = make_outside_city(entity_count(scale), seed, OUTSIDE[name])
+def judged(family: str, scale: str, seed: int, root: Path, config: TrainingConfig) -> Judgement:
+    c = city_inputs(family, scale, seed, root)
     return judge(
-        name, city.table, city.history, city.as_of, city.active, city.true_risk,
-        city.true_score, seed=seed, config=config,
+        family, c.table, c.history, c.as_of, c.active, c.true_risk, c.true_score, seed=seed,
+        config=config,
     )  # fmt: skip
 
 
@@ -82,11 +101,7 @@ def main(argv: list[str] | None = None) -> list[Judgement]:
     with tempfile.TemporaryDirectory(prefix="bench-classifier-") as tmp:
         for seed in (int(s) for s in args.seeds.split(",")):
             for family in families:
-                j = (
-                    outside(family, args.scale, seed, config)
-                    if family in OUTSIDE
-                    else project_city(family, args.scale, seed, Path(tmp), config)
-                )
+                j = judged(family, args.scale, seed, Path(tmp), config)
                 results.append(j)
                 print(
                     f"{j.city:<16}{seed:>5}{j.visits:>8} {j.chosen:<10}{j.auc_model:>7.3f}"

@@ -49,7 +49,17 @@ T = TypeVar("T")
 
 
 def _settings() -> Settings:
-    return Settings()
+    """The settings; a wrong one is named (INSPECT_ variable, reason), never a stack trace."""
+    from pydantic import ValidationError
+
+    try:
+        return Settings()
+    except ValidationError as exc:
+        for error in exc.errors():
+            name = "INSPECT_" + "_".join(str(part) for part in error["loc"]).upper()
+            reason = str(error["msg"]).removeprefix("Value error, ")
+            console.print(f"[red]error:[/red] setting {name}: {escape(reason)}", soft_wrap=True)
+        raise typer.Exit(2) from None
 
 
 def _nonce_key() -> Any:
@@ -220,7 +230,9 @@ def score(
 
     def body() -> None:
         with transaction() as session:
-            outcome = score_city(session, day, retrain=retrain, random_state=seed)
+            outcome = score_city(
+                session, day, retrain=retrain, random_state=seed, policy=_class_policy()
+            )
         verb = "trained" if outcome.trained else "reused"
         test = outcome.metrics.get("backtest", {}) or {}
         chosen = (test.get("candidates") or {}).get(test.get("chosen"), {}).get("test", {})
@@ -305,6 +317,12 @@ def simulate_city(
     console.print(
         f"city {scale} (seed {seed}) in {out} in {summary.seconds:.1f} s: {rows}", soft_wrap=True
     )
+
+
+def _class_policy() -> Any:
+    from inspect_engine.risk.classes import ClassPolicy, list_rules
+
+    return ClassPolicy(overrides=list_rules(_settings().list_rules))
 
 
 def _policy() -> Any:
@@ -557,6 +575,7 @@ def month_run(
                     nonce_key=_nonce_key(), fit_capacity=fit_capacity,
                     utilisation=_settings().utilisation,
                     max_visits_per_day=_settings().max_visits_per_day,
+                    class_policy=_class_policy(),
                 )  # fmt: skip
             else:
                 assert contribution is not None and out is not None

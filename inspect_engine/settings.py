@@ -74,6 +74,12 @@ class Settings(BaseSettings):
     # may use, so that the draw's random size rarely overflows (`month plan --fit-capacity`).
     utilisation: float = Field(default=0.9, gt=0, le=1)
 
+    # Risk classes: which lists force a least class after the model ("list:class",
+    # comma-separated; lists of lists.csv: serious_violation, abnormal). The default forces
+    # only the serious-violation list to D; "serious_violation:D,abnormal:C" also lifts the
+    # abnormal-operation list to C (docs/risk-model.md, "Classes and overrides").
+    list_rules: Annotated[tuple[str, ...], NoDecode] = ("serious_violation:D",)
+
     # Field documents and scan-to-verify codes.
     public_base_url: str | None = None  # printed in QR codes; default: the request's URL
     document_issuer: str = "市场监督管理局"
@@ -93,6 +99,22 @@ class Settings(BaseSettings):
     # SMS, development: a folder where each message is appended as one JSON line
     # (sms-outbox.jsonl). A production SMS gateway implements liaison.SmsGateway.
     sms_outbox_dir: Path | None = None
+
+    @field_validator("list_rules", mode="before")
+    @classmethod
+    def _split_list_rules(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("list_rules")
+    @classmethod
+    def _check_list_rules(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        # imported here: the risk package loads scikit-learn, which settings need not
+        from inspect_engine.risk.classes import list_rules
+
+        list_rules(value)  # a ValueError names the rule and what is wrong with it
+        return value
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 import subprocess
 import sys
 import time
@@ -250,3 +251,31 @@ def test_month_run_phase_one_sizes_to_the_staff_with_fit_capacity(
     sized = cli(*run, expect=0)
     assert "sized to the staff by SCIP" in sized and "exceeds capacity" not in sized
     assert "commitment" in sized.lower()
+
+
+def test_list_rules_are_a_setting_and_a_wrong_one_is_named(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """By default only the serious-violation list forces a class; a bureau that sets
+    INSPECT_LIST_RULES to force the abnormal list too sees more enterprises raised."""
+    from simulations.city import generate_city
+
+    monkeypatch.setenv("INSPECT_DATABASE_URL", f"sqlite:///{tmp_path / 'city.db'}")
+    city = tmp_path / "city"
+    generate_city("600", 5, city)
+    cli("db", "upgrade", expect=0)
+    for kind in ("enterprises", "inspectors", "items", "inspections", "lists"):
+        cli("import", kind, str(city / f"{kind}.csv"), expect=0)
+
+    def raised(output: str) -> int:
+        found = re.search(r"([\d,]+)\s+raised\s+by\s+list\s+rules", output)
+        assert found is not None, output
+        return int(found.group(1).replace(",", ""))
+
+    default = raised(cli("score", "--as-of", "2026-12-01", expect=0))
+    monkeypatch.setenv("INSPECT_LIST_RULES", "serious_violation:D,abnormal:C")
+    both = raised(cli("score", "--as-of", "2026-12-01", expect=0))  # the same model, reused
+    assert both > default
+    monkeypatch.setenv("INSPECT_LIST_RULES", "abnormal:E")
+    wrong = cli("score", "--as-of", "2026-12-01", expect=2)
+    assert "INSPECT_LIST_RULES" in wrong and "the class must be B, C or D" in wrong

@@ -11,6 +11,7 @@ See docs/risk-model.md.
 
 from inspect_engine.risk.backtest import Backtest, Metrics, evaluate, write_backtest_report
 from inspect_engine.risk.classes import (
+    DEFAULT_LIST_RULES,
     DEFAULT_OVERRIDES,
     PUBLISHED_SHARES,
     ClassAssignment,
@@ -18,6 +19,7 @@ from inspect_engine.risk.classes import (
     OverrideRule,
     RiskClass,
     assign_classes,
+    list_rules,
 )
 from inspect_engine.risk.features import FeatureConfig, FeatureMatrix, FeatureSpec, build_features
 from inspect_engine.risk.inspectors import InspectorDetection, inspector_detection
@@ -43,6 +45,7 @@ from inspect_engine.risk.tables import (
 )
 
 __all__ = [
+    "DEFAULT_LIST_RULES",
     "DEFAULT_OVERRIDES",
     "PUBLISHED_SHARES",
     "AnnualReports",
@@ -77,6 +80,7 @@ __all__ = [
     "evaluate",
     "inspector_detection",
     "labelled_visits",
+    "list_rules",
     "score_enterprises",
     "train_risk_model",
     "write_backtest_report",

@@ -13,15 +13,20 @@ Ties in probability (isotonic calibration produces steps) are broken by the raw 
 score, then by row, so the shares are met exactly and deterministically.
 
 Overrides are rules applied after the model class, each recorded per enterprise: a rule
-names a 0/1 feature column and the least class it forces (serious-violation list ⇒ D,
-abnormal-operation list ⇒ at least C). The final share of C and D therefore exceeds the
-target by the listed enterprises the model had put lower; both classes are kept, so a
-supervisor sees what the model said and which rule changed it.
+names a 0/1 feature column and the least class it forces. The default is one rule, the
+serious-violation list ⇒ D: a listed enterprise is under reinforced supervision whatever its
+score. The abnormal-operation list is read by the model as a feature, weighed by what it
+predicted in the city's own history; a bureau may still force it ("abnormal:C", the setting
+INSPECT_LIST_RULES), but where the list is large (a missed annual report lists an
+enterprise) the rule fills C with most of the frame and flattens the draw (docs/risk-model.md,
+"Classes and overrides"). The final share of C and D exceeds the target by the listed
+enterprises the model had put lower; both classes are kept, so a supervisor sees what the
+model said and which rule changed it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
 
@@ -53,10 +58,34 @@ class OverrideRule:
     reason: str
 
 
-DEFAULT_OVERRIDES: tuple[OverrideRule, ...] = (
-    OverrideRule("serious_violation_listed", RiskClass.D, "被列入严重违法失信名单"),
-    OverrideRule("abnormal_listed", RiskClass.C, "被列入经营异常名录"),
-)
+# The lists of lists.csv (DATA-FORMATS) a rule may name: its feature column and its reason.
+LISTS: dict[str, tuple[str, str]] = {
+    "serious_violation": ("serious_violation_listed", "被列入严重违法失信名单"),
+    "abnormal": ("abnormal_listed", "被列入经营异常名录"),
+}
+
+
+def list_rules(specs: Sequence[str]) -> tuple[OverrideRule, ...]:
+    """Rules from "list:class" specs ("serious_violation:D", "abnormal:C"), in the order
+    given (the first rule that raises an enterprise is the one recorded)."""
+    rules: list[OverrideRule] = []
+    for spec in specs:
+        name, _, letter = spec.strip().partition(":")
+        if name not in LISTS:
+            raise ValueError(
+                f"list rule {spec!r}: the list must be one of {', '.join(sorted(LISTS))}"
+            )
+        if letter not in CLASS_LETTERS[1:]:
+            raise ValueError(f"list rule {spec!r}: the class must be B, C or D after the colon")
+        if any(rule.column == LISTS[name][0] for rule in rules):
+            raise ValueError(f"list rule {spec!r}: the list {name} is named twice")
+        column, reason = LISTS[name]
+        rules.append(OverrideRule(column, RiskClass(CLASS_LETTERS.index(letter)), reason))
+    return tuple(rules)
+
+
+DEFAULT_LIST_RULES: tuple[str, ...] = ("serious_violation:D",)
+DEFAULT_OVERRIDES: tuple[OverrideRule, ...] = list_rules(DEFAULT_LIST_RULES)
 
 
 def normalise_shares(shares: tuple[float, ...]) -> tuple[float, float, float, float]:

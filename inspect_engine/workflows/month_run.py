@@ -21,6 +21,7 @@ from inspect_engine.assignment.schedule import DEFAULT_MAX_VISITS_PER_DAY
 from inspect_engine.assignment.types import DEFAULT_RECUSAL_WINDOW_DAYS
 from inspect_engine.errors import Conflict
 from inspect_engine.liaison import Courier
+from inspect_engine.risk.classes import ClassPolicy
 from inspect_engine.sampling.frames import ExclusionPolicy
 from inspect_engine.sealing import NonceKey
 from inspect_engine.workflows.assignment import AssignOutcome, assign_month
@@ -74,6 +75,7 @@ def run_phase_one(
     fit_capacity: bool = False,
     utilisation: float = 0.9,
     max_visits_per_day: int = DEFAULT_MAX_VISITS_PER_DAY,
+    class_policy: ClassPolicy | None = None,
 ) -> PhaseOne:
     """Score, plan, freeze. The plan is held against the staff as `month plan` holds it:
     sized to it with `fit_capacity`, else a warning where the ratios ask for more."""
@@ -82,7 +84,7 @@ def run_phase_one(
     if score:
         _step("score", 0, 3, progress)
         with transactions() as session:
-            scored = score_city(session, first_day)
+            scored = score_city(session, first_day, policy=class_policy)
     _step("plan", 1, 3, progress)
     planned = None
     with transactions() as session:  # apart: plan_month's claim must come first in its own

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from inspect_engine.risk import ClassPolicy, OverrideRule, RiskClass, assign_classes
+from inspect_engine.risk import ClassPolicy, OverrideRule, RiskClass, assign_classes, list_rules
 from inspect_engine.risk.classes import classes_by_share, normalise_shares
 
 NO_FLAGS = {"serious_violation_listed": np.zeros(0), "abnormal_listed": np.zeros(0)}
@@ -65,9 +65,12 @@ def test_probability_cutoffs() -> None:
         ClassPolicy(cutoffs=(0.5, 0.2, 0.6))
 
 
+BOTH_LISTS = ClassPolicy(overrides=list_rules(["serious_violation:D", "abnormal:C"]))
+
+
 def test_overrides_raise_the_class_and_are_recorded() -> None:
     p = np.linspace(0.01, 0.2, 100)  # row 0 is the least risky
-    result = assign_classes(p, _flags(100, serious=[0, 99], abnormal=[1, 2, 0, 98]))
+    result = assign_classes(p, _flags(100, serious=[0, 99], abnormal=[1, 2, 0, 98]), BOTH_LISTS)
     assert result.risk_class[0] == RiskClass.D and result.override[0] == 0  # serious wins
     assert result.risk_class[1] == RiskClass.C and result.override[1] == 1
     assert result.model_class[1] == RiskClass.A  # what the model said is kept
@@ -75,6 +78,38 @@ def test_overrides_raise_the_class_and_are_recorded() -> None:
     assert result.model_class[99] == RiskClass.D and result.override[99] == -1
     assert result.override[98] == -1
     assert (result.override >= 0).sum() == 3
+
+
+def test_by_default_only_the_serious_violation_list_forces_a_class() -> None:
+    p = np.linspace(0.01, 0.2, 100)
+    result = assign_classes(p, _flags(100, serious=[0], abnormal=[1, 2]))
+    assert result.risk_class[0] == RiskClass.D and result.override[0] == 0
+    # the abnormal list is the model's feature, not a rule: the model's class stands
+    assert (result.risk_class[1:3] == result.model_class[1:3]).all()
+    assert (result.override[1:] == -1).all()
+
+
+@pytest.mark.parametrize(
+    ("specs", "message"),
+    [
+        (["watch:C"], "the list must be one of abnormal, serious_violation"),
+        (["abnormal:A"], "the class must be B, C or D"),
+        (["abnormal"], "the class must be B, C or D"),
+        (["abnormal:C", "abnormal:D"], "the list abnormal is named twice"),
+    ],
+)
+def test_a_wrong_list_rule_is_named(specs: list[str], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        list_rules(specs)
+
+
+def test_list_rules_keep_their_order_and_class() -> None:
+    rules = list_rules([" abnormal:B", "serious_violation:D"])
+    assert [(r.column, r.at_least) for r in rules] == [
+        ("abnormal_listed", RiskClass.B),
+        ("serious_violation_listed", RiskClass.D),
+    ]
+    assert list_rules([]) == ()
 
 
 def test_an_override_needs_its_feature() -> None:
