@@ -7,6 +7,8 @@ from statistics import NormalDist
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from inspect_engine.sampling import protocol
 from inspect_engine.sampling.inclusion import (
@@ -198,3 +200,29 @@ def test_a_plausible_wrong_ranking_is_caught() -> None:
         hits += np.bincount(group[np.argpartition(q, m - 1)[:m]], minlength=len(counts))
     with pytest.raises(AssertionError):
         _check_groups(counts, list(made.pi), hits, reps)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    groups=st.lists(
+        st.tuples(st.integers(0, 400), st.sampled_from([0.002, 0.005, 0.02, 0.1, 0.3, 0.9, 1.0])),
+        min_size=1,
+        max_size=4,
+    ),
+    floor=st.sampled_from([0.001, 0.002, 0.01, 0.05]),
+)
+def test_any_floor_at_or_below_the_ratios_is_honoured_by_every_frame(
+    groups: list[tuple[int, float]], floor: float
+) -> None:
+    """Why a valid task never meets FloorError: a floor at or below every λ (what the plan
+    accepts) is kept by every frame, which still sums to a whole n ≥ 1."""
+    counts = [c for c, _ in groups]
+    wanted = [max(w, floor) for _, w in groups]
+    targets = whole_targets(counts, wanted, floor)
+    present = np.asarray(counts) > 0
+    if not present.any():
+        return
+    assert (targets[present] >= floor - 1e-12).all()
+    assert (targets[present] <= 1.0).all()
+    total = float((np.asarray(counts) * targets).sum())
+    assert total >= 1 - 1e-6 and abs(total - round(total)) < 1e-6

@@ -131,3 +131,19 @@ def test_open_visits_of_last_month_are_reserved(session: Session, tmp_path: Path
         ("FIRE", enterprise.unit, 1.5),
         ("SAMR", enterprise.unit, 1.5),
     }
+
+
+def test_a_floor_no_frame_can_honour_is_refused_at_plan_time(
+    session: Session, tmp_path: Path
+) -> None:
+    """A floor above a ratio would lift the class above what the task asks: the plan is
+    refused, naming the row. (Any floor at or below every ratio is honoured by every frame:
+    tests/sampling/test_inclusion.py, the floor property.)"""
+    tinycity.build(session)
+    path = tasks(tmp_path)
+    path.write_text(path.read_text(encoding="utf-8").replace(",0.4,0.01,cross", ",0.4,0.06,cross"))
+    with pytest.raises(ImportRejected) as rejected:
+        plan_month(session, MONTH, path, policy=POLICY)
+    error = rejected.value.errors[0]
+    assert error.row == 2 and "floor 0.06 is above ratio_A" in error.reason
+    assert session.scalar(select(models.Plan).where(models.Plan.month == MONTH)) is None
