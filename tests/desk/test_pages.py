@@ -26,8 +26,9 @@ import models
 from api.app import create_app
 from inspect_engine.errors import DomainError
 from inspect_engine.formats.xlsx_out import XLSX_MEDIA_TYPE
+from inspect_engine.sampling.frames import ExclusionPolicy
 from inspect_engine.settings import Settings
-from inspect_engine.workflows import results
+from inspect_engine.workflows import preview, results
 from inspect_engine.workflows.month_export import VISIT_HEADERS
 from models.db import make_engine, make_session_factory
 from models.migrate import upgrade
@@ -313,3 +314,16 @@ def _submitted(session: Session, item_code: str) -> int:
                 continue
             return made.id
     raise AssertionError(f"no team could report {item_code}")
+
+
+def test_the_preview_shows_the_probability_each_class_is_promised(desk: Desk) -> None:
+    """Issue 17: the requested ratio beside λ and the exact π the frame achieves."""
+    client = desk.client()
+    csrf = csrf_of(client.get(f"/desk/{MONTH}").text)
+    upload(client, deskcity.tasks_csv(desk.folder / "good"), csrf)
+    page = client.get(f"/desk/{MONTH}").text
+    shown = re.findall(r'data-label="抽中概率 π" class="n pi">([^<]*)<', page)
+    with make_session_factory(desk.engine)() as session:
+        previews = preview.preview_month(session, MONTH, ExclusionPolicy())
+    expected = [c["pi"] or "—" for p in previews for _, c in sorted(p.as_dict()["classes"].items())]
+    assert shown == expected and any(value != "—" for value in shown)
