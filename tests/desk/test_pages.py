@@ -153,6 +153,12 @@ def test_the_draw_before_the_freeze_is_refused_with_the_state(desk: Desk) -> Non
     page = client.get(f"/desk/{MONTH}")
     assert "上传任务" in page.text and 'class="preview"' in page.text
     assert 'id="visits-list"' not in page.text  # nothing to list before the draw
+    # issue 17: the requested ratio beside λ and the exact π each class is promised
+    shown = re.findall(r'data-label="抽中概率 π" class="n pi">([^<]*)<', page.text)
+    with make_session_factory(desk.engine)() as session:
+        previews = preview.preview_month(session, MONTH, ExclusionPolicy())
+    promised = [c["pi"] or "—" for p in previews for _, c in sorted(p.as_dict()["classes"].items())]
+    assert shown == promised and any(value != "—" for value in shown)
     draws = desk.audited("plan.draw.accept")
     early = client.post(f"/desk/{MONTH}/draw", data={"csrf": csrf, "contribution": "1-2-3"})
     assert early.status_code == 409 and "当前状态不允许此操作" in early.text
@@ -314,16 +320,3 @@ def _submitted(session: Session, item_code: str) -> int:
                 continue
             return made.id
     raise AssertionError(f"no team could report {item_code}")
-
-
-def test_the_preview_shows_the_probability_each_class_is_promised(desk: Desk) -> None:
-    """Issue 17: the requested ratio beside λ and the exact π the frame achieves."""
-    client = desk.client()
-    csrf = csrf_of(client.get(f"/desk/{MONTH}").text)
-    upload(client, deskcity.tasks_csv(desk.folder / "good"), csrf)
-    page = client.get(f"/desk/{MONTH}").text
-    shown = re.findall(r'data-label="抽中概率 π" class="n pi">([^<]*)<', page)
-    with make_session_factory(desk.engine)() as session:
-        previews = preview.preview_month(session, MONTH, ExclusionPolicy())
-    expected = [c["pi"] or "—" for p in previews for _, c in sorted(p.as_dict()["classes"].items())]
-    assert shown == expected and any(value != "—" for value in shown)
