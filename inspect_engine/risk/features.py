@@ -63,6 +63,12 @@ class FeatureConfig:
     peer_window_days: int = 365
     peer_prior_visits: float = 20.0  # the city's rate counts as this many peer visits
     peer_rate_edges: tuple[float, ...] = (0.1, 0.2, 0.3, 0.5)
+    # The peers' complaints in the complaint window over what their trade draws city-wide.
+    # Complaints outnumber visits and arrive every month, so they follow a local shift
+    # sooner than the visits' problem share; the trade's own rate takes out that some
+    # trades face the public more. The ratio is (observed + k) / (expected + k).
+    peer_prior_complaints: float = 5.0
+    peer_complaint_edges: tuple[float, ...] = (0.5, 0.8, 1.25, 2.0)
     complaint_window_days: int = 365
     report_deadline: tuple[int, int] = (6, 30)  # 年报: 1 January - 30 June of the next year
     report_years: int = 3
@@ -275,6 +281,13 @@ def _percent_texts(edges: Sequence[float], template: str) -> list[str]:
     return [*out, template.format(f"{pct[-1]}及以上")]
 
 
+def _ratio_texts(edges: Sequence[float], template: str) -> list[str]:
+    """'0.5倍以下', '0.5至0.8倍', …, '2倍及以上' for a ratio to an average."""
+    out = [template.format(f"{edges[0]:g}倍以下")]
+    out += [template.format(f"{lo:g}至{hi:g}倍") for lo, hi in itertools.pairwise(edges)]
+    return [*out, template.format(f"{edges[-1]:g}倍及以上")]
+
+
 def _recency_texts(edges_days: Sequence[float]) -> list[str]:
     """'距上次检查1至2年' …, for every bin after the first."""
     return _range_texts([d / 365 for d in edges_days], "年", "距上次检查{}")[1:]
@@ -423,6 +436,21 @@ def _catalogue(spec: FeatureSpec) -> tuple[Column, ...]:
                     f"同区域同行业近{round(c.peer_window_days / 30.4)}个月检查问题发现率{{}}",
                 ),
                 "同区域同行业近期检查情况不详",
+            ),
+        ),
+        Column(
+            "peer_complaint_ratio",
+            "numeric",
+            "peers",
+            c.peer_complaint_edges,
+            texts=_bin_texts(
+                c.peer_complaint_edges,
+                _ratio_texts(
+                    c.peer_complaint_edges,
+                    f"同区域同行业近{round(c.complaint_window_days / 30.4)}个月投诉量"
+                    "为全市同行业平均的{}",
+                ),
+                "同区域同行业近期投诉情况不详",
             ),
         ),
     ]
@@ -577,6 +605,7 @@ def build_features(
     visits = group_visits(history.inspections, with_teams=False)
     has_history = _inspection_features(put, visits, ent, t)
     _peer_features(put, spec.config, enterprises, visits, ent, t)
+    _peer_complaint_features(put, spec.config, enterprises, history, ent, t)
     _penalty_and_complaint_features(put, spec.config, history, ent, t)
     _annual_report_features(put, spec.config, enterprises, history, ent, as_of_days)
     _list_features(put, history, ent, t)
@@ -686,6 +715,38 @@ def _peer_features(
     k = config.peer_prior_visits
     rate = (found_by_cell.count_between(own, start, t) + k * rate_city) / (n_peer + k)
     put("peer_problem_rate", np.where(cell[ent] >= 0, rate, np.nan))
+
+
+def _peer_complaint_features(
+    put: _ColumnWriter,
+    config: FeatureConfig,
+    table: EnterpriseTable,
+    history: HistoryEvents,
+    ent: NDArray[np.int64],
+    t: NDArray[np.int64],
+) -> None:
+    """Complaints to the enterprise's cell in the complaint window before t, over those
+    expected if each of its enterprises drew its section's city-wide complaints per
+    enterprise in the same window (indirect standardisation by trade); both shrunk by
+    `peer_prior_complaints`. Enterprises count from their registration (status has no
+    date, as for the address cluster)."""
+    cell = _peer_cell(table)
+    letters = len({code[:1] for code in table.industries}) + 1
+    section = np.where(cell >= 0, cell % letters, -1)
+    com = history.complaints
+    owner = np.where(com.enterprise >= 0, com.enterprise, len(table))
+    cell_of = np.append(cell, -1)[owner]
+    section_of = np.append(section, -1)[owner]
+    start = t - config.complaint_window_days
+    own_cell, own_section = np.maximum(cell[ent], 0), np.maximum(section[ent], 0)
+    observed = _EventIndex(cell_of, com.received_on).count_between(own_cell, start, t)
+    in_section = _EventIndex(section_of, com.received_on).count_between(own_section, start, t)
+    cell_size = _EventIndex(cell, table.registered_on).count_before(own_cell, t)
+    section_size = _EventIndex(section, table.registered_on).count_before(own_section, t)
+    expected = cell_size * in_section / np.maximum(section_size, 1)
+    k = config.peer_prior_complaints
+    ratio = (observed + k) / (expected + k)
+    put("peer_complaint_ratio", np.where(cell[ent] >= 0, ratio, np.nan))
 
 
 def _penalty_and_complaint_features(

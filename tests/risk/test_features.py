@@ -251,6 +251,7 @@ def _reference_row(
         out["last_result"] = out["days_since_inspection"] = math.nan
 
     out["peer_problem_rate"] = _reference_peer_rate(spec, table, history, e, t)
+    out["peer_complaint_ratio"] = _reference_peer_complaint_ratio(spec, table, history, e, t)
 
     pen = history.penalties
     for code, severity in enumerate(("minor", "general", "serious")):
@@ -336,6 +337,43 @@ def _reference_peer_rate(
     return (peers[1] + k * city_rate) / (peers[0] + k)
 
 
+def _reference_peer_complaint_ratio(
+    spec: FeatureSpec, table: EnterpriseTable, history: HistoryEvents, e: int, t: date
+) -> float:
+    """Complaints to e's district and section in the window before t, over its enterprises
+    registered before t times their section's complaints per such enterprise city-wide."""
+    if table.district[e] < 0 or table.industry[e] < 0:
+        return math.nan
+
+    def section(j: int) -> str | None:
+        known = table.district[j] >= 0 and table.industry[j] >= 0
+        return table.industries[table.industry[j]][0] if known else None
+
+    def same_cell(j: int) -> bool:
+        return section(j) == section(e) and table.district[j] == table.district[e]
+
+    def registered(j: int) -> bool:
+        day = _as_date(table.registered_on[j])
+        return day is not None and day < t
+
+    com = history.complaints
+    start = t - timedelta(days=spec.config.complaint_window_days)
+    recent = [
+        int(com.enterprise[i])
+        for i in range(len(com.enterprise))
+        if com.enterprise[i] >= 0
+        and (day := _as_date(com.received_on[i])) is not None
+        and start <= day < t
+    ]
+    observed = sum(1 for j in recent if same_cell(j))
+    in_section = sum(1 for j in recent if section(j) == section(e))
+    cell_size = sum(1 for j in range(len(table)) if same_cell(j) and registered(j))
+    section_size = sum(1 for j in range(len(table)) if section(j) == section(e) and registered(j))
+    expected = cell_size * in_section / max(section_size, 1)
+    k = spec.config.peer_prior_complaints
+    return (observed + k) / (expected + k)
+
+
 @settings(max_examples=15, deadline=None)
 @given(seed=st.integers(0, 10_000))
 def test_vectorised_features_agree_with_a_slow_reference(seed: int) -> None:
@@ -403,3 +441,48 @@ def test_annual_report_status_follows_the_june_deadline() -> None:
     assert status("2021-06-30") == "on_time"  # 2020's report not yet due: 2019 is the latest
     assert status("2021-07-01") == "not_filed"  # 2020's deadline passed, filed 1 August
     assert status("2021-08-02") == "late"
+
+
+def test_peer_complaint_ratio_compares_a_district_with_its_trade_city_wide() -> None:
+    """Two districts, one trade: six complaints in a year to the first district's two
+    enterprises, none to the second's. The trade draws 6 / 4 complaints per enterprise, so
+    each district expects 3; the prior (k = 5 complaints) keeps both near 1."""
+    table = EnterpriseTable.from_strings(
+        credit_code=["A1", "A2", "B1", "B2", "B3", "C1"],
+        entity_type=["company"] * 6,
+        industry=["H62", "H61", "H62", "H62", "H62", "F52"],
+        district=["440103", "440103", "440104", "440104", "440104", "440103"],
+        # B3 registers on the scoring day: not yet one of the peers
+        registered_on=["2015-03-01"] * 4 + ["2021-06-15", "2015-03-01"],
+    )
+    as_of = np.datetime64("2021-06-15")
+    days = np.array(["2020-07-01"] * 5 + ["2021-06-14", "2021-06-15", "2019-01-01"], "M8[D]")
+    # A1 five, A2 one within the year; one to B1 on the day itself and one two years
+    # before: neither is in the window.
+    complaints = Complaints(np.array([0, 0, 0, 0, 0, 1, 2, 2]), days, np.zeros(8, bool))
+    history = replace(HistoryEvents.empty(), complaints=complaints)
+    ratio = _features(table, history, as_of).column("peer_complaint_ratio")
+    k = FeatureSpec.from_table(table).config.peer_prior_complaints
+    assert math.isclose(ratio[0], (6 + k) / (3 + k), rel_tol=1e-6)
+    assert ratio[1] == ratio[0]  # same district and section (H), another division
+    assert math.isclose(ratio[2], (0 + k) / (3 + k), rel_tol=1e-6)
+    assert ratio[5] == 1.0  # the trade (F) had no complaints anywhere: nothing to compare
+    # The complaint on the day becomes visible the day after, B3 counts from then too
+    later = _features(table, history, as_of + 1).column("peer_complaint_ratio")
+    assert math.isclose(later[2], (1 + k) / (7 * 3 / 5 + k), rel_tol=1e-6)
+
+
+def test_peer_complaint_ratio_is_unknown_without_district_or_industry() -> None:
+    table = EnterpriseTable.from_strings(
+        credit_code=["A", "B"],
+        entity_type=["company", "company"],
+        industry=["H62", ""],
+        district=["", "440103"],
+        registered_on=["2015-03-01", "2015-03-01"],
+    )
+    complaints = Complaints(
+        np.array([0, 1]), np.array(["2021-01-01"] * 2, "M8[D]"), np.ones(2, bool)
+    )
+    history = replace(HistoryEvents.empty(), complaints=complaints)
+    ratio = _features(table, history, np.datetime64("2021-06-15")).column("peer_complaint_ratio")
+    assert np.isnan(ratio).all()
