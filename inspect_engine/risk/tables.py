@@ -172,7 +172,11 @@ class Inspections:
 
     `result` uses the integer encoding of `publication.result_codes`; `inspector` is a row
     index into the caller's inspector directory (-1 unknown); `inclusion_probability` is the
-    draw's π for random inspections and NaN where unknown (complaint-driven, legacy).
+    draw's π for random inspections and NaN where unknown (complaint-driven, legacy): the
+    item's own probability, through the task that carried it. `visit_probability` is the
+    visit's probability under the whole plan (any of its tasks drawing the enterprise),
+    recorded by the engine on the rows it derives from published results; NaN for imported
+    rows (default: all NaN). Labels weight a visit by it (`labels.group_visits`).
     """
 
     enterprise: NDArray[np.int64]
@@ -182,10 +186,19 @@ class Inspections:
     inclusion_probability: NDArray[np.float64]
     department: NDArray[np.int32]
     departments: tuple[str, ...] = ()
+    visit_probability: NDArray[np.float64] | None = None
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
         set_(self, "enterprise", np.asarray(self.enterprise, dtype=np.int64))
+        visit_pi = self.visit_probability
+        set_(
+            self,
+            "visit_probability",
+            np.full(len(self.enterprise), np.nan)
+            if visit_pi is None
+            else np.asarray(visit_pi, dtype=float),
+        )
         set_(self, "inspected_on", _days(self.inspected_on))
         set_(self, "result", np.asarray(self.result, dtype=np.int8))
         set_(self, "inspector", np.asarray(self.inspector, dtype=np.int64))
@@ -196,9 +209,9 @@ class Inspections:
             self.result.min() < 0 or self.result.max() >= len(result_codes.RESULT_CODES)
         ):
             raise ValueError("Inspections.result holds a code outside the result-code table")
-        pi = self.inclusion_probability
-        if np.any((pi <= 0) | (pi > 1)):
-            raise ValueError("inclusion probabilities must lie in (0, 1] or be NaN")
+        for pi in (self.inclusion_probability, self.visit_probability):
+            if np.any((pi <= 0) | (pi > 1)):
+                raise ValueError("inclusion probabilities must lie in (0, 1] or be NaN")
 
     def __len__(self) -> int:
         return len(self.enterprise)
