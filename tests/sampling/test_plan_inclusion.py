@@ -205,7 +205,9 @@ def test_a_frame_that_never_or_always_selects_leaves_the_other_frames_exact_pi()
     lam_a = np.r_[0.35, np.full(9, 0.15), np.full(6, 0.05)]  # Σ = 2.0
     members = [np.arange(16), np.r_[0, 16, 17, 18]]
     never = _plan(members, [lam_a, np.full(4, 0.1)])
-    made = visit_inclusion(never, 19, [0, 1], rng=np.random.default_rng(3), min_reps=3000, max_reps=3000)
+    made = visit_inclusion(
+        never, 19, [0, 1], rng=np.random.default_rng(3), min_reps=3000, max_reps=3000
+    )
     exact = pareto_inclusion(lam_a)[0]
     assert made.pi[0] == pytest.approx(exact, abs=4 * made.std_error[0])
     assert made.std_error[0] < 0.01 and made.pi[1] == pareto_inclusion(lam_a)[1]
