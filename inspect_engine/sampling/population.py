@@ -53,10 +53,13 @@ Choices, each documented where it is made:
 With one shared seed (coordinated PRNs) an enterprise in several frames is visited with a
 probability that is *not* the largest of its π: each frame's cut-off is random (two 10-unit
 frames at 0.2 sharing one unit visit it with probability 0.266, not 0.2). It is computed
-for the frozen frames by simulating the coordinated draw over many seeds
-(`coordinated_inclusion`), pooling the enterprises that sit in the same frames with the same
-λ (they are exchangeable), with its standard error. An enterprise in one frame only keeps
-that frame's exact π. With independent seeds 1 − Π(1 − π) is exact (`plan_inclusion`).
+for the frozen frames, for the enterprises a plan drew, by Rao–Blackwellised coordinated
+draws (`visit_inclusion`: per replicate, the probability of a visit given every other
+enterprise's PRN), pooling the enterprises that sit in the same frames with the same λ
+(they are exchangeable), with its standard error; the workflow stores it once, at the draw.
+`coordinated_inclusion` counts hits instead (slower, noisier: the tests' reference). An
+enterprise in one frame only keeps that frame's exact π. With independent seeds
+1 − Π(1 − π) is exact (`plan_inclusion`).
 Estimates per task (`ht_share` over one task's selections with its recorded π) need none of
 this and are preferred wherever a question is about one task.
 """
@@ -119,8 +122,9 @@ class PlanInclusion:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "method": "simulated coordinated draws (one PRN per enterprise shared by every"
-            " frame), enterprises pooled by their frames and λ; exact π for one frame",
+            "method": "counted hits of simulated coordinated draws (one PRN per enterprise"
+            " shared by every frame), enterprises pooled by their frames and λ; exact π for"
+            " one frame",
             "reps": self.reps,
             "max_std_error": float(self.std_error.max(initial=0.0)),
         }
