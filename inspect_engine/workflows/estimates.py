@@ -43,8 +43,7 @@ def month_estimates(session: Session, month: str, *, keep: bool = False) -> dict
         raise Conflict(f"the plan for {month} has not been drawn: nothing to estimate")
     frames = plan_frames(session, plan)
     lines = [frame_lines(frame) for frame in frames]
-    every = [np.array(codes, dtype="<U18") for codes, _ in lines]
-    union = np.unique(np.concatenate(every)) if every else np.zeros(0, "<U18")
+    union = plan_pi.frame_union([codes for codes, _ in lines])[0].astype("<U18")
     industries, districts = _domains(session, union)
     visits = _drawn_visits(session, plan)
     drawn = np.array([code for _, code in visits], dtype="<U18")

@@ -43,19 +43,39 @@ class FrameLines:
         """Each row's exact π in its frame (the recorded one, else computed from λ)."""
         if not self.recorded_pi:
             return pareto_inclusion(self.lam)
-        values, inverse = np.unique(self.lam, return_inverse=True)
-        of = {float(lam): float(pi) for lam, pi in self.recorded_pi.items()}
-        return np.array([of[v] for v in values.tolist()])[inverse.reshape(-1)]
+        # a few distinct λ: a binary search among them, not a sort of the frame
+        pairs = sorted((float(lam), float(pi)) for lam, pi in self.recorded_pi.items())
+        values = np.array([lam for lam, _ in pairs])
+        at = np.minimum(np.searchsorted(values, self.lam), values.size - 1)
+        if (values[at] != self.lam).any():
+            raise ValueError("a frame row's λ has no recorded π")
+        return np.array([pi for _, pi in pairs])[at]
 
 
-def frame_union(frames: Sequence[FrameLines]) -> tuple[np.ndarray, np.ndarray]:
-    """The sorted distinct codes of the frames and, for the concatenated frame rows, each
-    row's position in them."""
+def frame_union(frames: Sequence[Sequence[str]]) -> tuple[np.ndarray, np.ndarray]:
+    """The sorted distinct codes of the frames (each given by its codes; bytes) and, for the
+    concatenated frame rows, each row's position in them.
+
+    Sorted as three big-endian integer keys (bytes 0–7, 8–15, 16–17 of the code): the same
+    order as the byte strings, and at a city's 3.3 million frame rows several times faster
+    than `np.unique` on strings."""
     if not frames:
         return np.zeros(0, CODE), np.zeros(0, np.intp)
-    every = np.concatenate([np.asarray(f.codes, dtype=CODE) for f in frames])
-    union, inverse = np.unique(every, return_inverse=True)
-    return union, inverse.reshape(-1)
+    every = np.concatenate([np.asarray(codes, dtype=CODE) for codes in frames])
+    raw = every.view(np.uint8).reshape(-1, 18)
+    keys = [
+        np.ascontiguousarray(raw[:, a:b]).view(dtype).reshape(-1).astype(native)
+        for a, b, dtype, native in ((0, 8, ">u8", np.uint64), (8, 16, ">u8", np.uint64),
+                                    (16, 18, ">u2", np.uint16))
+    ]  # fmt: skip
+    order = np.lexsort(keys[::-1])
+    ranked = [k[order] for k in keys]
+    new = np.ones(every.size, dtype=bool)
+    new[1:] = (ranked[0][1:] != ranked[0][:-1]) | (ranked[1][1:] != ranked[1][:-1])
+    new[1:] |= ranked[2][1:] != ranked[2][:-1]
+    inverse = np.empty(every.size, dtype=np.intp)
+    inverse[order] = np.cumsum(new) - 1
+    return every[order[new]], inverse
 
 
 def compute(
@@ -63,7 +83,7 @@ def compute(
 ) -> tuple[np.ndarray, VisitInclusion]:
     """The drawn enterprises (sorted, as bytes) and their plan-level π, deterministic from
     the plan's seed and the frozen frames."""
-    union, inverse = frame_union(frames)
+    union, inverse = frame_union([frame.codes for frame in frames])
     parts = []
     start = 0
     for frame in frames:

@@ -106,7 +106,7 @@ def test_the_draw_stores_each_drawn_enterprises_probability_under_the_plan(
     if tasks == "even":
         assert (excess > 0.015).all() and (excess > 4 * se).all(), (excess, se)
 
-    union, inverse = plan_pi.frame_union(lines)
+    union, inverse = plan_pi.frame_union([frame.codes for frame in lines])
     parts, start = [], 0
     for frame in lines:
         parts.append((inverse[start : start + len(frame.codes)], frame.lam, frame.pi()))
@@ -219,3 +219,19 @@ def test_history_rows_carry_the_visits_plan_probability_and_labels_use_it(
     )
     ratio = visits.weight[0] / visits.weight[1]
     assert ratio == pytest.approx(0.5 / plan_value)
+
+
+def test_the_union_of_frames_sorts_like_the_codes_themselves() -> None:
+    """`frame_union` sorts by integer keys of the code's bytes: the same union and positions
+    as `np.unique` on the strings, codes differing only in their last characters included."""
+    rng = np.random.default_rng(4)
+    alphabet = np.array(list("0123456789ABCDEFGHJKLMNPQRTUWXY"))
+    pool = ["".join(rng.choice(alphabet, 18)) for _ in range(300)]
+    pool += [pool[0][:16] + tail for tail in ("00", "0A", "A0", "YY")]  # same first 16 bytes
+    frames = [sorted(set(rng.choice(pool, 120).tolist())) for _ in range(4)]
+    union, inverse = plan_pi.frame_union(frames)
+    every = np.concatenate([np.array(f, dtype="S18") for f in frames])
+    expected, expected_inverse = np.unique(every, return_inverse=True)
+    assert union.tolist() == expected.tolist()
+    assert inverse.tolist() == expected_inverse.reshape(-1).tolist()
+    assert plan_pi.frame_union([])[0].size == 0
