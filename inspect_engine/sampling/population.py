@@ -196,8 +196,8 @@ VISIT_INCLUSION_METHOD = (
 )
 # Replicates: at least MIN, then doubled until every pooled estimate's standard error is at
 # most REL_SE of it, never beyond MAX. At Guangzhou scale the large frames' cut-offs hardly
-# move between replicates, so MIN is enough there (docs/benchmarks.md, sixth session); tiny
-# frames, whose cut-offs move a lot, are cheap to replicate.
+# move between replicates, so MIN is enough there (largest SE 0.9 % of π; docs/benchmarks.md,
+# sixth session); tiny frames, whose cut-offs move a lot, are cheap to replicate.
 VISIT_INCLUSION_MIN_REPS = 32
 VISIT_INCLUSION_MAX_REPS = 1024
 VISIT_INCLUSION_REL_SE = 0.01
