@@ -30,6 +30,7 @@ from models.planning import (
     TeamEvent,
     TeamMember,
     Visit,
+    VisitInclusion,
 )
 from models.risk import ModelVersion, RiskScore
 from models.snapshots import ColumnSnapshot
@@ -77,5 +78,6 @@ __all__ = [
     "VerifyScan",
     "Visit",
     "VisitFeedback",
+    "VisitInclusion",
     "WebSession",
 ]

@@ -25,6 +25,10 @@ class Inspection(Base):
     # Known when the inspection came from a random draw (ours record it): labels are
     # weighted by 1/π.
     inclusion_probability: Mapped[float | None]
+    # The visit's probability under its plan (any task drawing the enterprise), recorded by
+    # the engine for the results it publishes; not a column of inspections.csv nor of the
+    # row's hash, so an imported history has none (labels then fall back to its rows' π).
+    visit_probability: Mapped[float | None]
 
     __table_args__ = (
         Index("ix_inspections_credit_code_inspected_on", "credit_code", "inspected_on"),

@@ -119,6 +119,24 @@ class Selection(Base):
         return self.pi if self.pi is not None else self.lam
 
 
+class VisitInclusion(Base):
+    """An enterprise's probability of being visited by *any* task of a plan that drew it
+    (one shared PRN per enterprise: not the largest of its task π), with its standard error
+    (0 where exact: an enterprise of one frame). Computed once when the plan is drawn,
+    deterministic from the plan's seed (`sampling.population.visit_inclusion`); read by the
+    month's estimates and the history's training weights. Keyed by plan, not visit: a
+    carried visit drawn again by a later plan has that plan's probability there too."""
+
+    __tablename__ = "visit_inclusion"
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"), primary_key=True)
+    credit_code: Mapped[str] = mapped_column(
+        ForeignKey("enterprises.credit_code"), primary_key=True
+    )
+    pi: Mapped[float] = mapped_column(Float)
+    std_error: Mapped[float] = mapped_column(Float)
+    reps: Mapped[int]  # coordinated replicates (0: exact)
+
+
 class Visit(Base):
     """检查（户次）: one enterprise, one month, all its selected items."""
 

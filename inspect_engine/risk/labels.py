@@ -5,13 +5,14 @@ tasks. The visit is the unit the model predicts ("does an inspection of this ent
 a problem?"):
 - it is an observation if any of its items is an observation (see result codes);
 - it found a problem if any item's result counts as a problem;
-- its inclusion probability is the largest known π of its rows. Each row carries the π its
-  task's frame recorded for the enterprise (exact Pareto πps, `sampling.inclusion`). Tasks
-  of one plan share the enterprise's permanent random number, so an enterprise in several
-  frames is visited with a probability at least max π_task and usually a little more (each
-  frame's cut-off is random); the history holds one π per row, so the max is the visit's
-  weight here, a lower bound that slightly over-weights enterprises in several frames (the
-  month's estimates simulate the exact plan probability from the frozen frames);
+- its inclusion probability is the probability that *any* task of its plan drew the
+  enterprise (`visit_probability`, stored when the plan was drawn and recorded on the
+  history rows the engine derives from published results). Tasks of one plan share the
+  enterprise's permanent random number, so an enterprise in several frames is visited with
+  a probability above the largest of its task π (each frame's cut-off is random). Rows
+  without it (an imported history: inspections.csv has one π per row, the item's own task
+  π) fall back to the largest π of the visit's rows, a lower bound that slightly
+  over-weights enterprises in several frames: the honest limit of an imported history;
 - its team is the set of distinct known inspectors on its rows.
 
 Weights: a visit with known π represents 1/π enterprises (Horvitz-Thompson). A visit with
@@ -67,7 +68,7 @@ class Visits:
     observed: NDArray[np.bool_]
     problem: NDArray[np.bool_]
     result: NDArray[np.int8]  # representative result code (see _RESULT_RANK)
-    inclusion_probability: NDArray[np.float64]  # NaN unknown
+    inclusion_probability: NDArray[np.float64]  # the plan's, else the rows' max π; NaN unknown
     teams: Teams
 
     def __len__(self) -> int:
@@ -99,9 +100,10 @@ def group_visits(inspections: Inspections, with_teams: bool = True) -> Visits:
     problem = np.logical_or.reduceat(result_codes.IS_PROBLEM[result], starts)
     best_rank = np.minimum.reduceat(_RESULT_RANK[result], starts)
     representative = (best_rank % 100).astype(np.int8)
-    pi = inspections.inclusion_probability[order]
-    pi_max = np.fmax.reduceat(np.where(np.isnan(pi), -1.0, pi), starts)
-    pi_max = np.where(pi_max < 0, np.nan, pi_max)
+    pi_max = _largest_known(inspections.inclusion_probability[order], starts)
+    # The plan-level probability where the engine recorded it, else the rows' largest π.
+    visit_pi = _largest_known(inspections.visit_probability[order], starts)
+    pi_visit = np.where(np.isnan(visit_pi), pi_max, visit_pi)
 
     inspector = inspections.inspector[order]
     known = (inspector >= 0) & with_teams
@@ -114,9 +116,15 @@ def group_visits(inspections: Inspections, with_teams: bool = True) -> Visits:
         observed=observed,
         problem=problem,
         result=representative,
-        inclusion_probability=pi_max,
+        inclusion_probability=pi_visit,
         teams=Teams(pairs[0].astype(np.int64), pairs[1].astype(np.int64), n_inspectors),
     )
+
+
+def _largest_known(values: NDArray[np.float64], starts: NDArray[np.intp]) -> NDArray[np.float64]:
+    """Per visit, the largest non-NaN value of its rows (NaN when none is known)."""
+    largest = np.fmax.reduceat(np.where(np.isnan(values), -1.0, values), starts)
+    return np.where(largest < 0, np.nan, largest)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ credit codes to rows once). Dates are numpy `datetime64[D]`; NaT means unknown/a
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Any, cast
 
 import numpy as np
@@ -172,7 +172,12 @@ class Inspections:
 
     `result` uses the integer encoding of `publication.result_codes`; `inspector` is a row
     index into the caller's inspector directory (-1 unknown); `inclusion_probability` is the
-    draw's π for random inspections and NaN where unknown (complaint-driven, legacy).
+    draw's π for random inspections and NaN where unknown (complaint-driven, legacy): the
+    item's own probability, through the task that carried it. `visit_probability` is the
+    visit's probability under the whole plan (any of its tasks drawing the enterprise),
+    recorded by the engine on the rows it derives from published results; NaN for imported
+    rows (empty, the default: NaN on every row). Labels weight a visit by it
+    (`labels.group_visits`).
     """
 
     enterprise: NDArray[np.int64]
@@ -182,10 +187,16 @@ class Inspections:
     inclusion_probability: NDArray[np.float64]
     department: NDArray[np.int32]
     departments: tuple[str, ...] = ()
+    # Empty (the default): unknown for every row.
+    visit_probability: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
         set_(self, "enterprise", np.asarray(self.enterprise, dtype=np.int64))
+        visit_pi = np.asarray(self.visit_probability, dtype=float)
+        if visit_pi.size == 0:
+            visit_pi = np.full(len(self.enterprise), np.nan)
+        set_(self, "visit_probability", visit_pi)
         set_(self, "inspected_on", _days(self.inspected_on))
         set_(self, "result", np.asarray(self.result, dtype=np.int8))
         set_(self, "inspector", np.asarray(self.inspector, dtype=np.int64))
@@ -196,9 +207,9 @@ class Inspections:
             self.result.min() < 0 or self.result.max() >= len(result_codes.RESULT_CODES)
         ):
             raise ValueError("Inspections.result holds a code outside the result-code table")
-        pi = self.inclusion_probability
-        if np.any((pi <= 0) | (pi > 1)):
-            raise ValueError("inclusion probabilities must lie in (0, 1] or be NaN")
+        for pi in (self.inclusion_probability, self.visit_probability):
+            if np.any((pi <= 0) | (pi > 1)):
+                raise ValueError("inclusion probabilities must lie in (0, 1] or be NaN")
 
     def __len__(self) -> int:
         return len(self.enterprise)

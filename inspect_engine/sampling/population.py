@@ -53,10 +53,13 @@ Choices, each documented where it is made:
 With one shared seed (coordinated PRNs) an enterprise in several frames is visited with a
 probability that is *not* the largest of its π: each frame's cut-off is random (two 10-unit
 frames at 0.2 sharing one unit visit it with probability 0.266, not 0.2). It is computed
-for the frozen frames by simulating the coordinated draw over many seeds
-(`coordinated_inclusion`), pooling the enterprises that sit in the same frames with the same
-λ (they are exchangeable), with its standard error. An enterprise in one frame only keeps
-that frame's exact π. With independent seeds 1 − Π(1 − π) is exact (`plan_inclusion`).
+for the frozen frames, for the enterprises a plan drew, by Rao–Blackwellised coordinated
+draws (`visit_inclusion`: per replicate, the probability of a visit given every other
+enterprise's PRN), pooling the enterprises that sit in the same frames with the same λ
+(they are exchangeable), with its standard error; the workflow stores it once, at the draw.
+`coordinated_inclusion` counts hits instead (slower, noisier: the tests' reference). An
+enterprise in one frame only keeps that frame's exact π. With independent seeds
+1 − Π(1 − π) is exact (`plan_inclusion`).
 Estimates per task (`ht_share` over one task's selections with its recorded π) need none of
 this and are preferred wherever a question is about one task.
 """
@@ -119,8 +122,9 @@ class PlanInclusion:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "method": "simulated coordinated draws (one PRN per enterprise shared by every"
-            " frame), enterprises pooled by their frames and λ; exact π for one frame",
+            "method": "counted hits of simulated coordinated draws (one PRN per enterprise"
+            " shared by every frame), enterprises pooled by their frames and λ; exact π for"
+            " one frame",
             "reps": self.reps,
             "max_std_error": float(self.std_error.max(initial=0.0)),
         }
@@ -166,6 +170,162 @@ def coordinated_inclusion(
     result[shared_rows] = share.mean(axis=0)[group]
     error[shared_rows] = (share.std(axis=0, ddof=1) / math.sqrt(reps))[group]
     return PlanInclusion(result, error, reps)
+
+
+@dataclass(frozen=True)
+class VisitInclusion:
+    """The plan-level π of chosen enterprises (the targets), aligned with them, with its
+    standard error and how it was computed (`visit_inclusion`)."""
+
+    pi: FloatArray
+    std_error: FloatArray  # 0 for an enterprise of one frame (its π is exact)
+    reps: int  # coordinated replicates drawn (0: no target sits in two frames)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "method": VISIT_INCLUSION_METHOD,
+            "reps": self.reps,
+            "max_std_error": float(self.std_error.max(initial=0.0)),
+        }
+
+
+VISIT_INCLUSION_METHOD = (
+    "Rao-Blackwellised coordinated draws (one PRN per enterprise shared by every frame; per"
+    " replicate the probability of a visit given the other enterprises' PRNs), enterprises"
+    " pooled by their frames and λ; exact π for one frame"
+)
+# Replicates: at least MIN, then doubled until every pooled estimate's standard error is at
+# most REL_SE of it, never beyond MAX. At Guangzhou scale the large frames' cut-offs hardly
+# move between replicates, so MIN is enough there (largest SE 0.9 % of π; docs/benchmarks.md,
+# sixth session); tiny frames, whose cut-offs move a lot, are cheap to replicate.
+VISIT_INCLUSION_MIN_REPS = 32
+VISIT_INCLUSION_MAX_REPS = 1024
+VISIT_INCLUSION_REL_SE = 0.01
+
+
+def visit_inclusion(
+    frames: list[tuple[npt.NDArray[np.intp], FloatArray, FloatArray]],
+    units: int,
+    targets: npt.ArrayLike,
+    *,
+    rng: np.random.Generator,
+    min_reps: int = VISIT_INCLUSION_MIN_REPS,
+    max_reps: int = VISIT_INCLUSION_MAX_REPS,
+    rel_se: float = VISIT_INCLUSION_REL_SE,
+) -> VisitInclusion:
+    """P(visited by any frame) of the `targets` (distinct positions 0..units−1) under one
+    shared PRN per enterprise, with its standard error; `frames` as `coordinated_inclusion`.
+
+    Pareto πps selects ranked unit i of a frame iff its key q_i = u_i(1−λ_i)/(λ_i(1−u_i)) is
+    below c, the m-th smallest key of the frame's *other* ranked units; in u that is u_i < τ
+    = c·r/(1 + c·r), r = λ_i/(1−λ_i). With the frame's sorted keys s_1 < s_2 < …, c = s_{m+1}
+    if q_i ≤ s_m, else s_m. Given every PRN but its own, i is visited iff u_i < max_k τ_k
+    over its frames (one u_i serves them all), which has probability max_k τ_k: the mean of
+    that over replicates estimates π without bias, with much less variance than counting
+    hits (Rao–Blackwell). Targets holding the same λ in the same frames are exchangeable and
+    pooled; the standard error is that of the pool's replicate means. A target in one frame
+    only keeps that frame's exact π (error 0)."""
+    target = np.asarray(targets, dtype=np.intp)
+    if target.ndim != 1 or ((target < 0) | (target >= units)).any():
+        raise ValueError("targets must be positions of enterprises of the frames")
+    if min_reps < 2 or max_reps < min_reps:
+        raise ValueError("need 2 <= min_reps <= max_reps")
+    count = target.size
+    at = np.full(units, -1, dtype=np.intp)
+    at[target] = np.arange(count)
+    if np.unique(target).size != count:
+        raise ValueError("a target enterprise is given twice")
+    holders = np.zeros(count, dtype=np.int64)
+    exact = np.zeros(count)
+    pattern = np.zeros((count, len(frames)))
+    for f, (rows, lam, pi) in enumerate(frames):
+        mine = at[rows]
+        held = mine >= 0
+        holders[mine[held]] += 1
+        exact[mine[held]] = pi[held]
+        pattern[mine[held], f] = lam[held]
+    if (holders == 0).any():
+        raise ValueError("a target enterprise is in none of the frames")
+    shared = np.flatnonzero(holders > 1)
+    pi_out, error = exact.copy(), np.zeros(count)
+    if shared.size == 0:
+        return VisitInclusion(pi_out, error, 0)
+    keys, group = np.unique(pattern[shared], axis=0, return_inverse=True)
+    group = group.reshape(-1)
+    size = np.bincount(group, minlength=keys.shape[0]).astype(np.float64)
+    slot_of = np.full(units, -1, dtype=np.intp)  # unit → its row among the shared targets
+    slot_of[target[shared]] = np.arange(shared.size)
+    cutoffs = [c for rows, lam, _ in frames if (c := _Cutoffs.of(rows, lam, slot_of))]
+    means: list[FloatArray] = []
+    while True:
+        goal = min(max_reps, max(min_reps, 2 * len(means)))
+        for _ in range(goal - len(means)):
+            u = rng.random(units)
+            odds = u / (1.0 - u)  # q = odds / r, in the order of the spec's key
+            best = np.zeros(shared.size)
+            for cut in cutoffs:
+                best[cut.slots] = np.maximum(best[cut.slots], cut.tau(odds))
+            means.append(np.bincount(group, weights=best, minlength=keys.shape[0]) / size)
+        replicates = np.array(means)
+        estimate = replicates.mean(axis=0)
+        se = replicates.std(axis=0, ddof=1) / math.sqrt(len(means))
+        if len(means) >= max_reps or (se <= rel_se * estimate).all():
+            break
+    pi_out[shared] = estimate[group]
+    error[shared] = se[group]
+    return VisitInclusion(pi_out, error, len(means))
+
+
+@dataclass(frozen=True)
+class _Cutoffs:
+    """One frame's part of a replicate: its ranked units with r = λ/(1−λ), and the τ of
+    the shared targets it holds."""
+
+    ranked: npt.NDArray[np.intp]  # positions 0..units−1 of the ranked units (0 < λ < 1)
+    r: FloatArray
+    m: int  # ranked units to select; the τ of ranked targets is computed only for 0<m<len
+    slots: npt.NDArray[np.intp]  # the targets' rows among the shared targets
+    rank: npt.NDArray[np.intp]  # their index in `ranked`, −1 when τ is fixed
+    fixed: FloatArray  # τ of the others: 1 (λ ≥ 1, or every ranked unit selected), else 0
+
+    @classmethod
+    def of(
+        cls, rows: npt.NDArray[np.intp], lam: FloatArray, slot_of: npt.NDArray[np.intp]
+    ) -> _Cutoffs | None:
+        mine = np.flatnonzero(slot_of[rows] >= 0)  # frame positions of shared targets
+        if mine.size == 0:
+            return None  # this frame cannot raise any target's max
+        certain = lam >= 1.0
+        is_ranked = (lam > 0.0) & ~certain
+        ranked = np.flatnonzero(is_ranked)
+        m = sample_size(lam) - int(certain.sum())
+        rank_in = np.cumsum(is_ranked) - 1
+        fixed = np.where(certain[mine] | (is_ranked[mine] & (m >= ranked.size)), 1.0, 0.0)
+        live = is_ranked[mine] & (0 < m < ranked.size)
+        lam_r = lam[ranked]
+        return cls(
+            ranked=rows[ranked],
+            r=lam_r / (1.0 - lam_r),
+            m=m,
+            slots=slot_of[rows[mine]],
+            rank=np.where(live, rank_in[mine], -1),
+            fixed=fixed,
+        )
+
+    def tau(self, odds: FloatArray) -> FloatArray:
+        """Each target's cut-off in u given the other units' odds u/(1−u)."""
+        live = self.rank >= 0
+        if not live.any():
+            return self.fixed
+        q = odds[self.ranked] / self.r
+        s = np.partition(q, (self.m - 1, self.m))
+        s_m, s_next = s[self.m - 1], s[self.m]
+        mine = self.rank[live]
+        c = np.where(q[mine] <= s_m, s_next, s_m)
+        cr = c * self.r[mine]
+        tau = self.fixed.copy()
+        tau[live] = cr / (1.0 + cr)
+        return tau
 
 
 def _pareto_selected(lam: FloatArray, u: FloatArray) -> npt.NDArray[np.intp]:

@@ -20,13 +20,11 @@ from inspect_engine.publication import result_codes
 from inspect_engine.sampling.population import (
     DomainSizes,
     MonthResults,
-    PlanInclusion,
-    coordinated_inclusion,
     estimate_population,
     industry_section,
-    pareto_inclusion,
 )
 from inspect_engine.workflows import carryover
+from inspect_engine.workflows import visit_inclusion as plan_pi
 from inspect_engine.workflows.planning import (
     DRAWN_STATES,
     frame_inclusion,
@@ -34,19 +32,23 @@ from inspect_engine.workflows.planning import (
     get_plan,
     plan_frames,
 )
-from models import Plan, Publication, Selection, Task, Visit
+from models import Frame, Plan, Publication, Selection, Task, Visit
 
 
-def month_estimates(session: Session, month: str) -> dict[str, Any]:
-    """Compute the estimates of a drawn month (raises Conflict before the draw)."""
+def month_estimates(session: Session, month: str, *, keep: bool = False) -> dict[str, Any]:
+    """Compute the estimates of a drawn month (raises Conflict before the draw). `keep`:
+    store the plan-level π computed for a plan drawn before it was stored at the draw."""
     plan = get_plan(session, month)
     if plan.status not in DRAWN_STATES:
         raise Conflict(f"the plan for {month} has not been drawn: nothing to estimate")
-    union, pi, made = _plan_inclusion(session, plan)
+    frames = plan_frames(session, plan)
+    lines = [frame_lines(frame) for frame in frames]
+    union = plan_pi.frame_union([codes for codes, _ in lines])[0].astype("<U18")
     industries, districts = _domains(session, union)
     visits = _drawn_visits(session, plan)
     drawn = np.array([code for _, code in visits], dtype="<U18")
     at = np.searchsorted(union, drawn)
+    pi, made = _visit_pi(session, plan, frames, lines, drawn, keep=keep)
     items = {i for row in session.scalars(select(Task.items).where(Task.plan_id == plan.id))
              for i in row}  # fmt: skip
     problem, observation, visited = _outcomes(session, [v for v, _ in visits], items=items)
@@ -56,7 +58,7 @@ def month_estimates(session: Session, month: str) -> dict[str, Any]:
         visited=visited,
         problem=problem,
         observation=observation,
-        inclusion_probability=pi[at],
+        inclusion_probability=pi,
         industry_section=industry_section(industries[at]),
         district=districts[at],
         weight_class=classes,
@@ -64,9 +66,43 @@ def month_estimates(session: Session, month: str) -> dict[str, Any]:
     sizes = DomainSizes.from_units(industries, districts)
     return {
         **estimate_population(results, sizes, month=month).as_dict(),
-        "plan_inclusion": made.as_dict(),
+        "plan_inclusion": made,
         "by_task": _task_estimates(session, plan, month, union, industries, districts),
     }
+
+
+def _visit_pi(
+    session: Session,
+    plan: Plan,
+    frames: list[Frame],
+    lines: list[tuple[list[str], list[str]]],
+    drawn: np.ndarray,
+    *,
+    keep: bool,
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """Each drawn enterprise's probability of a visit under the plan: the one stored when
+    the plan was drawn (never simulated again here). A plan drawn before it was stored gets
+    it computed from its frozen frames, the same way, and kept when `keep`."""
+    known = plan_pi.stored(session, plan.id)
+    missing = sorted(set(drawn.tolist()) - set(known))
+    source = "stored at the draw"
+    if missing:
+        assert plan.seed is not None
+        frame_lines_ = [
+            plan_pi.FrameLines(codes, np.array([float(x) for x in lambdas]), frame_inclusion(f))
+            for f, (codes, lambdas) in zip(frames, lines, strict=True)
+        ]
+        codes, made = plan_pi.compute(frame_lines_, plan.seed, missing)
+        if keep:
+            plan_pi.store(session, plan.id, codes, made)
+        for code, pi, se in zip(
+            codes.astype(str).tolist(), made.pi.tolist(), made.std_error.tolist(), strict=True
+        ):
+            known[code] = (pi, se, made.reps)
+        source = "computed from the frozen frames (a plan drawn before it was stored)"
+    rows = [known[code] for code in drawn.tolist()]
+    pi = np.array([row[0] for row in rows], dtype=np.float64)
+    return pi, plan_pi.describe(rows, source)
 
 
 def _task_estimates(
@@ -131,44 +167,12 @@ def publish_estimates(session: Session, month: str) -> dict[str, Any] | None:
     plan = get_plan(session, month)
     summary = {k: v for k, v in plan.summary.items() if k != "estimates"}
     try:
-        estimates: dict[str, Any] | None = month_estimates(session, month)
+        estimates: dict[str, Any] | None = month_estimates(session, month, keep=True)
     except ValueError:  # no observed visit: the kernel has nothing to weight
         estimates = None
     plan.summary = summary if estimates is None else {**summary, "estimates": estimates}
     session.flush()
     return estimates
-
-
-PLAN_INCLUSION_REPS = 400  # simulated coordinated draws: SE ≤ 0.025 per pattern, less when pooled
-
-
-def _plan_inclusion(session: Session, plan: Plan) -> tuple[np.ndarray, np.ndarray, PlanInclusion]:
-    """Union of the month's frames (sorted codes) and each enterprise's probability of being
-    visited under the plan: its frame's recorded π when one frame holds it, else simulated
-    over coordinated draws of the frozen frames (seeded by the plan's seed, so reproducible),
-    never the largest of its λ."""
-    frames = plan_frames(session, plan)
-    lines = [frame_lines(frame) for frame in frames]
-    every = np.concatenate([np.array(c, dtype="<U18") for c, _ in lines]) if lines else None
-    if every is None or every.size == 0:
-        return np.zeros(0, "<U18"), np.zeros(0), PlanInclusion(np.zeros(0), np.zeros(0), 0)
-    union, inverse = np.unique(every, return_inverse=True)
-    parts = []
-    start = 0
-    for frame, (codes, lambdas) in zip(frames, lines, strict=True):
-        lam = np.array([float(x) for x in lambdas])
-        recorded = frame_inclusion(frame)
-        pi = (
-            np.array([float(recorded[x]) for x in lambdas])
-            if recorded
-            else pareto_inclusion(lam)  # frames frozen before π was recorded
-        )
-        parts.append((inverse[start : start + len(codes)], lam, pi))
-        start += len(codes)
-    assert plan.seed is not None
-    rng = np.random.default_rng(int(plan.seed[:16], 16))
-    made = coordinated_inclusion(parts, union.shape[0], reps=PLAN_INCLUSION_REPS, rng=rng)
-    return union, made.pi, made
 
 
 def _domains(session: Session, union: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

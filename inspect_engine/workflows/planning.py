@@ -42,6 +42,7 @@ from inspect_engine.sampling.frames import (
 from inspect_engine.sampling.visits import count_visits, task_seed
 from inspect_engine.sealing import NonceKey
 from inspect_engine.workflows import audit, carryover, holidays, sizing, staffing
+from inspect_engine.workflows import visit_inclusion as plan_pi
 from inspect_engine.workflows.authority import check_replaced_tasks, check_task_items
 from inspect_engine.workflows.columns import latest_model_version, load_enterprise_columns
 from inspect_engine.workflows.imports import ImportRejected
@@ -745,6 +746,7 @@ def _draw(session: Session, plan: Plan, contribution: str, now: datetime, actor:
     records: list[dict[str, Any]] = []
     selections: dict[str, list[str]] = {}
     independent: dict[str, list[str]] = {}
+    lines: list[plan_pi.FrameLines] = []
     for frame in frames:
         codes, lambdas = frame_lines(frame)
         classes = list(gzip.decompress(frame.risk_classes_gz).decode("ascii"))
@@ -766,6 +768,7 @@ def _draw(session: Session, plan: Plan, contribution: str, now: datetime, actor:
         # The promise: each distinct λ's exact probability of selection in this frame, and
         # per risk class beside its λ (older frames without π record none).
         pi_of = frame_inclusion(frame)
+        lines.append(plan_pi.FrameLines(codes, drawn.lambdas, pi_of))
         if pi_of:
             record["inclusion"] = [{"lambda": lam, "pi": pi} for lam, pi in pi_of.items()]
             for row in record.get("classes", []):
@@ -792,6 +795,10 @@ def _draw(session: Session, plan: Plan, contribution: str, now: datetime, actor:
     session.flush()
     faults.checkpoint("draw.after_selections")
     visits = _store_visits(session, plan, selections)
+    # Each drawn enterprise's probability of a visit under the whole plan, stored once for
+    # the estimates and the history (deterministic from the seed: a redone draw agrees).
+    drawn_codes = {code for chosen in selections.values() for code in chosen}
+    plan_pi.store(session, plan.id, *plan_pi.compute(lines, reveal.seed, sorted(drawn_codes)))
     plan.summary = {
         "selections": sum(len(s) for s in selections.values()),
         "visits": visits,

@@ -61,6 +61,7 @@ from models import (
     Task,
     TeamMember,
     Visit,
+    VisitInclusion,
 )
 from models import repositories as repo
 from models.base import utcnow
@@ -752,6 +753,9 @@ class _VisitContext:
     lead: str | None  # the inspector the history row names: the team lead if any
     task_items: dict[str, list[str]]  # task code -> its items
     lambdas: dict[str, str]  # task code -> λ of the enterprise in that task
+    # P(the plan visits the enterprise): any of its tasks drawing it (None: drawn before
+    # the plan's π was stored)
+    visit_pi: float | None = None
 
 
 def _contexts(session: Session, visits: list[Visit]) -> dict[int, _VisitContext]:
@@ -777,6 +781,7 @@ def _contexts(session: Session, visits: list[Visit]) -> dict[int, _VisitContext]
     ).where(Selection.task_code.in_(tasks), Selection.credit_code.in_(codes))
     for code, task, pi in session.execute(chosen):
         lambdas[code][task] = pi
+    visit_pi = _visit_probabilities(session, visits)
     leads: dict[int, str] = {}
     members = (
         select(TeamMember.visit_id, TeamMember.inspector_id, TeamMember.role)
@@ -793,6 +798,7 @@ def _contexts(session: Session, visits: list[Visit]) -> dict[int, _VisitContext]
             lead=leads.get(v.id),
             task_items={t: task_items.get(t, []) for t in v.task_codes},
             lambdas=lambdas.get(v.credit_code, {}),
+            visit_pi=visit_pi.get((v.plan_id, v.credit_code)),
         )
         for v in visits
     }
@@ -828,7 +834,7 @@ def _publish_batch(
         publications.append(
             _snapshot(result, visit, department, context.name, context.district, task, due, now)
         )
-        history.append(_history_row(result, visit, department, context.lead, lam))
+        history.append(_history_row(result, visit, department, context.lead, lam, context.visit_pi))
     session.execute(insert(Publication), publications)
     repo.insert_new(session, Inspection, history, "row_hash")
     ids = [r.id for r, _, _ in rows]
@@ -882,11 +888,28 @@ def _snapshot(
     }
 
 
+def _visit_probabilities(session: Session, visits: list[Visit]) -> dict[tuple[int, str], float]:
+    """(plan id, credit code) → the visit's probability under its own plan, as stored at
+    the draw. A carried visit keeps its own month's: that draw made the visit."""
+    query = select(VisitInclusion.plan_id, VisitInclusion.credit_code, VisitInclusion.pi).where(
+        VisitInclusion.plan_id.in_({v.plan_id for v in visits}),
+        VisitInclusion.credit_code.in_({v.credit_code for v in visits}),
+    )
+    return {(plan, code): pi for plan, code, pi in session.execute(query)}
+
+
 def _history_row(
-    result: Result, visit: Visit, department: str, inspector_id: str | None, lam: str | None
+    result: Result,
+    visit: Visit,
+    department: str,
+    inspector_id: str | None,
+    lam: str | None,
+    visit_pi: float | None,
 ) -> dict[str, Any]:
     """The inspections-history event of a published result, hashed like an imported row
-    so that re-importing an exported history never duplicates it."""
+    so that re-importing an exported history never duplicates it. `inclusion_probability`
+    is the item's own (its task's π); `visit_probability`, outside the file format and the
+    hash, is the visit's under the whole plan (the training example's weight)."""
     values = {
         "credit_code": visit.credit_code,
         "inspected_on": result.inspected_on,
@@ -896,7 +919,8 @@ def _history_row(
         "result": result.result,
         "inclusion_probability": float(lam) if lam is not None else None,
     }
-    return {"row_hash": event_hash(FORMATS["inspections"], values), **values}
+    row_hash = event_hash(FORMATS["inspections"], values)
+    return {"row_hash": row_hash, **values, "visit_probability": visit_pi}
 
 
 # --------------------------------------------------------------------------- corrections
@@ -1015,7 +1039,16 @@ def correct_result(
     repo.insert_new(
         session,
         Inspection,
-        [_history_row(new, visit, publication.department, lead, lam)],
+        [
+            _history_row(
+                new,
+                visit,
+                publication.department,
+                lead,
+                lam,
+                _visit_probabilities(session, [visit]).get((visit.plan_id, visit.credit_code)),
+            )
+        ],
         "row_hash",
     )
     session.flush()

@@ -207,8 +207,8 @@ def _inspections(session: Session, find: CodeRows, inspector_ids: tuple[str, ...
     cols = _read(
         session,
         "SELECT credit_code, CAST(inspected_on AS TEXT), department, inspector_id, result, "
-        "inclusion_probability FROM inspections",
-        [find, _dates, department, inspectors, result_codes.encode, _floats],
+        "inclusion_probability, visit_probability FROM inspections",
+        [find, _dates, department, inspectors, result_codes.encode, _floats, _floats],
     )
     departments, vocabulary = department.factorized(cols[2])
     return Inspections(
@@ -219,6 +219,7 @@ def _inspections(session: Session, find: CodeRows, inspector_ids: tuple[str, ...
         inclusion_probability=cols[5],
         department=departments,
         departments=vocabulary,
+        visit_probability=cols[6],
     )
 
 

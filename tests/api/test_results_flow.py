@@ -390,7 +390,8 @@ def test_population_estimates_follow_the_publication(
     assert {d["dimension"] for d in body["by_district"]} == {"district"}
     assert sum(d["population"] for d in body["by_district"]) == overall["population"]
     # the plan's visit probability is simulated for the frozen frames, with its error
-    assert body["plan_inclusion"]["method"].startswith("simulated coordinated draws")
+    assert body["plan_inclusion"]["method"].startswith("Rao-Blackwellised coordinated draws")
+    assert body["plan_inclusion"]["source"] == "stored at the draw"
     assert body["plan_inclusion"]["max_std_error"] < 0.05
     # per task, over its own frame, with its recorded π and only its own items' results
     assert body["by_task"]

@@ -69,3 +69,32 @@ def test_only_observation_visits_inside_the_window_are_labels() -> None:
     assert labels.enterprise.tolist() == [0, 2]
     assert labels.problem.tolist() == [True, False]
     np.testing.assert_allclose(labels.weight, np.array([10.0, 20.0]) / 15.0)
+
+
+def test_a_visit_is_weighted_by_its_plan_probability_where_the_engine_recorded_it() -> None:
+    """Two items of one visit from two tasks (row π 0.02 and 0.10): the visit was made with
+    the probability that any task of the plan drew the enterprise (0.13 here), which its
+    rows record; an imported visit without it falls back to its rows' largest π."""
+    rows = _rows(
+        (1, "2024-03-05", R.NO_PROBLEM, 7, 0.02),
+        (1, "2024-03-05", R.PENDING, 8, 0.10),
+        (2, "2024-03-05", R.NO_PROBLEM, 7, 0.02),  # imported: no plan-level π
+        (2, "2024-03-05", R.NO_PROBLEM, 7, 0.10),
+    )
+    recorded = Inspections(
+        enterprise=rows.enterprise,
+        inspected_on=rows.inspected_on,
+        result=rows.result,
+        inspector=rows.inspector,
+        inclusion_probability=rows.inclusion_probability,
+        department=rows.department,
+        visit_probability=np.array([0.13, 0.13, np.nan, np.nan]),
+    )
+    np.testing.assert_allclose(group_visits(recorded).inclusion_probability, [0.13, 0.10])
+    labels = labelled_visits(recorded, before="2024-04-01")
+    raw = np.array([1 / 0.13, 1 / 0.10])
+    np.testing.assert_allclose(labels.weight, raw / raw.mean())
+    # without the column (an imported history) every visit falls back to the largest row π
+    np.testing.assert_allclose(group_visits(rows).inclusion_probability, [0.10, 0.10])
+    with pytest.raises(ValueError, match="inclusion probabilities"):
+        Inspections(**{**recorded.__dict__, "visit_probability": np.array([0.0, 1, 1, 1])})
