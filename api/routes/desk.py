@@ -572,7 +572,7 @@ def _visit_download(
     try:
         with tempfile.TemporaryDirectory(prefix="inspect-desk-") as folder:
             path = Path(folder) / f"visits.{kind}"
-            write(session, month, path)
+            write(session, month, path, scope_of(user))
             body = path.read_bytes()
     except DomainError as exc:
         return _download_refused(request, exc)

@@ -5,7 +5,7 @@ month frozen under it)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -22,6 +22,8 @@ from inspect_engine.workflows import audit, carryover, staffing
 from inspect_engine.workflows.planning import DRAWN_STATES, auditor_record, get_plan
 from inspect_engine.workflows.teams_export import TEAMS_DRAWN, teams_record
 from models import Draw, Enterprise, TeamMember, Visit
+
+Scope = Collection[str] | None  # a supervisor's departments; None: all (admins)
 
 VISIT_COLUMNS = (
     "visit_id",
@@ -96,15 +98,24 @@ def export_month(session: Session, month: str, out_dir: Path) -> ExportResult:
     return ExportResult(tuple(paths), visits_csv, visits_xlsx, count, head)
 
 
-def write_visits(session: Session, month: str, path: Path) -> int:
-    """The month's sampling list alone (visits.csv of `month export`), for the desk."""
+def write_visits(session: Session, month: str, path: Path, departments: Scope = None) -> int:
+    """The month's sampling list alone (visits.csv of `month export`), for the desk: with
+    `departments`, only the visits all of whose departments they cover."""
     plan = get_plan(session, month)
     if plan.status not in DRAWN_STATES:
         raise Conflict(f"the plan for {month} is {plan.status}: nothing to export before the draw")
-    return _write_visits(session, plan.id, path)
+    return _write_visits(session, plan.id, path, departments)
 
 
-def write_visit_sheet(session: Session, month: str, path: Path) -> int:
+def _shown(visit: Visit, departments: Scope) -> bool:
+    """Whether a scoped list shows the visit: all its departments are in scope (None: all).
+    The desk's whole-plan check covers the month's own tasks, so this only hides a visit
+    carried in from last month (结转) that names a department this month's tasks do not: it
+    is shown, as in its own month, only to whoever covers all its departments."""
+    return departments is None or set(visit.departments) <= set(departments)
+
+
+def write_visit_sheet(session: Session, month: str, path: Path, departments: Scope = None) -> int:
     """The month's sampling list as a workbook (visits.xlsx of `month export`)."""
     plan = get_plan(session, month)
     if plan.status not in DRAWN_STATES:
@@ -128,6 +139,7 @@ def write_visit_sheet(session: Session, month: str, path: Path) -> int:
             _iso(visit.visit_on),  # 检查日期: as visit_on in visits.csv
         )
         for visit, name in session.execute(visits)
+        if _shown(visit, departments)
     )
     return write_sheet(path, "抽查名单", VISIT_HEADERS, rows, VISIT_WIDTHS)
 
@@ -172,7 +184,7 @@ def _teams(session: Session, plan_id: int) -> dict[int, list[str]]:
     return teams
 
 
-def _write_visits(session: Session, plan_id: int, path: Path) -> int:
+def _write_visits(session: Session, plan_id: int, path: Path, departments: Scope = None) -> int:
     teams = _teams(session, plan_id)
     tmp = path.with_suffix(".csv.tmp")
     count = 0
@@ -182,6 +194,8 @@ def _write_visits(session: Session, plan_id: int, path: Path) -> int:
         # its own visits and those carried into it (结转: older codes, so listed first)
         visits = select(Visit).where(carryover.of_plan(plan_id)).order_by(Visit.visit_code)
         for visit in session.scalars(visits):
+            if not _shown(visit, departments):
+                continue
             writer.writerow(
                 [
                     visit.visit_code,

@@ -28,7 +28,7 @@ from inspect_engine.workflows import (
 )
 from inspect_engine.workflows.assignment import assign_month, reassign_inspector
 from inspect_engine.workflows.closing import close_month
-from inspect_engine.workflows.month_export import export_month
+from inspect_engine.workflows.month_export import export_month, write_visits
 from inspect_engine.workflows.planning import draw_month, freeze_month, get_plan, plan_month
 from tests.workflows import tinycity
 from tests.workflows.test_teams_verify import edit_json, run, tampered
@@ -416,3 +416,33 @@ def test_carried_visits_get_their_days_first_and_a_moved_day_is_refused(
     copy = tampered(out, tmp_path, "off", lambda c: edit_json(c / "teams.json", weekend))
     assert run(copy, december.staffing_hash) == 1
     assert "FAIL days" in capsys.readouterr().out
+
+
+def test_a_scoped_list_shows_a_carried_visit_only_to_whoever_covers_its_departments(
+    session: Session, tmp_path: Path
+) -> None:
+    """The desk's download for a supervisor: a visit only if he covers all its departments.
+    The whole-plan check already asks that of the month's own visits; this keeps the joint
+    SAMR + FIRE visits carried in from November (结转) out of a SAMR-only list, as they would
+    be in November, and the admin's list holds them."""
+    made = two_months(session, tmp_path)
+    departments = {
+        v.visit_code: set(v.departments)
+        for v in session.scalars(
+            select(models.Visit).where(carryover.of_plan(get_plan(session, DECEMBER).id))
+        )
+    }
+    joint = {code for code in made.open_before if "FIRE" in departments[code]}
+    assert joint, "the fixture carries a joint visit"
+
+    def listed(scope: set[str] | None) -> set[str]:
+        path = tmp_path / "visits.csv"
+        write_visits(session, DECEMBER, path, scope)
+        with path.open(encoding="utf-8") as handle:
+            return {row["visit_id"] for row in csv.DictReader(handle)}
+
+    everything, samr = listed(None), listed({"SAMR"})
+    assert everything == set(departments) and joint <= everything
+    assert everything - samr == {code for code, d in departments.items() if not d <= {"SAMR"}}
+    assert not joint & samr
+    assert listed({"SAMR", "FIRE"}) == everything
