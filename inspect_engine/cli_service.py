@@ -187,10 +187,9 @@ def serve(
     import uvicorn
 
     from api.app import create_app
-    from inspect_engine.cli import console, warn_development_key, warn_development_secret
-    from inspect_engine.settings import Settings
+    from inspect_engine.cli import _settings, console, warn_development_key, warn_development_secret
 
-    settings = Settings()
+    settings = _settings()  # a wrong setting is named, never a stack trace
     if settings.sealing_key().development:
         warn_development_key()
     if settings.uses_development_secret():

@@ -279,3 +279,4 @@ def test_list_rules_are_a_setting_and_a_wrong_one_is_named(
     monkeypatch.setenv("INSPECT_LIST_RULES", "abnormal:E")
     wrong = cli("score", "--as-of", "2026-12-01", expect=2)
     assert "INSPECT_LIST_RULES" in wrong and "the class must be B, C or D" in wrong
+    assert "INSPECT_LIST_RULES" in cli("serve", expect=2)  # refused before it serves

@@ -195,12 +195,24 @@ VISIT_INCLUSION_METHOD = (
     " pooled by their frames and λ; exact π for one frame"
 )
 # Replicates: at least MIN, then doubled until every pooled estimate's standard error is at
-# most REL_SE of it, never beyond MAX. At Guangzhou scale the large frames' cut-offs hardly
-# move between replicates, so MIN is enough there (largest SE 0.9 % of π; docs/benchmarks.md,
-# sixth session); tiny frames, whose cut-offs move a lot, are cheap to replicate.
+# most REL_SE of it, never beyond MAX nor beyond what ROW_BUDGET allows. Each replicate
+# redraws every frame of the plan, and a tiny frame's cut-off moves a lot: one 10-unit task
+# sharing enterprises with city-wide frames would otherwise take the whole city to a thousand
+# replicates (minutes inside the draw). So the replicates × frame rows are bounded: a city's
+# twelve frames (9.9 million rows) get at most 121 replicates, about 20 s, a small plan up to
+# MAX; the standard error reached is stored beside each π. At Guangzhou scale the large
+# frames' cut-offs hardly move and MIN is enough (largest SE 0.9 % of π; docs/benchmarks.md).
 VISIT_INCLUSION_MIN_REPS = 32
 VISIT_INCLUSION_MAX_REPS = 1024
+VISIT_INCLUSION_ROW_BUDGET = 1_200_000_000
 VISIT_INCLUSION_REL_SE = 0.01
+
+
+def replicate_cap(frame_rows: int, row_budget: int = VISIT_INCLUSION_ROW_BUDGET) -> int:
+    """The most replicates a plan of `frame_rows` frame rows may take (never below MIN)."""
+    return max(
+        VISIT_INCLUSION_MIN_REPS, min(VISIT_INCLUSION_MAX_REPS, row_budget // max(frame_rows, 1))
+    )
 
 
 def visit_inclusion(
@@ -210,7 +222,7 @@ def visit_inclusion(
     *,
     rng: np.random.Generator,
     min_reps: int = VISIT_INCLUSION_MIN_REPS,
-    max_reps: int = VISIT_INCLUSION_MAX_REPS,
+    max_reps: int | None = None,
     rel_se: float = VISIT_INCLUSION_REL_SE,
 ) -> VisitInclusion:
     """P(visited by any frame) of the `targets` (distinct positions 0..units−1) under one
@@ -226,6 +238,8 @@ def visit_inclusion(
     pooled; the standard error is that of the pool's replicate means. A target in one frame
     only keeps that frame's exact π (error 0)."""
     target = np.asarray(targets, dtype=np.intp)
+    if max_reps is None:  # bounded by the plan's size: see VISIT_INCLUSION_ROW_BUDGET
+        max_reps = replicate_cap(sum(len(rows) for rows, _, _ in frames))
     if target.ndim != 1 or ((target < 0) | (target >= units)).any():
         raise ValueError("targets must be positions of enterprises of the frames")
     if min_reps < 2 or max_reps < min_reps:

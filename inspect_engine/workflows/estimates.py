@@ -71,6 +71,18 @@ def month_estimates(session: Session, month: str, *, keep: bool = False) -> dict
     }
 
 
+def keep_plan_inclusion(session: Session, plan: Plan) -> None:
+    """Store the plan-level π of a plan drawn before the draw stored it, before its results
+    enter the history (each history row carries its visit's π). Nothing to do otherwise."""
+    if plan.status not in DRAWN_STATES or plan_pi.stored(session, plan.id):
+        return
+    frames = plan_frames(session, plan)
+    lines = [frame_lines(frame) for frame in frames]
+    drawn = np.array([code for _, code in _drawn_visits(session, plan)], dtype="<U18")
+    if drawn.size:
+        _visit_pi(session, plan, frames, lines, drawn, keep=True)
+
+
 def _visit_pi(
     session: Session,
     plan: Plan,
@@ -89,7 +101,7 @@ def _visit_pi(
     if missing:
         assert plan.seed is not None
         frame_lines_ = [
-            plan_pi.FrameLines(codes, np.array([float(x) for x in lambdas]), frame_inclusion(f))
+            plan_pi.FrameLines.of(codes, np.array([float(x) for x in lambdas]), frame_inclusion(f))
             for f, (codes, lambdas) in zip(frames, lines, strict=True)
         ]
         codes, made = plan_pi.compute(frame_lines_, plan.seed, missing)

@@ -768,7 +768,7 @@ def _draw(session: Session, plan: Plan, contribution: str, now: datetime, actor:
         # The promise: each distinct λ's exact probability of selection in this frame, and
         # per risk class beside its λ (older frames without π record none).
         pi_of = frame_inclusion(frame)
-        lines.append(plan_pi.FrameLines(codes, drawn.lambdas, pi_of))
+        lines.append(plan_pi.FrameLines.of(codes, drawn.lambdas, pi_of))
         if pi_of:
             record["inclusion"] = [{"lambda": lam, "pi": pi} for lam, pi in pi_of.items()]
             for row in record.get("classes", []):

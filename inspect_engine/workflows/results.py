@@ -712,6 +712,8 @@ def publish_month(
     day = today or today_in_shanghai()
     # publication never waits for the calendar: a guessed deadline is marked provisional
     dues = known_due_dates(session, [r.inspected_on for r, _, _ in rows])
+    if rows:  # an older plan's π is stored first: its history rows carry it
+        estimates.keep_plan_inclusion(session, plan)
     before = repo.count(session, Inspection)
     for start in range(0, len(rows), BATCH):
         _publish_batch(session, rows[start : start + BATCH], dues[start : start + BATCH])

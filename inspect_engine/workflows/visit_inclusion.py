@@ -33,11 +33,20 @@ CODE = "S18"  # credit codes as bytes: np.unique over a city's frame rows is 4×
 @dataclass(frozen=True)
 class FrameLines:
     """One frozen frame as the draw reads it: codes and λ in frame order, and the π its
-    freeze recorded per λ text (empty for frames frozen before π was recorded)."""
+    freeze recorded per λ text (empty for frames frozen before π was recorded).
 
-    codes: Sequence[str]
+    The codes are kept as 18-byte strings: the draw holds every frame until the plan's π
+    is computed, and a list of Python strings costs four times as much."""
+
+    codes: np.ndarray
     lam: np.ndarray
     recorded_pi: Mapping[str, str]
+
+    @classmethod
+    def of(
+        cls, codes: Sequence[str], lam: np.ndarray, recorded_pi: Mapping[str, str]
+    ) -> FrameLines:
+        return cls(np.asarray(codes, dtype=CODE), np.asarray(lam), recorded_pi)
 
     def pi(self) -> np.ndarray:
         """Each row's exact π in its frame (the recorded one, else computed from λ)."""
@@ -52,7 +61,7 @@ class FrameLines:
         return np.array([pi for _, pi in pairs])[at]
 
 
-def frame_union(frames: Sequence[Sequence[str]]) -> tuple[np.ndarray, np.ndarray]:
+def frame_union(frames: Sequence[Sequence[str] | np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """The sorted distinct codes of the frames (each given by its codes; bytes) and, for the
     concatenated frame rows, each row's position in them.
 

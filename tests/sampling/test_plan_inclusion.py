@@ -11,11 +11,13 @@ import pytest
 
 from inspect_engine.sampling import protocol
 from inspect_engine.sampling.population import (
+    VISIT_INCLUSION_MAX_REPS,
     DomainSizes,
     MonthResults,
     coordinated_inclusion,
     estimate_population,
     pareto_inclusion,
+    replicate_cap,
     visit_inclusion,
 )
 
@@ -190,7 +192,7 @@ def test_two_frames_sharing_a_unit_by_rao_blackwell() -> None:
     plan = _plan(members, [np.full(10, 0.2), np.full(10, 0.2)])
     made = visit_inclusion(plan, 19, np.arange(19), rng=np.random.default_rng(2))
     assert made.pi[0] == pytest.approx(0.266, abs=4 * made.std_error[0] + 0.001)
-    assert made.std_error[0] <= 0.01 * made.pi[0] or made.reps == 1024  # the stopping rule
+    assert made.std_error[0] <= 0.01 * made.pi[0] or made.reps == VISIT_INCLUSION_MAX_REPS
     assert made.pi[1:].tolist() == pytest.approx([0.2] * 18)
     assert made.std_error[1:].max() == 0.0
     again = visit_inclusion(plan, 19, np.arange(19), rng=np.random.default_rng(2))
@@ -242,3 +244,18 @@ def test_visit_inclusion_refuses_targets_outside_the_frames() -> None:
         visit_inclusion(plan, 6, [5], rng=np.random.default_rng(1))
     with pytest.raises(ValueError, match="twice"):
         visit_inclusion(plan, 6, [1, 1], rng=np.random.default_rng(1))
+
+
+def test_a_tiny_task_stops_at_the_cap_and_states_its_error() -> None:
+    """A 10-unit task sharing enterprises with a large frame: its cut-off moves so much that
+    1 % is out of reach; the kernel stops at the cap its plan's size allows (each replicate
+    redraws every frame) and the error it reached is what is stored."""
+    members = [np.arange(3000), np.arange(10)]
+    plan = _plan(members, [np.full(3000, 0.01), np.full(10, 0.2)])
+    made = visit_inclusion(plan, 3000, np.arange(10), rng=np.random.default_rng(5))
+    assert made.reps == VISIT_INCLUSION_MAX_REPS  # a small plan may take the most
+    assert (made.std_error > 0.01 * made.pi).any() and (made.std_error < 0.05).all()
+    assert made.pi == pytest.approx(np.full(10, 0.2), abs=0.003 + 4 * made.std_error.max())
+    # the same plan as part of a city: twelve frames of 9.9 million rows in all
+    assert replicate_cap(9_900_000) == 121 and replicate_cap(3010) == VISIT_INCLUSION_MAX_REPS
+    assert replicate_cap(10**10) == 32  # never below the least

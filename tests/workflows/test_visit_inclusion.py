@@ -221,6 +221,20 @@ def test_history_rows_carry_the_visits_plan_probability_and_labels_use_it(
     assert ratio == pytest.approx(0.5 / plan_value)
 
 
+def test_a_plan_drawn_before_pi_was_stored_gives_its_first_history_rows_the_plan_pi(
+    session: Session, city: City
+) -> None:
+    """The first publication of such a plan stores its π before writing the history, so
+    those rows carry it too (not only the later batches)."""
+    stored = {c: r.pi for c, r in _stored(session).items()}
+    session.execute(delete(models.VisitInclusion))  # as if drawn before the column existed
+    _publish_some(session, city)
+    history = list(session.scalars(select(models.Inspection)))
+    assert history and all(h.visit_probability is not None for h in history)
+    codes = {h.credit_code for h in history}
+    assert {h.credit_code: h.visit_probability for h in history} == {c: stored[c] for c in codes}
+
+
 def test_the_union_of_frames_sorts_like_the_codes_themselves() -> None:
     """`frame_union` sorts by integer keys of the code's bytes: the same union and positions
     as `np.unique` on the strings, codes differing only in their last characters included."""
