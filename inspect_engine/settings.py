@@ -100,13 +100,6 @@ class Settings(BaseSettings):
     # (sms-outbox.jsonl). A production SMS gateway implements liaison.SmsGateway.
     sms_outbox_dir: Path | None = None
 
-    @field_validator("list_rules", mode="before")
-    @classmethod
-    def _split_list_rules(cls, value: object) -> object:
-        if isinstance(value, str):
-            return tuple(part.strip() for part in value.split(",") if part.strip())
-        return value
-
     @field_validator("list_rules")
     @classmethod
     def _check_list_rules(cls, value: tuple[str, ...]) -> tuple[str, ...]:
@@ -116,9 +109,10 @@ class Settings(BaseSettings):
         list_rules(value)  # a ValueError names the rule and what is wrong with it
         return value
 
-    @field_validator("trusted_proxies", mode="before")
+    @field_validator("trusted_proxies", "list_rules", mode="before")
     @classmethod
-    def _split_proxies(cls, value: object) -> object:
+    def _split_commas(cls, value: object) -> object:
+        """Comma-separated environment values become tuples."""
         if isinstance(value, str):
             return tuple(part.strip() for part in value.split(",") if part.strip())
         return value
